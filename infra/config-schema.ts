@@ -1,0 +1,173 @@
+import { DR_PLAN } from "./dr-plan";
+
+/**
+ * Every key the program reads from stack config, with its Pulumi type, default and description.
+ *
+ * `Pulumi.yaml`'s `config:` block declares exactly these keys (a test compares the two), so the
+ * Pulumi engine applies the same defaults the offline plan does. Defaults that come from the plan
+ * are taken from {@link DR_PLAN}; nothing here restates a plan number.
+ */
+export type ConfigType = "string" | "integer" | "boolean" | "array";
+
+export interface ConfigKeySpec {
+    type: ConfigType;
+    description: string;
+    /** Absent: the key is optional and has no default. */
+    default?: string | number | boolean | string[];
+}
+
+export const PROJECT_NAME = "genie-infra";
+
+export const CONFIG_SCHEMA = {
+    siteRole: {
+        type: "string",
+        default: "primary",
+        description:
+            "How this stack's site runs: primary (the production site), standby (DR site: replica database, small app group) or active (DR site promoted: standalone database, production-size app group).",
+    },
+    primaryRegion: { type: "string", default: "us-east-1", description: "Region of the primary (production) site." },
+    drRegion: {
+        type: "string",
+        default: "us-west-2",
+        description: "Region of the disaster recovery site; must differ from primaryRegion.",
+    },
+    productionStack: {
+        type: "string",
+        default: "organization/genie-infra/production",
+        description: "Fully qualified name of the production stack, read by the dr stack through a StackReference.",
+    },
+    vpcCidr: { type: "string", default: "10.20.0.0/16", description: "IPv4 CIDR of the site's VPC (/16 to /20)." },
+    availabilityZoneCount: {
+        type: "integer",
+        default: 3,
+        description: "Availability zones the site spans (at least 2, at most 6): one public, app and data subnet and one NAT gateway each.",
+    },
+    domainName: {
+        type: "string",
+        default: "genie.example.com",
+        description: "Public host name of the application; both sites' failover records use it.",
+    },
+    hostedZoneId: {
+        type: "string",
+        default: "Z0000000000000000000",
+        description: "Route 53 hosted zone that holds domainName (and the certificate validation records).",
+    },
+    instanceType: { type: "string", default: "t3.large", description: "EC2 instance type of the app group." },
+    appMinSize: {
+        type: "integer",
+        default: DR_PLAN.appMinInstances,
+        description: "Minimum app instances on a primary or active site (the plan: at least 2).",
+    },
+    appMaxSize: { type: "integer", default: 6, description: "Maximum app instances the group scales out to." },
+    standbyAppSize: {
+        type: "integer",
+        default: 1,
+        description: "App instances a standby DR site keeps warm (it scales to appMinSize when made active).",
+    },
+    imageTag: {
+        type: "string",
+        default: "1.0.0",
+        description: "Version tag of the app image in ECR that the app group runs (tags are immutable; 'latest' is refused).",
+    },
+    appBuildContext: {
+        type: "string",
+        description: "Optional path of the app's Docker build context; when set, the image is built and pushed with imageTag.",
+    },
+    dbEngineVersion: { type: "string", default: "15.10", description: "PostgreSQL engine version of the RDS database." },
+    dbInstanceClass: { type: "string", default: "db.r6g.large", description: "RDS instance class on a primary or active site." },
+    dbStandbyInstanceClass: {
+        type: "string",
+        default: "db.t4g.large",
+        description: "RDS instance class of the standby site's cross-region replica.",
+    },
+    dbAllocatedStorageGb: { type: "integer", default: 100, description: "Initial RDS storage in GiB (at least 20)." },
+    dbMaxAllocatedStorageGb: {
+        type: "integer",
+        default: 500,
+        description: "Upper bound of RDS storage autoscaling in GiB (above dbAllocatedStorageGb).",
+    },
+    dbPointInTimeRetentionDays: {
+        type: "integer",
+        default: DR_PLAN.dbDailyRetentionDays,
+        description: "RDS automated backup retention (point-in-time restore window) in days, 7 to 35.",
+    },
+    cacheNodeType: { type: "string", default: "cache.r6g.large", description: "ElastiCache node type on a primary or active site." },
+    cacheStandbyNodeType: { type: "string", default: "cache.t4g.medium", description: "ElastiCache node type on a standby site." },
+    backupIntervalHours: {
+        type: "integer",
+        default: DR_PLAN.dbBackupIntervalHours,
+        description: "Hours between database backups (AWS Backup and the logical dump); at most the plan's 6, a divisor of 24.",
+    },
+    dailyBackupRetentionDays: {
+        type: "integer",
+        default: DR_PLAN.dbDailyRetentionDays,
+        description: "Days the regular database backups are kept (plan: 30 at least).",
+    },
+    weeklyBackupRetentionDays: {
+        type: "integer",
+        default: DR_PLAN.dbWeeklyRetentionDays,
+        description: "Days the weekly database backups are kept (plan: 12 months, 365 days at least).",
+    },
+    redisSnapshotIntervalHours: {
+        type: "integer",
+        default: DR_PLAN.redisSnapshotIntervalHours,
+        description: "Hours between Redis RDB snapshots; at most the plan's 12, a divisor of 24.",
+    },
+    redisSnapshotRetentionDays: {
+        type: "integer",
+        default: DR_PLAN.redisRetentionDays,
+        description: "Days Redis snapshots are kept (plan: 7 at least).",
+    },
+    logRetentionDays: {
+        type: "integer",
+        default: DR_PLAN.logRetentionDays,
+        description: "Days logs are kept: CloudWatch log groups and the ALB access-log bucket (plan: 90 at least).",
+    },
+    imageVersionsKept: {
+        type: "integer",
+        default: DR_PLAN.imageVersionsKept,
+        description: "App image versions the registry keeps (plan: the last 10 at least).",
+    },
+    alertEmails: {
+        type: "array",
+        default: [],
+        description: "Email recipients of every alert topic (at least one; the plan's primary alert channel).",
+    },
+    alertSmsNumbers: {
+        type: "array",
+        default: [],
+        description: "E.164 phone numbers (+15555550100) paged by SMS for critical alerts (the plan's emergency channel).",
+    },
+    slackWorkspaceId: {
+        type: "string",
+        description: "Optional Slack workspace (team) id, T..., authorised once for AWS Chatbot; set with slackChannelId.",
+    },
+    slackChannelId: { type: "string", description: "Optional Slack channel id, C... or G..., for alerts; set with slackWorkspaceId." },
+    errorRateThresholdPercent: {
+        type: "integer",
+        default: 5,
+        description: "Percentage of requests answered with 5XX that raises the high error rate alert (1 to 100).",
+    },
+    diskUsedThresholdPercent: {
+        type: "integer",
+        default: 85,
+        description: "Disk used percentage on app instances that raises the disk space low alert (50 to 99).",
+    },
+    dbFreeStorageThresholdGb: {
+        type: "integer",
+        default: 10,
+        description: "RDS free storage in GiB below which the disk space low alert is raised.",
+    },
+    protect: {
+        type: "boolean",
+        default: true,
+        description: "Protect stateful resources (databases, buckets, vaults, keys, registries) from deletion by Pulumi.",
+    },
+    drillsEnabled: {
+        type: "boolean",
+        default: true,
+        description: "Run the scheduled monthly failover drills (AWS FIS) and restore tests.",
+    },
+} as const satisfies Record<string, ConfigKeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;

@@ -1,0 +1,364 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DR_PLAN } from "./dr-plan";
+import { CONFIG_SCHEMA, ConfigKey, PROJECT_NAME } from "./config-schema";
+
+/**
+ * The typed, validated configuration of one stack.
+ *
+ * `loadStackConfig()` reads it from Pulumi config; `parseStackConfig()` is the pure part the tests
+ * call. Validation happens before any resource is declared and reports every problem at once, each
+ * naming the key, the value given and what is allowed.
+ */
+
+export const SITE_ROLES = ["primary", "standby", "active"] as const;
+export type SiteRole = (typeof SITE_ROLES)[number];
+
+export interface AlertRecipients {
+    /** Email addresses subscribed to every alert topic. */
+    emails: string[];
+    /** E.164 numbers paged by SMS for critical alerts only. */
+    smsNumbers: string[];
+    /** Slack channel reached through AWS Chatbot, when configured. */
+    slack?: { workspaceId: string; channelId: string };
+}
+
+export interface StackConfig {
+    project: string;
+    stack: string;
+    siteRole: SiteRole;
+    /** "primary" for the production site, "dr" for the recovery site (the `site` tag). */
+    siteName: "primary" | "dr";
+    primaryRegion: string;
+    drRegion: string;
+    /** The region this stack's site runs in: primaryRegion for `primary`, drRegion otherwise. */
+    siteRegion: string;
+    productionStack: string;
+    network: { vpcCidr: string; availabilityZoneCount: number };
+    dns: { domainName: string; hostedZoneId: string };
+    app: {
+        instanceType: string;
+        minSize: number;
+        maxSize: number;
+        /** Size of the group on a standby site. */
+        standbySize: number;
+        imageTag: string;
+        buildContext?: string;
+    };
+    database: {
+        engineVersion: string;
+        instanceClass: string;
+        standbyInstanceClass: string;
+        allocatedStorageGb: number;
+        maxAllocatedStorageGb: number;
+        pointInTimeRetentionDays: number;
+    };
+    cache: { nodeType: string; standbyNodeType: string };
+    /** Schedules and retentions: the plan's values or stricter. */
+    backup: {
+        intervalHours: number;
+        dailyRetentionDays: number;
+        weeklyRetentionDays: number;
+        redisSnapshotIntervalHours: number;
+        redisSnapshotRetentionDays: number;
+        logRetentionDays: number;
+        imageVersionsKept: number;
+    };
+    alerts: AlertRecipients & {
+        errorRateThresholdPercent: number;
+        diskUsedThresholdPercent: number;
+        dbFreeStorageThresholdGb: number;
+    };
+    protect: boolean;
+    drillsEnabled: boolean;
+    /** Default tags of every taggable resource of the site. */
+    tags: { app: string; stack: string; site: string };
+}
+
+/** Bad configuration: thrown before any resource is declared. */
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/** Raw config as the engine passes it: every value a string, structured values as JSON. */
+export type RawConfig = Partial<Record<ConfigKey | "aws:region", string>>;
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[A-Za-z]{2,}$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,32}$/;
+const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|\d*xlarge)$/;
+const DB_INSTANCE_CLASS = /^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/;
+const CACHE_NODE_TYPE = /^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/;
+const PG_VERSION = /^(1[3-9]|[2-9]\d)(\.\d+)?$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const SLACK_WORKSPACE = /^T[A-Z0-9]{6,}$/;
+const SLACK_CHANNEL = /^[CG][A-Z0-9]{6,}$/;
+const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
+
+/** Parses and validates raw stack config; throws {@link ConfigError} listing every problem. */
+export function parseStackConfig(raw: RawConfig, stack: string, project = PROJECT_NAME): StackConfig {
+    const problems: string[] = [];
+    const key = (k: string) => `${project}:${k}`;
+    const show = (v: unknown) => JSON.stringify(v);
+
+    const text = (k: ConfigKey): string | undefined => {
+        const value = raw[k];
+        if (value !== undefined) return value;
+        const spec = CONFIG_SCHEMA[k] as { default?: unknown };
+        return spec.default === undefined ? undefined : String(spec.default);
+    };
+    const str = (k: ConfigKey): string => text(k) ?? "";
+    const int = (k: ConfigKey, min: number, max: number, why: string): number => {
+        const value = text(k);
+        const n = Number(value);
+        if (value === undefined || value.trim() === "" || !Number.isInteger(n)) {
+            problems.push(`${key(k)} = ${show(value)}: must be a whole number (${why})`);
+            return NaN;
+        }
+        if (n < min || n > max) {
+            problems.push(`${key(k)} = ${n}: ${why}`);
+        }
+        return n;
+    };
+    const bool = (k: ConfigKey): boolean => {
+        const value = text(k);
+        if (value !== "true" && value !== "false") {
+            problems.push(`${key(k)} = ${show(value)}: must be true or false`);
+            return true; // the safe reading; the error above stops the deployment anyway
+        }
+        return value === "true";
+    };
+    const list = (k: ConfigKey): string[] => {
+        const value = raw[k];
+        if (value === undefined) return [...((CONFIG_SCHEMA[k] as { default?: string[] }).default ?? [])];
+        try {
+            const parsed: unknown = JSON.parse(value);
+            if (Array.isArray(parsed) && parsed.every((e) => typeof e === "string")) return parsed;
+        } catch {
+            /* reported below */
+        }
+        problems.push(`${key(k)} = ${show(value)}: must be a list of strings`);
+        return [];
+    };
+    const matches = (k: ConfigKey, value: string | undefined, pattern: RegExp, allowed: string) => {
+        if (value === undefined || !pattern.test(value)) {
+            problems.push(`${key(k)} = ${show(value)}: ${allowed}`);
+        }
+    };
+
+    // Site and regions.
+    const siteRole = str("siteRole") as SiteRole;
+    if (!SITE_ROLES.includes(siteRole)) {
+        problems.push(`${key("siteRole")} = ${show(siteRole)}: unknown site role; allowed: ${SITE_ROLES.join(", ")}`);
+    }
+    const primaryRegion = str("primaryRegion");
+    const drRegion = str("drRegion");
+    matches("primaryRegion", primaryRegion, REGION, "must be an AWS region name such as us-east-1");
+    matches("drRegion", drRegion, REGION, "must be an AWS region name such as us-west-2");
+    if (primaryRegion === drRegion) {
+        problems.push(
+            `${key("drRegion")} = ${show(drRegion)}: must differ from ${key("primaryRegion")} (${primaryRegion}); ` +
+                "a recovery site in the same region does not survive the loss of that region",
+        );
+    }
+    const siteRegion = siteRole === "primary" ? primaryRegion : drRegion;
+    const awsRegion = raw["aws:region"];
+    if (awsRegion !== undefined && awsRegion !== siteRegion) {
+        problems.push(
+            `aws:region = ${show(awsRegion)}: must equal the site's region ${show(siteRegion)} ` +
+                `(${siteRole === "primary" ? "primaryRegion" : "drRegion"} for site role ${siteRole})`,
+        );
+    }
+    const productionStack = str("productionStack");
+    matches("productionStack", productionStack, STACK_NAME, "must be a stack name such as organization/genie-infra/production");
+
+    // Network and DNS.
+    const vpcCidr = str("vpcCidr");
+    if (!isPrivateCidr(vpcCidr)) {
+        problems.push(`${key("vpcCidr")} = ${show(vpcCidr)}: must be a private IPv4 CIDR block from /16 to /20, such as 10.20.0.0/16`);
+    }
+    const availabilityZoneCount = int("availabilityZoneCount", 2, 6, "allowed: 2 to 6 zones; a single zone is no high availability");
+    const domainName = str("domainName");
+    matches("domainName", domainName, HOSTNAME, "must be a lower-case DNS name such as genie.example.com");
+    matches("hostedZoneId", str("hostedZoneId"), HOSTED_ZONE_ID, "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ");
+
+    // App group.
+    const instanceType = str("instanceType");
+    matches("instanceType", instanceType, EC2_INSTANCE_TYPE, "must be an EC2 instance type such as t3.large or m7g.xlarge");
+    const needsHa = siteRole === "primary" || siteRole === "active";
+    const minSize = int("appMinSize", 0, 1000, "allowed: 0 to 1000");
+    if (needsHa && minSize < DR_PLAN.appMinInstances) {
+        problems.push(
+            `${key("appMinSize")} = ${minSize}: ${siteRole === "active" ? "an" : "a"} ${siteRole} site needs at least ${DR_PLAN.appMinInstances} app instances ` +
+                `(plan: "Minimum: ${DR_PLAN.appMinInstances} application instances")`,
+        );
+    }
+    const maxSize = int("appMaxSize", 1, 1000, "allowed: 1 to 1000");
+    if (maxSize < minSize) {
+        problems.push(`${key("appMaxSize")} = ${maxSize}: must be at least ${key("appMinSize")} (${minSize})`);
+    }
+    const standbySize = int("standbyAppSize", 1, 1000, "allowed: 1 to appMaxSize; a standby site keeps at least one instance warm");
+    if (standbySize > maxSize) {
+        problems.push(`${key("standbyAppSize")} = ${standbySize}: must not exceed ${key("appMaxSize")} (${maxSize})`);
+    }
+    const imageTag = str("imageTag");
+    matches("imageTag", imageTag, IMAGE_TAG, "must be an image tag: letters, digits, '_', '.', '-', at most 128 characters");
+    if (imageTag === "latest") {
+        problems.push(`${key("imageTag")} = "latest": tags are immutable and versioned; give a version such as 1.4.2`);
+    }
+    const buildContext = raw.appBuildContext || undefined;
+
+    // Database and cache.
+    const engineVersion = str("dbEngineVersion");
+    matches("dbEngineVersion", engineVersion, PG_VERSION, "must be a PostgreSQL version of 13 or later, such as 15.10");
+    matches("dbInstanceClass", str("dbInstanceClass"), DB_INSTANCE_CLASS, "must be an RDS instance class such as db.r6g.large");
+    matches("dbStandbyInstanceClass", str("dbStandbyInstanceClass"), DB_INSTANCE_CLASS, "must be an RDS instance class such as db.t4g.large");
+    const allocatedStorageGb = int("dbAllocatedStorageGb", 20, 65536, "allowed: 20 to 65536 GiB");
+    const maxAllocatedStorageGb = int("dbMaxAllocatedStorageGb", 21, 65536, "allowed: 21 to 65536 GiB");
+    if (maxAllocatedStorageGb <= allocatedStorageGb) {
+        problems.push(
+            `${key("dbMaxAllocatedStorageGb")} = ${maxAllocatedStorageGb}: must exceed ${key("dbAllocatedStorageGb")} (${allocatedStorageGb}) so storage can grow`,
+        );
+    }
+    const pointInTimeRetentionDays = int(
+        "dbPointInTimeRetentionDays",
+        7,
+        35,
+        "allowed: 7 to 35 days (RDS's maximum); point-in-time restore needs at least a week of logs",
+    );
+    matches("cacheNodeType", str("cacheNodeType"), CACHE_NODE_TYPE, "must be an ElastiCache node type such as cache.r6g.large");
+    matches("cacheStandbyNodeType", str("cacheStandbyNodeType"), CACHE_NODE_TYPE, "must be an ElastiCache node type such as cache.t4g.medium");
+
+    // Schedules and retentions: never looser than the plan.
+    const atMostPlan = (k: ConfigKey, planValue: number, planLine: string) => {
+        const n = int(k, 1, planValue, `allowed: a divisor of 24 up to ${planValue} hours (plan: "${planLine}")`);
+        if (Number.isInteger(n) && n >= 1 && n <= planValue && 24 % n !== 0) {
+            problems.push(`${key(k)} = ${n}: must divide 24 so backups are evenly spaced; allowed: ${divisorsOf24(planValue).join(", ")}`);
+        }
+        return n;
+    };
+    const atLeastPlan = (k: ConfigKey, planValue: number, max: number, planLine: string) =>
+        int(k, planValue, max, `allowed: ${planValue} to ${max} days; below ${planValue} breaks the plan ("${planLine}")`);
+    const backup = {
+        intervalHours: atMostPlan("backupIntervalHours", DR_PLAN.dbBackupIntervalHours, "Frequency: Every 6 hours"),
+        dailyRetentionDays: atLeastPlan("dailyBackupRetentionDays", DR_PLAN.dbDailyRetentionDays, 36500, "30 days for daily backups"),
+        weeklyRetentionDays: atLeastPlan("weeklyBackupRetentionDays", DR_PLAN.dbWeeklyRetentionDays, 36500, "12 months for weekly backups"),
+        redisSnapshotIntervalHours: atMostPlan("redisSnapshotIntervalHours", DR_PLAN.redisSnapshotIntervalHours, "Redis: Every 12 hours"),
+        redisSnapshotRetentionDays: atLeastPlan("redisSnapshotRetentionDays", DR_PLAN.redisRetentionDays, 36500, "Redis retention: 7 days"),
+        logRetentionDays: atLeastPlan("logRetentionDays", DR_PLAN.logRetentionDays, 3653, "Logs: 90-day retention"),
+        imageVersionsKept: int(
+            "imageVersionsKept",
+            DR_PLAN.imageVersionsKept,
+            1000,
+            `allowed: ${DR_PLAN.imageVersionsKept} to 1000; fewer breaks the plan ("Keep last ${DR_PLAN.imageVersionsKept} versions of each image")`,
+        ),
+    };
+    if (Number.isInteger(backup.logRetentionDays) && !CLOUDWATCH_RETENTION_DAYS.includes(backup.logRetentionDays)) {
+        problems.push(
+            `${key("logRetentionDays")} = ${backup.logRetentionDays}: CloudWatch Logs accepts only ${CLOUDWATCH_RETENTION_DAYS.filter((d) => d >= DR_PLAN.logRetentionDays).join(", ")}`,
+        );
+    }
+
+    // Alerting.
+    const emails = list("alertEmails");
+    for (const email of emails) {
+        if (!EMAIL.test(email)) problems.push(`${key("alertEmails")} has ${show(email)}: not an email address such as oncall@example.com`);
+    }
+    if (emails.length === 0) {
+        problems.push(`${key("alertEmails")} = []: list at least one address; email is the plan's primary alert channel`);
+    }
+    const smsNumbers = list("alertSmsNumbers");
+    for (const number of smsNumbers) {
+        if (!E164.test(number)) {
+            problems.push(`${key("alertSmsNumbers")} has ${show(number)}: not an E.164 phone number such as +15555550100 ('+', country code, digits only)`);
+        }
+    }
+    const workspaceId = raw.slackWorkspaceId || undefined;
+    const channelId = raw.slackChannelId || undefined;
+    if ((workspaceId === undefined) !== (channelId === undefined)) {
+        problems.push(`${key(workspaceId ? "slackChannelId" : "slackWorkspaceId")} is missing: set both slackWorkspaceId and slackChannelId, or neither`);
+    }
+    if (workspaceId !== undefined) matches("slackWorkspaceId", workspaceId, SLACK_WORKSPACE, "must be a Slack workspace id such as T0123ABCD");
+    if (channelId !== undefined) matches("slackChannelId", channelId, SLACK_CHANNEL, "must be a Slack channel id such as C0123ABCD");
+    const errorRateThresholdPercent = int("errorRateThresholdPercent", 1, 100, "allowed: 1 to 100 percent of requests");
+    const diskUsedThresholdPercent = int("diskUsedThresholdPercent", 50, 99, "allowed: 50 to 99 percent");
+    const dbFreeStorageThresholdGb = int("dbFreeStorageThresholdGb", 1, 65536, "allowed: 1 to 65536 GiB");
+
+    const protect = bool("protect");
+    const drillsEnabled = bool("drillsEnabled");
+
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    const siteName = siteRole === "primary" ? "primary" : "dr";
+    return {
+        project,
+        stack,
+        siteRole,
+        siteName,
+        primaryRegion,
+        drRegion,
+        siteRegion,
+        productionStack,
+        network: { vpcCidr, availabilityZoneCount },
+        dns: { domainName, hostedZoneId: str("hostedZoneId") },
+        app: { instanceType, minSize, maxSize, standbySize, imageTag, buildContext },
+        database: {
+            engineVersion,
+            instanceClass: str("dbInstanceClass"),
+            standbyInstanceClass: str("dbStandbyInstanceClass"),
+            allocatedStorageGb,
+            maxAllocatedStorageGb,
+            pointInTimeRetentionDays,
+        },
+        cache: { nodeType: str("cacheNodeType"), standbyNodeType: str("cacheStandbyNodeType") },
+        backup,
+        alerts: {
+            emails,
+            smsNumbers,
+            slack: workspaceId && channelId ? { workspaceId, channelId } : undefined,
+            errorRateThresholdPercent,
+            diskUsedThresholdPercent,
+            dbFreeStorageThresholdGb,
+        },
+        protect,
+        drillsEnabled,
+        tags: { app: "genie-ai-server", stack, site: siteName },
+    };
+}
+
+/** Reads this stack's config from the Pulumi runtime and validates it. */
+export function loadStackConfig(): StackConfig {
+    const config = new pulumi.Config(PROJECT_NAME);
+    const raw: RawConfig = {};
+    for (const k of Object.keys(CONFIG_SCHEMA) as ConfigKey[]) {
+        const value = config.get(k);
+        if (value !== undefined) raw[k] = value;
+    }
+    const region = new pulumi.Config("aws").get("region");
+    if (region !== undefined) raw["aws:region"] = region;
+    return parseStackConfig(raw, pulumi.getStack(), pulumi.getProject());
+}
+
+/** Retention values CloudWatch Logs accepts (days). */
+export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+function divisorsOf24(max: number): number[] {
+    return [1, 2, 3, 4, 6, 8, 12, 24].filter((d) => d <= max);
+}
+
+function isPrivateCidr(cidr: string): boolean {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+    if (!m) return false;
+    const [a, b, c, d, bits] = m.slice(1).map(Number);
+    if ([a, b, c, d].some((o) => o > 255) || bits < 16 || bits > 20) return false;
+    const address = ((a << 24) >>> 0) + (b << 16) + (c << 8) + d;
+    if ((address & (0xffffffff >>> bits)) !== 0) return false; // host bits set
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}

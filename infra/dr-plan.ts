@@ -1,0 +1,56 @@
+/**
+ * The Genie AI Server disaster recovery plan (`../shared/dr-plan.md`), as numbers.
+ *
+ * This is the ONE place the plan's values live. Stack config defaults (Pulumi.yaml, checked by a
+ * test), config validation (nothing below the plan), components, the policy pack's thresholds, the
+ * recovery posture report and the README tables all read them from here.
+ *
+ * Each value says which line of the plan it answers. They are the floor the plan sets: config can
+ * tighten them (shorter intervals, longer retentions), never loosen them.
+ */
+export const DR_PLAN = {
+    /** "RPO (Recovery Point Objective): 1 hour". */
+    rpoMinutes: 60,
+    /** "RTO (Recovery Time Objective): 4 hours". */
+    rtoMinutes: 240,
+    /** "Maximum Acceptable Downtime: 8 hours". */
+    maxDowntimeMinutes: 480,
+
+    /** Database backups, "Frequency: Every 6 hours". */
+    dbBackupIntervalHours: 6,
+    /** Database backups, "Retention: 30 days for daily backups". */
+    dbDailyRetentionDays: 30,
+    /** Database backups, "Retention: ... 12 months for weekly backups". */
+    dbWeeklyRetentionDays: 365,
+
+    /** Redis data, "Frequency: Every 12 hours" (RDB snapshots). */
+    redisSnapshotIntervalHours: 12,
+    /** Redis data, "Retention: 7 days". */
+    redisRetentionDays: 7,
+
+    /** File storage, "Logs: Centralized logging with 90-day retention". */
+    logRetentionDays: 90,
+    /** Docker images, "Retention: Keep last 10 versions of each image". */
+    imageVersionsKept: 10,
+
+    /** Load balancer, "Failover: Automatic failover within 30 seconds". */
+    failoverDetectionSeconds: 30,
+    /** Application scaling, "Minimum: 2 application instances". */
+    appMinInstances: 2,
+
+    /** Critical alerts, "Database down: Immediate notification" (one one-minute datapoint). */
+    databaseDownAlertMinutes: 1,
+    /** Critical alerts, "Application down: Immediate notification". */
+    applicationDownAlertMinutes: 1,
+    /** Critical alerts, "High error rate: 5-minute notification". */
+    highErrorRateAlertMinutes: 5,
+    /** Critical alerts, "Disk space low: 1-hour notification". */
+    diskSpaceLowAlertMinutes: 60,
+
+    /** Testing and Validation, "Weekly Validation: Restore test". */
+    restoreTestWeekly: true,
+    /** Testing and Validation, "Monthly Tests: Database restore test ... Failover test". */
+    restoreTestMonthly: true,
+} as const;
+
+export type DrPlan = typeof DR_PLAN;

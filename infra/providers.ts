@@ -1,0 +1,28 @@
+import * as aws from "@pulumi/aws";
+import { StackConfig } from "./config";
+
+/**
+ * The explicit AWS providers of a stack. No resource of this program uses the default provider: a
+ * resource meant for a region names that region's provider, and a test holds every resource to it.
+ */
+export interface StackProviders {
+    /** The region this stack's site runs in. */
+    site: aws.Provider;
+    /**
+     * The DR region, for the recovery landing zone the production stack keeps there (replica buckets,
+     * the DR backup vault, the DR key). Only on the primary site.
+     */
+    drLandingZone?: aws.Provider;
+}
+
+/** Creates the providers, each carrying the `app`, `stack` and `site` default tags. */
+export function createProviders(config: StackConfig): StackProviders {
+    const provider = (name: string, region: string, site: string) =>
+        new aws.Provider(name, {
+            region: region as aws.Region,
+            defaultTags: { tags: { ...config.tags, site } },
+        });
+    const site = provider(`${config.siteName}-region`, config.siteRegion, config.siteName);
+    if (config.siteRole !== "primary") return { site };
+    return { site, drLandingZone: provider("dr-landing-zone-region", config.drRegion, "dr-landing-zone") };
+}

@@ -1,0 +1,312 @@
+/**
+ * The in-process mock runtime: evaluates the Pulumi program for a named stack without the Pulumi CLI
+ * or cloud credentials, under that stack's real config, and records every resource as the engine
+ * would receive it (inputs, parent, provider and region, protect, retainOnDelete, dependsOn).
+ *
+ * Shared by the tests and the offline plan. Evaluations are serialised: the Pulumi SDK keeps its
+ * runtime state in globals, so one evaluation runs at a time per process.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+import { answerInvoke, computedOutputs, MOCK_ACCOUNT_ID } from "./mock-cloud";
+
+// Internal SDK modules: the registration request carries the resource options the mocks API hides.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rpc = require("@pulumi/pulumi/runtime/rpc");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings");
+
+export { MOCK_ACCOUNT_ID };
+
+/** The repository root: where Pulumi.yaml and the stack files live. */
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/** The text a stringified Output leaves in a string: a resource input holding it is a bug. */
+export const OUTPUT_TO_STRING_MARKER = "Calling [toString] on an [Output";
+
+/** What a secret input looks like in recorded props: secrets never leave the runtime in plain text. */
+export const REDACTED = "[secret]";
+
+export interface RecordedOptions {
+    protect: boolean;
+    retainOnDelete: boolean;
+    /** URNs of the resources this one depends on explicitly (`dependsOn`). */
+    dependsOn: string[];
+    deleteBeforeReplace: boolean;
+    ignoreChanges: string[];
+}
+
+export interface RecordedResource {
+    urn: string;
+    type: string;
+    name: string;
+    /** URN of the parent resource (the stack or a component). */
+    parent?: string;
+    /** True for cloud resources, false for components. */
+    custom: boolean;
+    /** URN of the provider that manages it; undefined for components and default-provider resources. */
+    provider?: string;
+    /** Region of that provider; undefined when it has none (global providers, components, default provider). */
+    region?: string;
+    /** Inputs as the engine receives them, with secrets replaced by {@link REDACTED}. */
+    props: Record<string, any>;
+    /** Keys of `props` whose values were secret. */
+    secretProps: string[];
+    /** The id the mock cloud gave it. */
+    id?: string;
+    /** Its outputs (inputs plus what AWS computes: arn, endpoints ...), secrets redacted. */
+    outputs: Record<string, any>;
+    opts: RecordedOptions;
+}
+
+export interface RecordedInvoke {
+    token: string;
+    region?: string;
+}
+
+export interface StackEvaluation {
+    project: string;
+    stack: string;
+    /** The config the program saw, fully qualified keys, as strings. */
+    config: Record<string, string>;
+    resources: RecordedResource[];
+    invokes: RecordedInvoke[];
+    outputs: Record<string, unknown>;
+}
+
+export interface EvaluateOptions {
+    /**
+     * Config changes over the stack file: `key` (this project) or `namespace:key` → value as the
+     * engine passes it (structured values as JSON); undefined removes the key.
+     */
+    config?: Record<string, string | undefined>;
+    /**
+     * What a StackReference to the production stack reads: its outputs, or "unavailable" to model
+     * the primary region or its state being unreachable (reading it then fails).
+     */
+    stackReference?: Record<string, unknown> | "unavailable";
+    /**
+     * The program to run instead of the project's (infra/index.ts), for tests of one component under
+     * a stack's config. It is called inside the stack, after config is set.
+     */
+    program?: () => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
+}
+
+/** Raised when the program fails to evaluate; carries every error seen. */
+export class EvaluationError extends Error {
+    constructor(readonly stack: string, readonly errors: Error[]) {
+        super(`stack ${stack}: ${errors.map((e) => e.message).join("\n")}`);
+        this.name = "EvaluationError";
+    }
+}
+
+/** Names of the stacks this project defines (one Pulumi.<stack>.yaml each). */
+export function listStacks(projectDir = PROJECT_DIR): string[] {
+    return fs
+        .readdirSync(projectDir)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+/**
+ * The config the Pulumi engine would pass the program for a stack: the project's declared defaults,
+ * overlaid with the stack file's values, every key namespaced, every value a string.
+ */
+export function loadEngineConfig(stack: string, projectDir = PROJECT_DIR): { project: string; config: Record<string, string> } {
+    const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+    const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(stackFile)) {
+        throw new Error(`unknown stack ${JSON.stringify(stack)}: ${stackFile} does not exist; stacks: ${listStacks(projectDir).join(", ")}`);
+    }
+    const stackConfig = YAML.parse(fs.readFileSync(stackFile, "utf8"))?.config ?? {};
+    const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
+    const config: Record<string, string> = {};
+    for (const [key, spec] of Object.entries<any>(project.config ?? {})) {
+        const value = spec !== null && typeof spec === "object" && !Array.isArray(spec) ? (spec.default ?? spec.value) : spec;
+        if (value !== undefined) config[qualify(key)] = engineString(value);
+    }
+    for (const [key, value] of Object.entries(stackConfig)) {
+        if (value !== null && typeof value === "object" && "secure" in (value as object)) {
+            throw new Error(`Pulumi.${stack}.yaml: ${key} is an encrypted secret, which the offline runtime cannot decrypt; keep secrets out of stack config`);
+        }
+        config[qualify(key)] = engineString(value);
+    }
+    return { project: project.name, config };
+}
+
+function engineString(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Evaluates the program for `stack` under mocks and returns what it declared. */
+export function evaluateStack(stack: string, options: EvaluateOptions = {}): Promise<StackEvaluation> {
+    const run = queue.then(() => evaluate(stack, options));
+    queue = run.catch(() => undefined);
+    return run;
+}
+
+async function evaluate(stack: string, options: EvaluateOptions): Promise<StackEvaluation> {
+    const { project, config } = loadEngineConfig(stack);
+    for (const [key, value] of Object.entries(options.config ?? {})) {
+        const qualified = key.includes(":") ? key : `${project}:${key}`;
+        if (value === undefined) delete config[qualified];
+        else config[qualified] = value;
+    }
+
+    const errors: Error[] = [];
+    const resources = new Map<string, RecordedResource>();
+    const invokes: RecordedInvoke[] = [];
+    const providerRegions = new Map<string, string | undefined>();
+    /** Per resource (`type::name`), the outputs it declares secret (additionalSecretOutputs). */
+    const secretOutputs = new Map<string, string[]>();
+    const regionOf = (providerRef: string) => (providerRef ? providerRegions.get(providerRef) : undefined);
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                const text = JSON.stringify(args.inputs);
+                if (text.includes(OUTPUT_TO_STRING_MARKER)) {
+                    throw new Error(`${args.type} ${args.name}: an input holds a stringified Output ("${OUTPUT_TO_STRING_MARKER}..."); use pulumi.interpolate or apply`);
+                }
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    return stackReferenceState(args.name, options.stackReference);
+                }
+                const id = args.id || mockId(args.type, args.name);
+                const region = args.type.startsWith("pulumi:providers:") ? args.inputs.region : regionOf(args.provider ?? "");
+                const state: Record<string, any> = { ...args.inputs, ...computedOutputs(args.type, args.name, id, region, args.inputs) };
+                // The engine returns a resource's additionalSecretOutputs as secrets; so does this mock.
+                for (const key of secretOutputs.get(`${args.type}::${args.name}`) ?? []) {
+                    if (key in state) state[key] = { [rpc.specialSigKey]: rpc.specialSecretSig, value: state[key] };
+                }
+                return { id, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                const region = regionOf(args.provider ?? "");
+                invokes.push({ token: args.token, region });
+                try {
+                    return answerInvoke(args.token, args.inputs, region);
+                } catch (err) {
+                    // The SDK reports a failed invoke only as a failed input further on: keep the cause.
+                    errors.push(err as Error);
+                    throw err;
+                }
+            },
+        },
+        project,
+        stack,
+        false,
+    );
+    pulumi.runtime.setAllConfig(config, []);
+
+    // Record every registration as the engine receives it: the request carries the options.
+    const monitor = settings.getMonitor();
+    const registerResource = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+        secretOutputs.set(`${req.getType()}::${req.getName()}`, req.getAdditionalsecretoutputsList());
+        return registerResource(req, (err: any, resp: any) => {
+            if (err) {
+                errors.push(err instanceof Error ? err : new Error(String(err)));
+            } else {
+                const type: string = req.getType();
+                const inputs = rpc.deserializeProperties(req.getObject());
+                const { props, secretProps } = redactSecrets(inputs);
+                const providerRef: string = req.getProvider();
+                if (type.startsWith("pulumi:providers:")) providerRegions.set(`${resp.getUrn()}::${resp.getId()}`, inputs.region);
+                resources.set(resp.getUrn(), {
+                    urn: resp.getUrn(),
+                    type,
+                    name: req.getName(),
+                    parent: req.getParent() || undefined,
+                    custom: req.getCustom(),
+                    provider: providerRef ? providerRef.split("::").slice(0, -1).join("::") : undefined,
+                    region: type.startsWith("pulumi:providers:") ? inputs.region : regionOf(providerRef),
+                    props,
+                    secretProps,
+                    id: resp.getId() || undefined,
+                    outputs: redactOutputs(rpc.deserializeProperties(resp.getObject()), req.getAdditionalsecretoutputsList()),
+                    opts: {
+                        protect: req.getProtect() === true,
+                        retainOnDelete: req.getRetainondelete() === true,
+                        dependsOn: req.getDependenciesList(),
+                        deleteBeforeReplace: req.getDeletebeforereplace() === true,
+                        ignoreChanges: req.getIgnorechangesList(),
+                    },
+                });
+            }
+            callback(err, resp);
+        });
+    };
+
+    const onRejection = (reason: unknown) => errors.push(reason instanceof Error ? reason : new Error(String(reason)));
+    process.on("unhandledRejection", onRejection);
+    let outputs: Record<string, unknown> = {};
+    try {
+        // The project's program reads config when called, not when loaded, so one load serves every evaluation.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const program = options.program ?? (require("../infra/index") as () => Promise<Record<string, unknown>>);
+        let declared: Record<string, unknown> = {};
+        outputs = (await pulumi.runtime.runInPulumiStack(async () => (declared = (await program()) ?? {}))) ?? {};
+        // Stack outputs arrive unwrapped: redact those the program declared secret.
+        for (const [key, value] of Object.entries(declared)) {
+            if (pulumi.Output.isInstance(value) && (await (value as any).isSecret)) outputs[key] = { [rpc.specialSigKey]: rpc.specialSecretSig, value: outputs[key] };
+        }
+        await settings.waitForRPCs();
+        // Let rejected promises of outputs nobody awaited surface.
+        await new Promise((resolve) => setImmediate(resolve));
+    } catch (err) {
+        errors.unshift(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+        process.off("unhandledRejection", onRejection);
+    }
+    if (errors.length > 0) throw new EvaluationError(stack, dedupe(errors));
+    return { project, stack, config, resources: [...resources.values()], invokes, outputs: redactSecrets(outputs).props };
+}
+
+/** A deterministic id, unique per type and name: `subnet-genie-primary-network-app-0`. */
+export function mockId(type: string, name: string): string {
+    const kind = (type.split(":")[2] ?? type).replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+    return `${kind}-${name}`;
+}
+
+function stackReferenceState(name: string, reference: EvaluateOptions["stackReference"]) {
+    if (reference === "unavailable") {
+        throw new Error(`StackReference ${name}: the stack's state cannot be read (modelled outage of the primary region)`);
+    }
+    return { id: name, state: { name, outputs: reference ?? {}, secretOutputNames: [] } };
+}
+
+/** Outputs with secrets redacted: wrapped secrets, and the outputs the resource declares secret. */
+function redactOutputs(outputs: Record<string, any>, secretOutputs: string[]): Record<string, any> {
+    const { props } = redactSecrets(outputs);
+    for (const key of secretOutputs) if (key in props) props[key] = REDACTED;
+    return props;
+}
+
+function dedupe(errors: Error[]): Error[] {
+    const seen = new Set<string>();
+    return errors.filter((e) => !seen.has(e.message) && seen.add(e.message));
+}
+
+/** Replaces secret values (the SDK's wrapped form) with {@link REDACTED}, listing the top-level keys that held one. */
+export function redactSecrets(value: Record<string, any>): { props: Record<string, any>; secretProps: string[] } {
+    const secretProps: string[] = [];
+    const walk = (v: any): any => {
+        if (Array.isArray(v)) return v.map(walk);
+        if (v !== null && typeof v === "object") {
+            if (v[rpc.specialSigKey] === rpc.specialSecretSig) return REDACTED;
+            return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, walk(e)]));
+        }
+        return v;
+    };
+    const props: Record<string, any> = {};
+    for (const [key, v] of Object.entries(value ?? {})) {
+        props[key] = walk(v);
+        if (JSON.stringify(props[key])?.includes(REDACTED)) secretProps.push(key);
+    }
+    return { props, secretProps };
+}

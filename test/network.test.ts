@@ -1,0 +1,86 @@
+import { expect } from "chai";
+import { SUBNET_TIERS, subnetCidr } from "../components/network";
+import { DR_PLAN } from "../infra/dr-plan";
+import { childrenOf, ofType, one, resolve, stack, stackWith } from "./support/stacks";
+
+describe("network component", () => {
+    it("spans 3 availability zones with a public, app and data subnet in each, carved without overlap", async () => {
+        const ev = await stack("production");
+        const subnets = ofType(ev, "aws:ec2/subnet:Subnet");
+        expect(subnets).to.have.length(9);
+        for (const tier of SUBNET_TIERS) {
+            const inTier = subnets.filter((s) => s.props.tags.tier === tier);
+            expect(inTier.map((s) => s.props.availabilityZone).sort()).to.deep.equal(["us-east-1a", "us-east-1b", "us-east-1c"]);
+        }
+        const cidrs = subnets.map((s) => s.props.cidrBlock);
+        expect(new Set(cidrs).size).to.equal(9);
+        for (const cidr of cidrs) expect(cidr).to.match(/^10\.20\.\d+\.0\/21$/);
+        expect(subnets.every((s) => s.props.mapPublicIpOnLaunch === false)).to.equal(true);
+    });
+
+    it("gives each zone's app subnet a route out through its own zone's NAT gateway", async () => {
+        const ev = await stack("production");
+        const nats = ofType(ev, "aws:ec2/natGateway:NatGateway");
+        expect(nats).to.have.length(3);
+        for (let zone = 0; zone < 3; zone++) {
+            const table = one(ev, "aws:ec2/routeTable:RouteTable", `genie-primary-network-app-rt-${zone}`);
+            const nat = resolve(ev, table.props.routes[0].natGatewayId)!;
+            expect(nat.name).to.equal(`genie-primary-network-nat-${zone}`);
+            const natSubnet = resolve(ev, nat.props.subnetId)!;
+            const appAssociation = one(ev, "aws:ec2/routeTableAssociation:RouteTableAssociation", `genie-primary-network-app-${zone}`);
+            const appSubnet = resolve(ev, appAssociation.props.subnetId)!;
+            expect(natSubnet.props.availabilityZone).to.equal(appSubnet.props.availabilityZone);
+            expect(natSubnet.props.tags.tier).to.equal("public");
+        }
+    });
+
+    it("keeps the data subnets isolated: their route table has no route out of the VPC", async () => {
+        const ev = await stack("production");
+        const dataTable = one(ev, "aws:ec2/routeTable:RouteTable", "genie-primary-network-data-rt");
+        expect(dataTable.props.routes ?? []).to.deep.equal([]);
+        const associations = ofType(ev, "aws:ec2/routeTableAssociation:RouteTableAssociation").filter((a) => /-data-\d$/.test(a.name));
+        expect(associations).to.have.length(3);
+        for (const a of associations) expect(resolve(ev, a.props.routeTableId)!.name).to.equal(dataTable.name);
+    });
+
+    it("logs every flow of the VPC to a log group kept for the plan's 90 days", async () => {
+        const ev = await stack("production");
+        const flowLog = one(ev, "aws:ec2/flowLog:FlowLog", "genie-primary-network-flow-log");
+        expect(flowLog.props.trafficType).to.equal("ALL");
+        const group = one(ev, "aws:cloudwatch/logGroup:LogGroup", "genie-primary-network-flow-logs");
+        expect(flowLog.props.logDestination).to.equal(group.outputs.arn);
+        expect(group.props.retentionInDays).to.equal(DR_PLAN.logRetentionDays);
+        const policy = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-network-flow-logs").props.policy);
+        expect(policy.Statement[0].Resource).to.deep.equal([group.outputs.arn, `${group.outputs.arn}:*`]);
+    });
+
+    it("empties the default security group", async () => {
+        const ev = await stack("production");
+        const sg = one(ev, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "genie-primary-network-default-sg");
+        expect(sg.props.ingress ?? []).to.deep.equal([]);
+        expect(sg.props.egress ?? []).to.deep.equal([]);
+    });
+
+    it("follows availabilityZoneCount from config", async () => {
+        const ev = await stackWith("production", { config: { availabilityZoneCount: "2" } });
+        expect(ofType(ev, "aws:ec2/subnet:Subnet")).to.have.length(6);
+        expect(ofType(ev, "aws:ec2/natGateway:NatGateway")).to.have.length(2);
+    });
+
+    it("puts the DR site's network in us-west-2 under its own CIDR", async () => {
+        const ev = await stack("dr");
+        const network = one(ev, "genie:network:Network", "genie-dr-network");
+        const vpc = one(ev, "aws:ec2/vpc:Vpc", "genie-dr-network-vpc");
+        expect(vpc.props.cidrBlock).to.equal("10.30.0.0/16");
+        const regions = new Set(childrenOf(ev, network).filter((r) => r.custom).map((r) => r.region));
+        expect([...regions]).to.deep.equal(["us-west-2"]);
+    });
+
+    it("carves subnet blocks by tier and zone", () => {
+        expect(subnetCidr("10.20.0.0/16", "public", 0)).to.equal("10.20.0.0/21");
+        expect(subnetCidr("10.20.0.0/16", "public", 2)).to.equal("10.20.16.0/21");
+        expect(subnetCidr("10.20.0.0/16", "app", 0)).to.equal("10.20.64.0/21");
+        expect(subnetCidr("10.20.0.0/16", "data", 1)).to.equal("10.20.136.0/21");
+        expect(subnetCidr("172.16.0.0/20", "data", 7)).to.equal("172.16.11.128/25");
+    });
+});

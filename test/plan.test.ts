@@ -1,0 +1,69 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PROJECT_DIR } from "../offline/mock-runtime";
+import { planJson, renderPlan, summarise } from "../offline/plan";
+import { stack } from "./support/stacks";
+
+/** Runs the offline plan CLI as a user would (`npm run plan -- ...`, minus npm's banner). */
+function plan(...args: string[]) {
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "offline/cli.ts", ...args], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" },
+    });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("offline plan", () => {
+    it("summarises the production stack per component and per region", async () => {
+        const report = summarise(await stack("production"));
+        const network = report.components.find((c) => c.component === "genie-primary-network")!;
+        expect(network.byRegion).to.have.property("us-east-1").that.is.greaterThan(30);
+        expect(report.total).to.equal(Object.values(report.byRegion).reduce((a, b) => a + b, 0));
+        const text = renderPlan(report);
+        expect(text).to.match(/genie-primary-network\s+\d+/);
+        expect(text).to.include("us-east-1");
+    });
+
+    it("prints the DR site's network in us-west-2", async () => {
+        const text = renderPlan(summarise(await stack("dr")));
+        expect(text).to.match(/Offline plan of stack dr \(site role standby/);
+        expect(text).to.match(/genie-dr-network\s+\d+/);
+        expect(text).to.include("us-west-2");
+        expect(text).not.to.include("us-east-1");
+    });
+
+    it("writes every resource with its region, props and options to --json, and exits 0", () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "genie-plan-")), "production.json");
+        const run = plan("production", "--json", file);
+        expect(run.code, run.stderr).to.equal(0);
+        const doc = JSON.parse(fs.readFileSync(file, "utf8"));
+        expect(doc.stack).to.equal("production");
+        const vpc = doc.resources.find((r: any) => r.type === "aws:ec2/vpc:Vpc");
+        expect(vpc).to.include({ name: "genie-primary-network-vpc", region: "us-east-1" });
+        expect(vpc.props.cidrBlock).to.equal("10.20.0.0/16");
+        expect(vpc.opts).to.have.keys("protect", "retainOnDelete");
+        expect(vpc.urn).to.match(/^urn:pulumi:production::genie-infra::/);
+        expect(vpc.parent).to.match(/genie:network:Network::genie-primary-network$/);
+    });
+
+    it("exits 1 with the config error on bad config", () => {
+        const run = plan("production", "--config", "drRegion=us-east-1");
+        expect(run.code).to.equal(1);
+        expect(run.stderr).to.match(/genie-infra:drRegion = "us-east-1": must differ from genie-infra:primaryRegion/);
+    });
+
+    it("exits 2 naming the stacks on an unknown stack", () => {
+        const run = plan("staging");
+        expect(run.code).to.equal(2);
+        expect(run.stderr).to.include('unknown stack "staging"; stacks: dr, production');
+    });
+
+    it("keeps the JSON document free of secrets", async () => {
+        const doc = JSON.stringify(planJson(summarise(await stack("production"))));
+        expect(doc).not.to.match(/mock-secret-/);
+    });
+});
