@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { Network } from "../components/network";
 import { StackConfig } from "./config";
 import { createProviders } from "./providers";
@@ -8,25 +9,42 @@ export const NAME_PREFIX = "genie";
 /**
  * Declares the whole stack for a validated config: the site in its region and, on the primary
  * site, the recovery landing zone in the DR region. Returns the stack outputs.
+ *
+ * Read top to bottom: one section per concern, each building its component(s) from config and the
+ * outputs of the sections above it.
  */
 export function defineStack(config: StackConfig) {
     const providers = createProviders(config);
     const siteOpts = { provider: providers.site };
     const site = `${NAME_PREFIX}-${config.siteName}`;
+    const outputs: Record<string, pulumi.Input<unknown>> = {
+        siteRole: config.siteRole,
+        siteRegion: config.siteRegion,
+        drRegion: config.drRegion,
+    };
 
+    // ── Network ──────────────────────────────────────────────────────────────────────────────
     const network = new Network(`${site}-network`, {
         cidrBlock: config.network.vpcCidr,
         availabilityZoneCount: config.network.availabilityZoneCount,
         flowLogRetentionDays: config.backup.logRetentionDays,
     }, siteOpts);
-
-    return {
-        siteRole: config.siteRole,
-        siteRegion: config.siteRegion,
-        drRegion: config.drRegion,
+    Object.assign(outputs, {
         vpcId: network.vpcId,
         appSubnetIds: network.appSubnetIds,
         dataSubnetIds: network.dataSubnetIds,
         publicSubnetIds: network.publicSubnetIds,
-    };
+    });
+
+    // ── Data protection: keys and secrets, backup storage, AWS Backup, registry, DR landing zone ──
+
+    // ── Database and cache ───────────────────────────────────────────────────────────────────
+
+    // ── Serving path: app cluster, edge and DNS failover, image, deploy verification ─────────
+
+    // ── Monitoring and alerting ──────────────────────────────────────────────────────────────
+
+    // ── Drills ───────────────────────────────────────────────────────────────────────────────
+
+    return outputs;
 }
