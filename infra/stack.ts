@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Network } from "../components/network";
+import { SecurityGroups } from "../components/security-groups";
 import { StackConfig } from "./config";
 import { createProviders } from "./providers";
 
@@ -29,11 +30,14 @@ export function defineStack(config: StackConfig) {
         availabilityZoneCount: config.network.availabilityZoneCount,
         flowLogRetentionDays: config.backup.logRetentionDays,
     }, siteOpts);
+    // Each tier admits only the tier in front of it: internet → ALB → app → database and cache.
+    const securityGroups = new SecurityGroups(`${site}-sg`, { vpcId: network.vpcId }, siteOpts);
     Object.assign(outputs, {
         vpcId: network.vpcId,
         appSubnetIds: network.appSubnetIds,
         dataSubnetIds: network.dataSubnetIds,
         publicSubnetIds: network.publicSubnetIds,
+        appSecurityGroupId: securityGroups.appSecurityGroupId,
     });
 
     // ── Data protection: keys and secrets, backup storage, AWS Backup, registry, DR landing zone ──

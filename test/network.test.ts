@@ -84,3 +84,35 @@ describe("network component", () => {
         expect(subnetCidr("172.16.0.0/20", "data", 7)).to.equal("172.16.11.128/25");
     });
 });
+
+describe("security groups", () => {
+    /** Every ingress rule of a group, as "port from <group tier or CIDR>". */
+    async function ingressOf(tier: string) {
+        const ev = await stack("production");
+        const group = one(ev, "aws:ec2/securityGroup:SecurityGroup", `genie-primary-sg-${tier}`);
+        return ofType(ev, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+            .filter((r) => r.props.securityGroupId === group.id)
+            .map((r) => `${r.props.fromPort}-${r.props.toPort} from ${r.props.cidrIpv4 ?? resolve(ev, r.props.referencedSecurityGroupId)!.props.tags.tier}`)
+            .sort();
+    }
+
+    it("admits the internet to the load balancer only, on 80 and 443", async () => {
+        expect(await ingressOf("alb")).to.deep.equal(["443-443 from 0.0.0.0/0", "80-80 from 0.0.0.0/0"]);
+    });
+
+    it("admits only the load balancer to the app, on port 4000", async () => {
+        expect(await ingressOf("app")).to.deep.equal(["4000-4000 from alb"]);
+    });
+
+    it("admits only the app group to the database (5432) and the cache (6379)", async () => {
+        expect(await ingressOf("database")).to.deep.equal(["5432-5432 from app"]);
+        expect(await ingressOf("cache")).to.deep.equal(["6379-6379 from app"]);
+    });
+
+    it("lets the database and cache send nothing out", async () => {
+        const ev = await stack("production");
+        const silent = ["database", "cache"].map((t) => one(ev, "aws:ec2/securityGroup:SecurityGroup", `genie-primary-sg-${t}`).id);
+        const egress = ofType(ev, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => silent.includes(r.props.securityGroupId));
+        expect(egress).to.deep.equal([]);
+    });
+});
