@@ -93,6 +93,28 @@ export const CONFIG_SCHEMA = {
     },
     cacheNodeType: { type: "string", default: "cache.r6g.large", description: "ElastiCache node type on a primary or active site." },
     cacheStandbyNodeType: { type: "string", default: "cache.t4g.medium", description: "ElastiCache node type on a standby site." },
+    dbRecoverySource: {
+        type: "string",
+        default: "replica",
+        description:
+            "DR site: where its database comes from. replica (standby: a cross-region replica; active: that replica promoted), latest-backup or point-in-time (active only, when there is no replica to promote: restored from the primary's automated backups replicated to the DR region).",
+    },
+    dbRestoreTime: {
+        type: "string",
+        description: "DR site with dbRecoverySource point-in-time: the UTC time to restore to, e.g. 2026-11-30T01:15:00Z.",
+    },
+    primaryDatabaseArn: {
+        type: "string",
+        description: "DR site: ARN of the production database to replicate; overrides the production stack's output (for when its state cannot be read).",
+    },
+    primaryDatabaseBackupsArn: {
+        type: "string",
+        description: "DR site: ARN of the production database's automated backups replicated to the DR region (restore source); overrides the production stack's output.",
+    },
+    cacheSeedRdbArn: {
+        type: "string",
+        description: "DR site: S3 ARN of an exported Redis RDB file (arn:aws:s3:::bucket/redis/...rdb) to seed a new cache from; empty starts it empty.",
+    },
     backupIntervalHours: {
         type: "integer",
         default: DR_PLAN.dbBackupIntervalHours,
@@ -127,6 +149,18 @@ export const CONFIG_SCHEMA = {
         type: "integer",
         default: DR_PLAN.imageVersionsKept,
         description: "App image versions the registry keeps (plan: the last 10 at least).",
+    },
+    backupVaultLockMode: {
+        type: "string",
+        default: "compliance",
+        description:
+            "Vault Lock mode of the backup vaults: compliance (immutable after a 3-day grace period: nobody can delete a recovery point early) or governance (privileged principals can lift it; test accounts only).",
+    },
+    backupVaultLockMaxRetentionDays: {
+        type: "integer",
+        default: 3653,
+        description:
+            "Longest retention the locked backup vaults accept, in days; above weeklyBackupRetentionDays. Fixed once a compliance lock's grace period ends.",
     },
     alertEmails: {
         type: "array",

@@ -11,6 +11,10 @@ import { CONFIG_SCHEMA, ConfigKey, PROJECT_NAME } from "./config-schema";
  */
 
 export const SITE_ROLES = ["primary", "standby", "active"] as const;
+export const DB_RECOVERY_SOURCES = ["replica", "latest-backup", "point-in-time"] as const;
+export type DbRecoverySource = (typeof DB_RECOVERY_SOURCES)[number];
+export const VAULT_LOCK_MODES = ["compliance", "governance"] as const;
+export type VaultLockMode = (typeof VAULT_LOCK_MODES)[number];
 export type SiteRole = (typeof SITE_ROLES)[number];
 
 export interface AlertRecipients {
@@ -51,8 +55,17 @@ export interface StackConfig {
         allocatedStorageGb: number;
         maxAllocatedStorageGb: number;
         pointInTimeRetentionDays: number;
+        /** DR site: where its database comes from (see the dbRecoverySource key). */
+        recoverySource: DbRecoverySource;
+        /** DR site, point-in-time recovery: the time to restore to (ISO 8601, UTC). */
+        restoreTime?: string;
     };
-    cache: { nodeType: string; standbyNodeType: string };
+    cache: { nodeType: string; standbyNodeType: string; seedRdbArn?: string };
+    /**
+     * DR site: values of the production stack given in config. Each one given here is not read
+     * from the production stack; when all are given, the production state is not read at all.
+     */
+    productionOverrides: { databaseArn?: string; databaseBackupsArn?: string };
     /** Schedules and retentions: the plan's values or stricter. */
     backup: {
         intervalHours: number;
@@ -63,6 +76,8 @@ export interface StackConfig {
         logRetentionDays: number;
         imageVersionsKept: number;
     };
+    /** Vault Lock of the backup vaults (the minimum retention is the plan's daily retention). */
+    vaultLock: { mode: VaultLockMode; maxRetentionDays: number };
     alerts: AlertRecipients & {
         errorRateThresholdPercent: number;
         diskUsedThresholdPercent: number;
@@ -100,6 +115,10 @@ const PG_VERSION = /^(1[3-9]|[2-9]\d)(\.\d+)?$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const SLACK_WORKSPACE = /^T[A-Z0-9]{6,}$/;
 const SLACK_CHANNEL = /^[CG][A-Z0-9]{6,}$/;
+const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const RDS_INSTANCE_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:db:[a-z][a-z0-9-]*$/;
+const RDS_AUTOMATED_BACKUPS_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:[A-Za-z0-9-]+$/;
+const S3_RDB_ARN = /^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}\/.+\.rdb$/;
 const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 
 /** Parses and validates raw stack config; throws {@link ConfigError} listing every problem. */
@@ -233,6 +252,35 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         35,
         "allowed: 7 to 35 days (RDS's maximum); point-in-time restore needs at least a week of logs",
     );
+    const recoverySource = str("dbRecoverySource") as DbRecoverySource;
+    const restoreTime = raw.dbRestoreTime || undefined;
+    if (!DB_RECOVERY_SOURCES.includes(recoverySource)) {
+        problems.push(`${key("dbRecoverySource")} = ${show(recoverySource)}: allowed: ${DB_RECOVERY_SOURCES.join(", ")}`);
+    } else if (recoverySource !== "replica" && siteRole !== "active") {
+        problems.push(
+            `${key("dbRecoverySource")} = ${show(recoverySource)}: restoring from backups is for an active DR site; ` +
+                `a ${siteRole} site's database is ${siteRole === "primary" ? "the primary itself" : "a replica"} (use replica)`,
+        );
+    } else if (recoverySource === "point-in-time" && restoreTime === undefined) {
+        problems.push(`${key("dbRestoreTime")} is missing: dbRecoverySource point-in-time needs the UTC time to restore to, e.g. 2026-11-30T01:15:00Z`);
+    }
+    if (restoreTime !== undefined && !(UTC_TIMESTAMP.test(restoreTime) && !Number.isNaN(Date.parse(restoreTime)))) {
+        problems.push(`${key("dbRestoreTime")} = ${show(restoreTime)}: must be a UTC time such as 2026-11-30T01:15:00Z`);
+    }
+    const productionOverrides = {
+        databaseArn: raw.primaryDatabaseArn || undefined,
+        databaseBackupsArn: raw.primaryDatabaseBackupsArn || undefined,
+    };
+    if (productionOverrides.databaseArn !== undefined) {
+        matches("primaryDatabaseArn", productionOverrides.databaseArn, RDS_INSTANCE_ARN, "must be an RDS instance ARN such as arn:aws:rds:us-east-1:123456789012:db:genie-primary-db");
+    }
+    if (productionOverrides.databaseBackupsArn !== undefined) {
+        matches("primaryDatabaseBackupsArn", productionOverrides.databaseBackupsArn, RDS_AUTOMATED_BACKUPS_ARN, "must be an RDS automated backups ARN such as arn:aws:rds:us-west-2:123456789012:auto-backup:ab-...");
+    }
+    const seedRdbArn = raw.cacheSeedRdbArn || undefined;
+    if (seedRdbArn !== undefined) {
+        matches("cacheSeedRdbArn", seedRdbArn, S3_RDB_ARN, "must be the S3 ARN of an .rdb file such as arn:aws:s3:::genie-dr-backups/redis/genie-scheduled-20261130t0330-0001.rdb");
+    }
     matches("cacheNodeType", str("cacheNodeType"), CACHE_NODE_TYPE, "must be an ElastiCache node type such as cache.r6g.large");
     matches("cacheStandbyNodeType", str("cacheStandbyNodeType"), CACHE_NODE_TYPE, "must be an ElastiCache node type such as cache.t4g.medium");
 
@@ -263,6 +311,19 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     if (Number.isInteger(backup.logRetentionDays) && !CLOUDWATCH_RETENTION_DAYS.includes(backup.logRetentionDays)) {
         problems.push(
             `${key("logRetentionDays")} = ${backup.logRetentionDays}: CloudWatch Logs accepts only ${CLOUDWATCH_RETENTION_DAYS.filter((d) => d >= DR_PLAN.logRetentionDays).join(", ")}`,
+        );
+    }
+
+    // Vault Lock: the mode, and a maximum that every retention above must fit under.
+    const vaultLockMode = str("backupVaultLockMode") as VaultLockMode;
+    if (!VAULT_LOCK_MODES.includes(vaultLockMode)) {
+        problems.push(`${key("backupVaultLockMode")} = ${show(vaultLockMode)}: allowed: ${VAULT_LOCK_MODES.join(", ")}`);
+    }
+    const vaultLockMaxRetentionDays = int("backupVaultLockMaxRetentionDays", 1, 36500, "allowed: up to 36500 days, above the weekly backup retention");
+    if (Number.isInteger(vaultLockMaxRetentionDays) && Number.isInteger(backup.weeklyRetentionDays) && vaultLockMaxRetentionDays <= backup.weeklyRetentionDays) {
+        problems.push(
+            `${key("backupVaultLockMaxRetentionDays")} = ${vaultLockMaxRetentionDays}: must exceed ${key("weeklyBackupRetentionDays")} (${backup.weeklyRetentionDays}); ` +
+                "the locked vault would refuse the weekly backups",
         );
     }
 
@@ -316,9 +377,13 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
             allocatedStorageGb,
             maxAllocatedStorageGb,
             pointInTimeRetentionDays,
+            recoverySource,
+            restoreTime,
         },
-        cache: { nodeType: str("cacheNodeType"), standbyNodeType: str("cacheStandbyNodeType") },
+        cache: { nodeType: str("cacheNodeType"), standbyNodeType: str("cacheStandbyNodeType"), seedRdbArn },
+        productionOverrides,
         backup,
+        vaultLock: { mode: vaultLockMode, maxRetentionDays: vaultLockMaxRetentionDays },
         alerts: {
             emails,
             smsNumbers,

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Network } from "../components/network";
 import { SecurityGroups } from "../components/security-groups";
 import { StackConfig } from "./config";
+import { defineDataProtection } from "./data-protection";
 import { createProviders } from "./providers";
 
 /** Resource names of this program start with this prefix (the app's name). */
@@ -41,6 +42,10 @@ export function defineStack(config: StackConfig) {
     });
 
     // ── Data protection: keys and secrets, backup storage, AWS Backup, registry, DR landing zone ──
+    // The plan's Backup Strategy; on the primary site also the recovery landing zone in the DR region.
+    // Later sections use `dataProtection` (KMS key, DB master credentials, backup tags, buckets, registry).
+    const dataProtection = defineDataProtection(config, providers, site);
+    Object.assign(outputs, dataProtection.outputs);
 
     // ── Database and cache ───────────────────────────────────────────────────────────────────
 

@@ -1,0 +1,348 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Key prefixes of the backups bucket: the logical dumps (daily and weekly) and the Redis RDB exports. */
+export const BACKUP_PREFIXES = { dbDaily: "db/daily/", dbWeekly: "db/weekly/", redis: "redis/" } as const;
+/** Prefix under which the ALB writes its access logs in the logs bucket (the serving path sets it). */
+export const ALB_LOGS_PREFIX = "alb";
+/** S3 Replication Time Control: 15 minutes is the only value S3 offers (99.99% of objects within it). */
+export const REPLICATION_TIME_MINUTES = 15;
+/** Days after which an incomplete multipart upload is aborted (and its parts deleted). */
+export const ABORT_MULTIPART_AFTER_DAYS = 7;
+/** Storage class weekly dumps move to before they expire: instant retrieval, for restores on demand. */
+export const COLD_STORAGE_CLASS = "GLACIER_IR";
+
+/**
+ * Elastic Load Balancing's account per region, for the regions opened before August 2022 (their ALBs
+ * write access logs as this account); newer regions use the log delivery service principal.
+ */
+const ELB_ACCOUNT_BY_REGION: Record<string, string> = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-central-1": "054676820928",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864",
+};
+
+type LifecycleRule = aws.types.input.s3.BucketLifecycleConfigurationRule;
+
+export interface SecureBucketArgs {
+    /** The region's customer-managed KMS key (SSE-KMS with bucket keys). None: SSE-S3, for writers that accept nothing else. */
+    kmsKeyArn?: pulumi.Input<string>;
+    /** Lifecycle rules besides the housekeeping one every bucket gets. */
+    lifecycleRules: LifecycleRule[];
+    /** Days a replaced or deleted object version stays recoverable. */
+    noncurrentVersionDays: number;
+    /** Policy statements besides the TLS-only denial, given the bucket's ARN. */
+    extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Input<Record<string, unknown>>[];
+    protect: boolean;
+}
+
+/**
+ * An S3 bucket as this program keeps data: versioned, encrypted, every kind of public access blocked,
+ * a policy that denies any request not made over TLS, lifecycle rules (plus housekeeping: old versions
+ * expire, incomplete multipart uploads are aborted, orphaned delete markers are removed), protected
+ * and retained on delete.
+ */
+export class SecureBucket extends pulumi.ComponentResource {
+    readonly bucketName: pulumi.Output<string>;
+    readonly bucketArn: pulumi.Output<string>;
+    /** The versioning resource: replication must wait for it. */
+    readonly versioning: aws.s3.BucketVersioning;
+
+    constructor(name: string, args: SecureBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:storage:SecureBucket", name, {}, opts);
+        const parent = { parent: this };
+        const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: false }, { parent: this, protect: args.protect, retainOnDelete: true });
+        this.bucketName = bucket.bucket;
+        this.bucketArn = bucket.arn;
+
+        this.versioning = new aws.s3.BucketVersioning(`${name}-versioning`, {
+            bucket: bucket.id,
+            versioningConfiguration: { status: "Enabled" },
+        }, parent);
+        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
+            bucket: bucket.id,
+            rules: [
+                args.kmsKeyArn === undefined
+                    ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }
+                    : { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true },
+            ],
+        }, parent);
+        const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(`${name}-public-access-block`, {
+            bucket: bucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, parent);
+        new aws.s3.BucketPolicy(`${name}-policy`, {
+            bucket: bucket.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "DenyInsecureTransport",
+                        Effect: "Deny",
+                        Principal: "*",
+                        Action: "s3:*",
+                        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                        Condition: { Bool: { "aws:SecureTransport": "false" } },
+                    },
+                    ...(args.extraStatements?.(bucket.arn) ?? []),
+                ],
+            }),
+        }, { parent: this, dependsOn: [publicAccessBlock] });
+        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
+            bucket: bucket.id,
+            rules: [
+                ...args.lifecycleRules,
+                {
+                    id: "housekeeping",
+                    status: "Enabled",
+                    filter: {},
+                    noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays },
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_AFTER_DAYS },
+                    expiration: { expiredObjectDeleteMarker: true },
+                },
+            ],
+        }, { parent: this, dependsOn: [this.versioning] });
+
+        this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn });
+    }
+}
+
+export interface BackupRetention {
+    /** `db/daily/` dumps: days kept (the plan's 30). */
+    dailyDays: number;
+    /** `db/weekly/` dumps: days kept (the plan's 12 months). */
+    weeklyDays: number;
+    /** `db/weekly/` dumps move to {@link COLD_STORAGE_CLASS} after this many days. */
+    weeklyColdAfterDays: number;
+    /** `redis/` RDB exports: days kept (the plan's 7). */
+    redisDays: number;
+    /** ALB access logs: days kept (the plan's 90). */
+    logDays: number;
+    /** Days a replaced or deleted version of a backup or an upload stays recoverable. */
+    noncurrentVersionDays: number;
+}
+
+export interface BackupStorageArgs {
+    /** The site region's customer-managed KMS key. */
+    kmsKeyArn: pulumi.Input<string>;
+    retention: BackupRetention;
+    /**
+     * "all": the backups, uploads and logs buckets (a primary site); "logs": only the ALB access-log
+     * bucket (a site whose backups and uploads live in another stack's replica buckets).
+     */
+    buckets: "all" | "logs";
+    /**
+     * The replication target region (the DR landing zone): its provider, its name and its KMS key.
+     * The backups and uploads buckets get replica buckets there. Only with `buckets: "all"`.
+     */
+    replica?: { provider: aws.Provider; region: string; kmsKeyArn: pulumi.Input<string> };
+    protect: boolean;
+}
+
+/**
+ * The site's object storage (the plan's "Location: ... cloud storage (AWS S3)", "User uploads:
+ * Real-time replication to secondary storage", "Logs: ... 90-day retention"):
+ * - backups: `db/daily/` expires after the daily retention, `db/weekly/` moves to a colder class then
+ *   expires after the weekly retention, `redis/` after the Redis retention; replicated to a replica
+ *   bucket in the DR region (deletions are not replicated: a backup deleted here survives there);
+ * - uploads: replicated to the DR region in real time (Replication Time Control, 15 minutes, with
+ *   metrics), delete markers replicated;
+ * - logs: the ALB access logs, expired after the log retention. ALB access logs can only be written
+ *   to SSE-S3 buckets (Elastic Load Balancing does not support SSE-KMS), so this one bucket uses
+ *   S3-managed keys; everything else here uses the region's customer-managed key.
+ */
+export class BackupStorage extends pulumi.ComponentResource {
+    readonly backupsBucketName?: pulumi.Output<string>;
+    readonly backupsBucketArn?: pulumi.Output<string>;
+    readonly uploadsBucketName?: pulumi.Output<string>;
+    readonly uploadsBucketArn?: pulumi.Output<string>;
+    readonly logsBucketName: pulumi.Output<string>;
+    readonly logsBucketArn: pulumi.Output<string>;
+    readonly replicaBackupsBucketName?: pulumi.Output<string>;
+    readonly replicaBackupsBucketArn?: pulumi.Output<string>;
+    readonly replicaUploadsBucketName?: pulumi.Output<string>;
+    readonly replicaUploadsBucketArn?: pulumi.Output<string>;
+
+    constructor(name: string, args: BackupStorageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:storage:BackupStorage", name, {}, opts);
+        const r = args.retention;
+        if (r.weeklyColdAfterDays >= r.weeklyDays) {
+            throw new Error(`BackupStorage ${name}: weekly dumps must move to cold storage (day ${r.weeklyColdAfterDays}) before they expire (day ${r.weeklyDays})`);
+        }
+        if (args.replica && args.buckets !== "all") throw new Error(`BackupStorage ${name}: a replica needs buckets: "all"`);
+        const parent = { parent: this };
+        const identity = aws.getCallerIdentityOutput({}, parent);
+        const region = aws.getRegionOutput({}, parent).region;
+
+        // Logs: the ALB writes under alb/AWSLogs/<account>/, as the ELB account of the older regions
+        // or the log delivery service of the newer ones.
+        const logs = new SecureBucket(`${name}-logs`, {
+            lifecycleRules: [{ id: "logs", status: "Enabled", filter: {}, expiration: { days: r.logDays } }],
+            noncurrentVersionDays: 1,
+            extraStatements: (arn) => [
+                {
+                    Sid: "AlbAccessLogDelivery",
+                    Effect: "Allow",
+                    Principal: region.apply((rn) =>
+                        ELB_ACCOUNT_BY_REGION[rn]
+                            ? { AWS: `arn:aws:iam::${ELB_ACCOUNT_BY_REGION[rn]}:root` }
+                            : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
+                    ),
+                    Action: "s3:PutObject",
+                    Resource: pulumi.interpolate`${arn}/${ALB_LOGS_PREFIX}/AWSLogs/${identity.accountId}/*`,
+                },
+            ],
+            protect: args.protect,
+        }, parent);
+        this.logsBucketName = logs.bucketName;
+        this.logsBucketArn = logs.bucketArn;
+
+        if (args.buckets === "logs") {
+            this.registerOutputs({ logsBucketName: this.logsBucketName });
+            return;
+        }
+
+        const backupRules = (): LifecycleRule[] => [
+            { id: "db-daily", status: "Enabled", filter: { prefix: BACKUP_PREFIXES.dbDaily }, expiration: { days: r.dailyDays } },
+            {
+                id: "db-weekly",
+                status: "Enabled",
+                filter: { prefix: BACKUP_PREFIXES.dbWeekly },
+                transitions: [{ days: r.weeklyColdAfterDays, storageClass: COLD_STORAGE_CLASS }],
+                expiration: { days: r.weeklyDays },
+            },
+            { id: "redis", status: "Enabled", filter: { prefix: BACKUP_PREFIXES.redis }, expiration: { days: r.redisDays } },
+        ];
+        const backups = new SecureBucket(`${name}-backups`, {
+            kmsKeyArn: args.kmsKeyArn,
+            lifecycleRules: backupRules(),
+            noncurrentVersionDays: r.noncurrentVersionDays,
+            protect: args.protect,
+        }, parent);
+        const uploads = new SecureBucket(`${name}-uploads`, {
+            kmsKeyArn: args.kmsKeyArn,
+            lifecycleRules: [],
+            noncurrentVersionDays: r.noncurrentVersionDays,
+            protect: args.protect,
+        }, parent);
+        this.backupsBucketName = backups.bucketName;
+        this.backupsBucketArn = backups.bucketArn;
+        this.uploadsBucketName = uploads.bucketName;
+        this.uploadsBucketArn = uploads.bucketArn;
+
+        if (args.replica) {
+            const replica = args.replica;
+            const drOpts = { parent: this, provider: replica.provider };
+            // Lifecycle expirations are not replicated: the replicas carry the same rules.
+            const replicaBackups = new SecureBucket(`${name}-dr-backups`, {
+                kmsKeyArn: replica.kmsKeyArn,
+                lifecycleRules: backupRules(),
+                noncurrentVersionDays: r.noncurrentVersionDays,
+                protect: args.protect,
+            }, drOpts);
+            const replicaUploads = new SecureBucket(`${name}-dr-uploads`, {
+                kmsKeyArn: replica.kmsKeyArn,
+                lifecycleRules: [],
+                noncurrentVersionDays: r.noncurrentVersionDays,
+                protect: args.protect,
+            }, drOpts);
+            this.replicaBackupsBucketName = replicaBackups.bucketName;
+            this.replicaBackupsBucketArn = replicaBackups.bucketArn;
+            this.replicaUploadsBucketName = replicaUploads.bucketName;
+            this.replicaUploadsBucketArn = replicaUploads.bucketArn;
+
+            // One role replicates both buckets: read the sources, write the replicas, nothing else.
+            const role = new aws.iam.Role(`${name}-replication`, {
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+            }, parent);
+            new aws.iam.RolePolicy(`${name}-replication`, {
+                role: role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: [backups.bucketArn, uploads.bucketArn] },
+                        {
+                            Effect: "Allow",
+                            Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+                            Resource: [pulumi.interpolate`${backups.bucketArn}/*`, pulumi.interpolate`${uploads.bucketArn}/*`],
+                        },
+                        {
+                            Effect: "Allow",
+                            Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                            Resource: [pulumi.interpolate`${replicaBackups.bucketArn}/*`, pulumi.interpolate`${replicaUploads.bucketArn}/*`],
+                        },
+                        {
+                            Effect: "Allow",
+                            Action: "kms:Decrypt",
+                            Resource: args.kmsKeyArn,
+                            Condition: { StringLike: { "kms:ViaService": pulumi.interpolate`s3.${region}.amazonaws.com` } },
+                        },
+                        {
+                            Effect: "Allow",
+                            Action: ["kms:Encrypt", "kms:GenerateDataKey"],
+                            Resource: replica.kmsKeyArn,
+                            Condition: { StringLike: { "kms:ViaService": `s3.${replica.region}.amazonaws.com` } },
+                        },
+                    ],
+                }),
+            }, parent);
+
+            const encrypted = {
+                sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
+            };
+            new aws.s3.BucketReplicationConfig(`${name}-backups-replication`, {
+                bucket: backups.bucketName,
+                role: role.arn,
+                rules: [{
+                    id: "backups-to-dr-region",
+                    status: "Enabled",
+                    priority: 1,
+                    filter: {},
+                    // A backup deleted here (by mistake or by an attacker) stays in the DR region.
+                    deleteMarkerReplication: { status: "Disabled" },
+                    ...encrypted,
+                    destination: { bucket: replicaBackups.bucketArn, encryptionConfiguration: { replicaKmsKeyId: replica.kmsKeyArn } },
+                }],
+            }, { parent: this, dependsOn: [backups.versioning, replicaBackups.versioning] });
+            new aws.s3.BucketReplicationConfig(`${name}-uploads-replication`, {
+                bucket: uploads.bucketName,
+                role: role.arn,
+                rules: [{
+                    id: "uploads-to-dr-region",
+                    status: "Enabled",
+                    priority: 1,
+                    filter: {},
+                    deleteMarkerReplication: { status: "Enabled" },
+                    ...encrypted,
+                    destination: {
+                        bucket: replicaUploads.bucketArn,
+                        encryptionConfiguration: { replicaKmsKeyId: replica.kmsKeyArn },
+                        replicationTime: { status: "Enabled", time: { minutes: REPLICATION_TIME_MINUTES } },
+                        metrics: { status: "Enabled", eventThreshold: { minutes: REPLICATION_TIME_MINUTES } },
+                    },
+                }],
+            }, { parent: this, dependsOn: [uploads.versioning, replicaUploads.versioning] });
+        }
+
+        this.registerOutputs({
+            backupsBucketName: this.backupsBucketName,
+            uploadsBucketName: this.uploadsBucketName,
+            logsBucketName: this.logsBucketName,
+            replicaBackupsBucketName: this.replicaBackupsBucketName,
+            replicaUploadsBucketName: this.replicaUploadsBucketName,
+        });
+    }
+}

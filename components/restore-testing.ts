@@ -1,0 +1,83 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Weekly restore test (plan: "Weekly Validation: Restore test"): Mondays 06:00 UTC, newest recovery point. */
+export const WEEKLY_RESTORE_TEST_SCHEDULE = "cron(0 6 ? * MON *)";
+/** Monthly restore test (plan: "Monthly Tests: Database restore test"): the 1st, 06:00 UTC, a random point. */
+export const MONTHLY_RESTORE_TEST_SCHEDULE = "cron(0 6 1 * ? *)";
+/** Hours a restored database is kept for validation before AWS Backup deletes it. */
+export const RESTORE_VALIDATION_WINDOW_HOURS = 24;
+
+export interface RestoreTestingArgs {
+    /** AWS Backup restore-testing names allow letters, digits and underscores only; e.g. "genie_primary". */
+    namePrefix: string;
+    /** The vault whose recovery points are tested. */
+    vaultArn: pulumi.Input<string>;
+    /** The weekly test restores the newest point of the last `weeklyWindowDays` days. */
+    weeklyWindowDays: number;
+    /** The monthly test restores a random point of the last `monthlyWindowDays` days (the daily retention). */
+    monthlyWindowDays: number;
+    /** Tag that selects the database to restore (the backup plan's selection tag). */
+    selectionTag: { key: string; value: string };
+    /** Restore parameters that AWS Backup cannot infer (e.g. the DB subnet group), from the database section. */
+    restoreMetadataOverrides?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * The plan's restore tests, run by AWS Backup restore testing: a weekly plan that restores the newest
+ * recovery point and a monthly plan that restores a random one within the window, each with a
+ * selection of the tagged database and a validation window after which the restored copy is deleted.
+ */
+export class RestoreTesting extends pulumi.ComponentResource {
+    readonly weeklyPlanName: pulumi.Output<string>;
+    readonly monthlyPlanName: pulumi.Output<string>;
+
+    constructor(name: string, args: RestoreTestingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:backup:RestoreTesting", name, {}, opts);
+        if (!/^[A-Za-z0-9_]+$/.test(args.namePrefix)) {
+            throw new Error(`RestoreTesting ${name}: namePrefix ${JSON.stringify(args.namePrefix)} may hold letters, digits and underscores only`);
+        }
+        const parent = { parent: this };
+        const role = new aws.iam.Role(`${name}-role`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, parent);
+        const attachment = new aws.iam.RolePolicyAttachment(`${name}-restores`, {
+            role: role.name,
+            policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+        }, parent);
+
+        const test = (cadence: "weekly" | "monthly", schedule: string, algorithm: string, windowDays: number) => {
+            const plan = new aws.backup.RestoreTestingPlan(`${name}-${cadence}`, {
+                name: `${args.namePrefix}_${cadence}`,
+                scheduleExpression: schedule,
+                startWindowHours: 24,
+                recoveryPointSelection: {
+                    algorithm,
+                    includeVaults: [args.vaultArn],
+                    recoveryPointTypes: ["SNAPSHOT", "CONTINUOUS"],
+                    selectionWindowDays: windowDays,
+                },
+            }, parent);
+            new aws.backup.RestoreTestingSelection(`${name}-${cadence}-database`, {
+                name: `${args.namePrefix}_${cadence}_database`,
+                restoreTestingPlanName: plan.name,
+                protectedResourceType: "RDS",
+                protectedResourceArns: ["*"],
+                protectedResourceConditions: {
+                    stringEquals: [{ key: `aws:ResourceTag/${args.selectionTag.key}`, value: args.selectionTag.value }],
+                },
+                iamRoleArn: role.arn,
+                validationWindowHours: RESTORE_VALIDATION_WINDOW_HOURS,
+                restoreMetadataOverrides: args.restoreMetadataOverrides,
+            }, { parent: this, dependsOn: [attachment] });
+            return plan;
+        };
+        this.weeklyPlanName = test("weekly", WEEKLY_RESTORE_TEST_SCHEDULE, "LATEST_WITHIN_WINDOW", args.weeklyWindowDays).name;
+        this.monthlyPlanName = test("monthly", MONTHLY_RESTORE_TEST_SCHEDULE, "RANDOM_WITHIN_WINDOW", args.monthlyWindowDays).name;
+
+        this.registerOutputs({ weeklyPlanName: this.weeklyPlanName, monthlyPlanName: this.monthlyPlanName });
+    }
+}
