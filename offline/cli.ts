@@ -5,16 +5,20 @@
 import * as fs from "fs";
 import { listStacks } from "./mock-runtime";
 import { planJson, renderPlan, runPlan } from "./plan";
+import { PackConfig, readPackConfig } from "./policy-runner";
 
 const USAGE = `usage: npm run plan -- <stack> [--json <file>] [--config key=value ...]
   --json <file>        also write every resource (props, options) as JSON to <file>
   --config key=value   try a config change without editing the stack file (repeatable),
-                       e.g. --config siteRole=active`;
+                       e.g. --config siteRole=active
+  --policy-config <file>  the policy pack's config, as pulumi's --policy-pack-config takes it
+                       (e.g. tighter thresholds, or whenConcernAbsent: "mandatory")`;
 
 async function main(argv: string[]): Promise<number> {
     let stack: string | undefined;
     let jsonFile: string | undefined;
     const config: Record<string, string> = {};
+    let policyConfig: PackConfig = {};
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--help" || arg === "-h") {
@@ -28,6 +32,10 @@ async function main(argv: string[]): Promise<number> {
             const eq = setting.indexOf("=");
             if (eq <= 0) return usage(`--config needs key=value, got ${JSON.stringify(setting)}`);
             config[setting.slice(0, eq)] = setting.slice(eq + 1);
+        } else if (arg === "--policy-config") {
+            const file = argv[++i];
+            if (!file) return usage("--policy-config needs a file name");
+            policyConfig = readPackConfig(file);
         } else if (arg.startsWith("-")) {
             return usage(`unknown option ${arg}`);
         } else if (stack === undefined) {
@@ -40,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     if (!listStacks().includes(stack)) return usage(`unknown stack ${JSON.stringify(stack)}; stacks: ${listStacks().join(", ")}`);
 
     const started = Date.now();
-    const report = await runPlan(stack, { config });
+    const report = await runPlan(stack, { config }, policyConfig);
     console.log(renderPlan(report));
     if (jsonFile) {
         fs.writeFileSync(jsonFile, JSON.stringify(planJson(report), null, 2) + "\n");

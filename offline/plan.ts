@@ -4,6 +4,7 @@
  * pack, the recovery posture) add their findings to `problems`.
  */
 import { evaluateStack, EvaluateOptions, RecordedResource, StackEvaluation } from "./mock-runtime";
+import { checkPolicies, PackConfig, Violation } from "./policy-runner";
 
 export interface PlanResource {
     urn: string;
@@ -33,6 +34,10 @@ export interface PlanReport {
     total: number;
     /** Problems that make the plan fail. */
     problems: string[];
+    /** Findings that do not fail the plan (advisory policy violations). */
+    advisories: string[];
+    /** The policy pack's violations (set by runPlan). */
+    policy?: { violations: Violation[] };
 }
 
 /** Where a resource is meant to live but has no region: the default provider, which this program never uses. */
@@ -47,9 +52,15 @@ export function isRegional(r: RecordedResource): boolean {
     return isCloudResource(r) && r.type.startsWith("aws:");
 }
 
-export async function runPlan(stack: string, options: EvaluateOptions = {}): Promise<PlanReport> {
+export async function runPlan(stack: string, options: EvaluateOptions = {}, policyConfig: PackConfig = {}): Promise<PlanReport> {
     const evaluation = await evaluateStack(stack, options);
-    return summarise(evaluation);
+    const report = summarise(evaluation);
+    // The policy pack over every resource, with its options: mandatory findings fail the plan.
+    const findings = await checkPolicies(evaluation, policyConfig);
+    report.problems.push(...findings.problems);
+    report.advisories.push(...findings.advisories);
+    report.policy = { violations: findings.result.violations };
+    return report;
 }
 
 export function summarise(evaluation: StackEvaluation): PlanReport {
@@ -82,7 +93,7 @@ export function summarise(evaluation: StackEvaluation): PlanReport {
         byRegion[region] = (byRegion[region] ?? 0) + 1;
         total++;
     }
-    return { stack: evaluation.stack, evaluation, components: [...components.values()], byRegion, total, problems };
+    return { stack: evaluation.stack, evaluation, components: [...components.values()], byRegion, total, problems, advisories: [] };
 }
 
 /** The `--json` document: every resource with its props (secrets redacted) and options. */
@@ -102,6 +113,8 @@ export function planJson(report: PlanReport) {
         ),
         summary: { total: report.total, byRegion: report.byRegion },
         problems: report.problems,
+        advisories: report.advisories,
+        policy: { violations: report.policy?.violations ?? [] },
     };
 }
 
@@ -126,6 +139,10 @@ export function renderPlan(report: PlanReport): string {
     } else {
         lines.push(`${report.problems.length} problem${report.problems.length === 1 ? "" : "s"}:`);
         for (const p of report.problems) lines.push(`  - ${p}`);
+    }
+    if (report.advisories.length > 0) {
+        lines.push(`${report.advisories.length} advisor${report.advisories.length === 1 ? "y" : "ies"} (not failing the plan):`);
+        for (const a of report.advisories) lines.push(`  - ${a}`);
     }
     return lines.join("\n");
 }
