@@ -4,6 +4,7 @@ import { SecurityGroups } from "../components/security-groups";
 import { StackConfig } from "./config";
 import { defineDataProtection } from "./data-protection";
 import { createProviders } from "./providers";
+import { defineServingPath } from "./serving-path";
 
 /** Resource names of this program start with this prefix (the app's name). */
 export const NAME_PREFIX = "genie";
@@ -50,6 +51,9 @@ export function defineStack(config: StackConfig) {
     // ── Database and cache ───────────────────────────────────────────────────────────────────
 
     // ── Serving path: app cluster, edge and DNS failover, image, deploy verification ─────────
+    // Later sections use `servingPath` (ALB, target group, group, failover health check: monitoring alarms on them).
+    const servingPath = defineServingPath(config, providers, site, `${NAME_PREFIX}-primary`, { network, securityGroups, dataProtection });
+    Object.assign(outputs, servingPath.outputs);
 
     // ── Monitoring and alerting ──────────────────────────────────────────────────────────────
 

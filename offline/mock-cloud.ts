@@ -109,6 +109,12 @@ export function computedOutputs(type: string, name: string, id: string, region: 
         case "aws:autoscaling/group:Group":
             out.arn = `arn:aws:autoscaling:${r}:${MOCK_ACCOUNT_ID}:autoScalingGroup:0000:autoScalingGroupName/${physical}`;
             break;
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            Object.assign(out, { arn: `arn:aws:ec2:${r}:${MOCK_ACCOUNT_ID}:launch-template/lt-${name}`, latestVersion: 1, defaultVersion: 1 });
+            break;
+        case "aws:route53/record:Record":
+            out.fqdn = String(inputs.name ?? name).replace(/\.$/, "");
+            break;
         case "aws:backup/vault:Vault":
             out.arn = `arn:aws:backup:${r}:${MOCK_ACCOUNT_ID}:backup-vault:${physical}`;
             break;
