@@ -1,8 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Network } from "../components/network";
+import { Cache } from "../components/cache";
+import { CacheSnapshots } from "../components/cache-snapshots";
+import { Database, DatabaseRole } from "../components/database";
+import { Notifications } from "../components/notifications";
 import { SecurityGroups } from "../components/security-groups";
 import { StackConfig } from "./config";
-import { defineDataProtection } from "./data-protection";
+import { DataProtection, defineDataProtection } from "./data-protection";
+import { ProductionOutputs, productionOutputs } from "./production-outputs";
 import { createProviders } from "./providers";
 import { defineServingPath } from "./serving-path";
 
@@ -48,7 +53,73 @@ export function defineStack(config: StackConfig) {
     const dataProtection = defineDataProtection(config, providers, site);
     Object.assign(outputs, dataProtection.outputs);
 
+    // ── Alert notifications: a topic per severity, subscribers from config ─────────────────────
+    // Declared before the resources that publish to them (RDS events, alarms).
+    const notifications = new Notifications(`${site}-alerts`, {
+        kmsKeyArn: dataProtection.kmsKeyArn,
+        emails: config.alerts.emails,
+        smsNumbers: config.alerts.smsNumbers,
+        slack: config.alerts.slack,
+    }, siteOpts);
+    Object.assign(outputs, { alertTopicArns: notifications.topicArns });
+
     // ── Database and cache ───────────────────────────────────────────────────────────────────
+    const production = productionOutputs(config);
+    const serving = config.siteRole !== "standby"; // primary, or a DR site made active
+    const database = new Database(`${site}-db`, {
+        role: databaseRole(config, dataProtection, production),
+        engineVersion: config.database.engineVersion,
+        instanceClass: serving ? config.database.instanceClass : config.database.standbyInstanceClass,
+        allocatedStorageGb: config.database.allocatedStorageGb,
+        maxAllocatedStorageGb: config.database.maxAllocatedStorageGb,
+        multiAz: serving,
+        subnetIds: network.dataSubnetIds,
+        securityGroupId: securityGroups.databaseSecurityGroupId,
+        kmsKeyArn: dataProtection.kmsKeyArn,
+        backupRetentionDays: config.database.pointInTimeRetentionDays,
+        logRetentionDays: config.backup.logRetentionDays,
+        inRegionReadReplica: config.siteRole === "primary",
+        backupSelectionTags: dataProtection.backupTags,
+        automatedBackupReplication: providers.drLandingZone
+            ? { provider: providers.drLandingZone, kmsKeyArn: dataProtection.outputs.drKmsKeyArn as pulumi.Output<string> }
+            : undefined,
+        eventTopicArn: notifications.topicArns.critical,
+        protect: config.protect,
+    }, siteOpts);
+    Object.assign(outputs, {
+        databaseArn: database.arn,
+        databaseIdentifier: database.identifier,
+        databaseAddress: database.address,
+        ...(database.replicatedBackupsArn ? { databaseReplicatedBackupsArn: database.replicatedBackupsArn } : {}),
+    });
+
+    const cache = new Cache(`${site}-cache`, {
+        nodeType: serving ? config.cache.nodeType : config.cache.standbyNodeType,
+        nodeCount: 2,
+        availabilityZones: network.availabilityZones,
+        subnetIds: network.dataSubnetIds,
+        securityGroupId: securityGroups.cacheSecurityGroupId,
+        kmsKeyArn: dataProtection.kmsKeyArn,
+        authSecretName: `genie/${config.siteName}/redis-auth`,
+        snapshotRetentionDays: config.backup.redisSnapshotRetentionDays,
+        logRetentionDays: config.backup.logRetentionDays,
+        seedRdbArn: config.cache.seedRdbArn,
+        protect: config.protect,
+    }, siteOpts);
+    Object.assign(outputs, { cacheReplicationGroupId: cache.replicationGroupId, cachePrimaryEndpoint: cache.primaryEndpoint, cacheAuthSecretArn: cache.authSecretArn });
+    // The second daily snapshot, exported where the bucket's lifecycle and replication apply.
+    if (dataProtection.backupsBucketName && dataProtection.backupsBucketArn) {
+        const cacheSnapshots = new CacheSnapshots(`${site}-cache-snapshots`, {
+            replicationGroupId: cache.replicationGroupId,
+            intervalHours: config.backup.redisSnapshotIntervalHours,
+            backupsBucketName: dataProtection.backupsBucketName,
+            backupsBucketArn: dataProtection.backupsBucketArn,
+            kmsKeyArn: dataProtection.kmsKeyArn,
+            logRetentionDays: config.backup.logRetentionDays,
+            enabled: true,
+        }, siteOpts);
+        Object.assign(outputs, { cacheSnapshotJobArn: cacheSnapshots.stateMachineArn });
+    }
 
     // ── Serving path: app cluster, edge and DNS failover, image, deploy verification ─────────
     // Later sections use `servingPath` (ALB, target group, group, failover health check: monitoring alarms on them).
@@ -60,4 +131,24 @@ export function defineStack(config: StackConfig) {
     // ── Drills ───────────────────────────────────────────────────────────────────────────────
 
     return outputs;
+}
+
+/** Name of the application's database on the primary. */
+export const APP_DATABASE_NAME = "genie";
+
+/**
+ * Where the site's database comes from: the primary creates it; a standby DR site replicates it
+ * across regions; an active DR site promotes that replica (same resource: an update, not a
+ * replacement) or, where there is none, restores the primary's replicated automated backups.
+ */
+function databaseRole(config: StackConfig, dataProtection: DataProtection, production: ProductionOutputs): DatabaseRole {
+    if (config.siteRole === "primary") {
+        const master = dataProtection.dbMaster;
+        if (!master) throw new Error("the primary site's data protection must provide the database master credentials");
+        return { kind: "primary", masterUsername: master.username, masterPassword: master.password, databaseName: APP_DATABASE_NAME };
+    }
+    if (config.database.recoverySource === "replica") {
+        return config.siteRole === "standby" ? { kind: "replica", sourceDatabaseArn: production.get("databaseArn") } : { kind: "promoted" };
+    }
+    return { kind: "restored", automatedBackupsArn: production.get("databaseBackupsArn"), restoreTime: config.database.restoreTime };
 }

@@ -143,20 +143,44 @@ function engineString(value: unknown): string {
 
 let queue: Promise<unknown> = Promise.resolve();
 
-/** Evaluates the program for `stack` under mocks and returns what it declared. */
+/** Outputs of stacks evaluated to answer another stack's StackReference, by stack name. */
+const referencedOutputs = new Map<string, Record<string, unknown>>();
+
+/**
+ * Evaluates the program for `stack` under mocks and returns what it declared.
+ *
+ * A DR site reads the production stack through a StackReference: unless `options.stackReference`
+ * says otherwise, it is answered with the outputs of this project's own stack of that name,
+ * evaluated first (once per process), as the real engine would read them from its state.
+ */
 export function evaluateStack(stack: string, options: EvaluateOptions = {}): Promise<StackEvaluation> {
-    const run = queue.then(() => evaluate(stack, options));
+    const run = queue.then(async () => {
+        const { project, config } = stackConfig(stack, options);
+        const referenced = config[`${project}:productionStack`]?.split("/").pop();
+        const role = config[`${project}:siteRole`];
+        if (options.stackReference === undefined && role !== "primary" && referenced && referenced !== stack && listStacks().includes(referenced)) {
+            if (!referencedOutputs.has(referenced)) referencedOutputs.set(referenced, (await evaluate(referenced, {})).outputs);
+            options = { ...options, stackReference: referencedOutputs.get(referenced) };
+        }
+        return evaluate(stack, options);
+    });
     queue = run.catch(() => undefined);
     return run;
 }
 
-async function evaluate(stack: string, options: EvaluateOptions): Promise<StackEvaluation> {
+/** The stack's engine config with the evaluation's changes applied. */
+function stackConfig(stack: string, options: EvaluateOptions): { project: string; config: Record<string, string> } {
     const { project, config } = loadEngineConfig(stack);
     for (const [key, value] of Object.entries(options.config ?? {})) {
         const qualified = key.includes(":") ? key : `${project}:${key}`;
         if (value === undefined) delete config[qualified];
         else config[qualified] = value;
     }
+    return { project, config };
+}
+
+async function evaluate(stack: string, options: EvaluateOptions): Promise<StackEvaluation> {
+    const { project, config } = stackConfig(stack, options);
 
     const errors: Error[] = [];
     const resources = new Map<string, RecordedResource>();
@@ -176,7 +200,7 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
                 if (args.type === "pulumi:pulumi:StackReference") {
                     return stackReferenceState(args.name, options.stackReference);
                 }
-                const id = args.id || mockId(args.type, args.name);
+                const id = args.id || mockId(args.type, args.name, args.inputs);
                 const region = args.type.startsWith("pulumi:providers:") ? args.inputs.region : regionOf(args.provider ?? "");
                 const state: Record<string, any> = { ...args.inputs, ...computedOutputs(args.type, args.name, id, region, args.inputs) };
                 // The engine returns a resource's additionalSecretOutputs as secrets; so does this mock.
@@ -267,8 +291,12 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
     return { project, stack, config, resources: [...resources.values()], invokes, outputs: redactSecrets(outputs).props };
 }
 
-/** A deterministic id, unique per type and name: `subnet-genie-primary-network-app-0`. */
-export function mockId(type: string, name: string): string {
+/**
+ * A deterministic id, unique per type and name: `subnet-genie-primary-network-app-0`. Where AWS's id
+ * is the resource's name (an S3 bucket's id is its bucket name), so is the mock's.
+ */
+export function mockId(type: string, name: string, inputs: Record<string, any> = {}): string {
+    if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2") return inputs.bucket ?? name;
     const kind = (type.split(":")[2] ?? type).replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
     return `${kind}-${name}`;
 }

@@ -1,0 +1,237 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BACKUP_PREFIXES } from "./backup-storage";
+
+export interface CacheSnapshotsArgs {
+    /** The replication group to snapshot. */
+    replicationGroupId: pulumi.Input<string>;
+    /** Hours between snapshots (the plan's 12, or fewer). */
+    intervalHours: number;
+    /** The backups bucket (same region): snapshots are exported under {@link REDIS_PREFIX}. */
+    backupsBucketName: pulumi.Input<string>;
+    backupsBucketArn: pulumi.Input<string>;
+    /** The region's key, which encrypts the cache and its snapshots. */
+    kmsKeyArn: pulumi.Input<string>;
+    /** Days the job's execution log is kept. */
+    logRetentionDays: number;
+    /** Run the schedule (false pauses it without deleting anything). */
+    enabled: boolean;
+}
+
+/** Where the RDB exports land in the backups bucket; the bucket's lifecycle keeps them the plan's 7 days. */
+export const REDIS_PREFIX = BACKUP_PREFIXES.redis;
+
+/** Snapshots the job takes are named with this prefix (and only those may be deleted by it). */
+export const SNAPSHOT_NAME_PREFIX = "genie-scheduled-";
+
+/** Polls of a snapshot's status, a minute apart, before the job gives up and fails (alarmed). */
+export const MAX_STATUS_POLLS = 60;
+
+/**
+ * The plan's "Redis: every 12 hours" where ElastiCache's own automatic snapshot is daily: an
+ * EventBridge Scheduler schedule every `intervalHours` starts a Step Functions job that
+ *   1. takes a manual snapshot of the replication group,
+ *   2. waits until it is available,
+ *   3. exports it as an RDB file to `s3://<backups>/redis/` (same region; the bucket's lifecycle
+ *      keeps it 7 days and its replication carries it to the DR region, where the DR cache can be
+ *      seeded from it),
+ *   4. waits until the export is done and deletes the manual snapshot, because manual snapshots
+ *      never expire by themselves.
+ * A failed or timed-out run ends the execution as failed (ExecutionsFailed, for the alarms).
+ */
+export class CacheSnapshots extends pulumi.ComponentResource {
+    readonly stateMachineArn: pulumi.Output<string>;
+    readonly scheduleName: pulumi.Output<string>;
+
+    constructor(name: string, args: CacheSnapshotsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:cache:CacheSnapshots", name, {}, opts);
+        if (!Number.isInteger(args.intervalHours) || args.intervalHours < 1 || 24 % args.intervalHours !== 0) {
+            throw new Error(`CacheSnapshots ${name}: intervalHours must divide 24, got ${args.intervalHours}`);
+        }
+        const parent = { parent: this };
+        const identity = aws.getCallerIdentityOutput({}, parent);
+        const region = aws.getRegionOutput({}, parent);
+        const snapshotArn = pulumi.interpolate`arn:aws:elasticache:${region.region}:${identity.accountId}:snapshot:${SNAPSHOT_NAME_PREFIX}*`;
+
+        const jobLog = new aws.cloudwatch.LogGroup(`${name}-job-logs`, {
+            name: `/genie/${name}/redis-snapshot-job`,
+            retentionInDays: args.logRetentionDays,
+            kmsKeyId: args.kmsKeyArn,
+        }, parent);
+
+        const jobRole = new aws.iam.Role(`${name}-job`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-job`, {
+            role: jobRole.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "SnapshotTheGroup",
+                        Effect: "Allow",
+                        Action: ["elasticache:CreateSnapshot"],
+                        Resource: [
+                            pulumi.interpolate`arn:aws:elasticache:${region.region}:${identity.accountId}:replicationgroup:${args.replicationGroupId}`,
+                            pulumi.interpolate`arn:aws:elasticache:${region.region}:${identity.accountId}:cluster:${args.replicationGroupId}-*`,
+                            snapshotArn,
+                        ],
+                    },
+                    {
+                        Sid: "ManageItsOwnSnapshots",
+                        Effect: "Allow",
+                        Action: ["elasticache:DescribeSnapshots", "elasticache:CopySnapshot", "elasticache:DeleteSnapshot"],
+                        Resource: [snapshotArn],
+                    },
+                    {
+                        Sid: "ExportToTheRedisPrefix",
+                        Effect: "Allow",
+                        Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                        Resource: [pulumi.interpolate`${args.backupsBucketArn}/${REDIS_PREFIX}*`],
+                    },
+                    {
+                        Sid: "FindTheBucket",
+                        Effect: "Allow",
+                        Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:GetBucketAcl"],
+                        Resource: [args.backupsBucketArn],
+                    },
+                    {
+                        Sid: "UseTheSiteKey",
+                        Effect: "Allow",
+                        Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
+                        Resource: [args.kmsKeyArn],
+                    },
+                    {
+                        Sid: "WriteExecutionLogs",
+                        // CloudWatch Logs delivery for Step Functions accepts only "*" for these actions.
+                        Effect: "Allow",
+                        Action: [
+                            "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                            "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+                        ],
+                        Resource: "*",
+                    },
+                ],
+            }),
+        }, parent);
+
+        const stateMachine = new aws.sfn.StateMachine(`${name}-job`, {
+            roleArn: jobRole.arn,
+            definition: pulumi.jsonStringify(snapshotJobDefinition(args.replicationGroupId, args.backupsBucketName)),
+            loggingConfiguration: {
+                level: "ERROR",
+                includeExecutionData: false,
+                logDestination: pulumi.interpolate`${jobLog.arn}:*`,
+            },
+            encryptionConfiguration: { type: "CUSTOMER_MANAGED_KMS_KEY", kmsKeyId: args.kmsKeyArn, kmsDataKeyReusePeriodSeconds: 300 },
+        }, parent);
+        this.stateMachineArn = stateMachine.arn;
+
+        const schedulerRole = new aws.iam.Role(`${name}-scheduler`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-scheduler`, {
+            role: schedulerRole.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: ["states:StartExecution"], Resource: [stateMachine.arn] }],
+            }),
+        }, parent);
+        const schedule = new aws.scheduler.Schedule(`${name}-every-${args.intervalHours}h`, {
+            description: `Genie: Redis snapshot exported to S3 every ${args.intervalHours} hours`,
+            scheduleExpression: snapshotScheduleExpression(args.intervalHours),
+            scheduleExpressionTimezone: "UTC",
+            flexibleTimeWindow: { mode: "OFF" },
+            state: args.enabled ? "ENABLED" : "DISABLED",
+            kmsKeyArn: args.kmsKeyArn,
+            target: {
+                arn: stateMachine.arn,
+                roleArn: schedulerRole.arn,
+                retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+            },
+        }, parent);
+        this.scheduleName = schedule.name;
+
+        this.registerOutputs({ stateMachineArn: this.stateMachineArn, scheduleName: this.scheduleName });
+    }
+}
+
+/**
+ * `cron(30 3/12 * * ? *)` for 12 hours: at half past, starting 03:30 UTC, just after the automatic
+ * snapshot's window, then every `intervalHours`.
+ */
+export function snapshotScheduleExpression(intervalHours: number): string {
+    const firstHour = 3 % intervalHours;
+    return `cron(30 ${firstHour}/${intervalHours} * * ? *)`;
+}
+
+/** The Step Functions (JSONata) definition of one run of the job. */
+export function snapshotJobDefinition(replicationGroupId: pulumi.Input<string>, bucket: pulumi.Input<string>) {
+    // The snapshot is "creating", then "available"; during the export "exporting", then "available" again.
+    const poll = (next: string) => ({
+        Type: "Task",
+        Resource: "arn:aws:states:::aws-sdk:elasticache:describeSnapshots",
+        Arguments: { SnapshotName: "{% $snapshot %}" },
+        Assign: { status: "{% $states.result.Snapshots[0].SnapshotStatus %}", polls: "{% $polls + 1 %}" },
+        Next: next,
+    });
+    const decide = (ready: string, wait: string) => ({
+        Type: "Choice",
+        Choices: [
+            { Condition: "{% $status = 'available' %}", Next: ready },
+            { Condition: `{% $polls >= ${MAX_STATUS_POLLS} %}`, Next: "TimedOut" },
+        ],
+        Default: wait,
+    });
+    return {
+        Comment: "Genie: snapshot the Redis replication group, export it to S3 as RDB, delete the manual snapshot",
+        QueryLanguage: "JSONata",
+        StartAt: "CreateSnapshot",
+        States: {
+            CreateSnapshot: {
+                Type: "Task",
+                Resource: "arn:aws:states:::aws-sdk:elasticache:createSnapshot",
+                Arguments: {
+                    ReplicationGroupId: replicationGroupId,
+                    SnapshotName: `{% '${SNAPSHOT_NAME_PREFIX}' & $fromMillis($millis(), '[Y0001][M01][D01]t[H01][m01]') %}`,
+                },
+                Assign: { snapshot: "{% $states.result.Snapshot.SnapshotName %}", polls: 0 },
+                Next: "WaitForSnapshot",
+            },
+            WaitForSnapshot: { Type: "Wait", Seconds: 60, Next: "CheckSnapshot" },
+            CheckSnapshot: poll("SnapshotAvailable?"),
+            "SnapshotAvailable?": decide("ExportToS3", "WaitForSnapshot"),
+            ExportToS3: {
+                Type: "Task",
+                Resource: "arn:aws:states:::aws-sdk:elasticache:copySnapshot",
+                Arguments: {
+                    SourceSnapshotName: "{% $snapshot %}",
+                    TargetSnapshotName: `{% '${REDIS_PREFIX}' & $snapshot %}`,
+                    TargetBucket: bucket,
+                },
+                Assign: { polls: 0 },
+                Next: "WaitForExport",
+            },
+            WaitForExport: { Type: "Wait", Seconds: 60, Next: "CheckExport" },
+            CheckExport: poll("ExportDone?"),
+            "ExportDone?": decide("DeleteManualSnapshot", "WaitForExport"),
+            DeleteManualSnapshot: {
+                Type: "Task",
+                Resource: "arn:aws:states:::aws-sdk:elasticache:deleteSnapshot",
+                Arguments: { SnapshotName: "{% $snapshot %}" },
+                End: true,
+            },
+            TimedOut: {
+                Type: "Fail",
+                Error: "SnapshotTimedOut",
+                Cause: `The snapshot or its export did not become available within ${MAX_STATUS_POLLS} minutes`,
+            },
+        },
+    };
+}

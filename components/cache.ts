@@ -1,0 +1,115 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { PORTS } from "./security-groups";
+
+export interface CacheArgs {
+    nodeType: string;
+    /** Redis OSS engine version. */
+    engineVersion?: string;
+    /** Nodes: one primary and the rest replicas, spread over `availabilityZones` (at least 2). */
+    nodeCount: number;
+    /** Zones to place the nodes in, in order (the network's zones). */
+    availabilityZones: pulumi.Input<string>[];
+    /** The isolated data subnets. */
+    subnetIds: pulumi.Input<string>[];
+    /** The cache tier's security group (admits the app group only). */
+    securityGroupId: pulumi.Input<string>;
+    /** The region's customer-managed key (encryption at rest, slow log group). */
+    kmsKeyArn: pulumi.Input<string>;
+    /** Secrets Manager name of the cache's AUTH token, e.g. "genie/primary/redis-auth". */
+    authSecretName: string;
+    /** Days ElastiCache keeps its daily automatic snapshot (the plan's Redis retention). */
+    snapshotRetentionDays: number;
+    /** Days the slow log is kept. */
+    logRetentionDays: number;
+    /** Seed the cache from an RDB file in S3 (`arn:aws:s3:::bucket/redis/....rdb`) when it is created; empty otherwise. */
+    seedRdbArn?: string;
+    protect: boolean;
+}
+
+/** The daily automatic snapshot's window (UTC); the 12-hourly job runs outside it. */
+export const AUTOMATIC_SNAPSHOT_WINDOW = "03:00-04:00";
+
+/**
+ * The site's Redis: an ElastiCache replication group with a primary and replicas in different
+ * zones, automatic failover and Multi-AZ, encrypted at rest with the region's key and in transit
+ * (TLS, AUTH token), reachable only from the app group, with a daily automatic snapshot kept for the
+ * plan's retention. The second daily snapshot (the plan's 12 hours) is {@link CacheSnapshots}' job.
+ *
+ * The AUTH token is generated here and kept in Secrets Manager (the region's key) for the app: each
+ * site's cache is a separate cluster with its own token, so unlike the database credentials it is
+ * not a replica of the primary's secret. It only travels as a Pulumi secret.
+ */
+export class Cache extends pulumi.ComponentResource {
+    readonly replicationGroupId: pulumi.Output<string>;
+    readonly arn: pulumi.Output<string>;
+    readonly primaryEndpoint: pulumi.Output<string>;
+    readonly readerEndpoint: pulumi.Output<string>;
+    readonly authSecretArn: pulumi.Output<string>;
+
+    constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:cache:Cache", name, {}, opts);
+        if (args.nodeCount < 2) throw new Error(`Cache ${name}: nodeCount must be at least 2 (a primary and a replica), got ${args.nodeCount}`);
+        const parent = { parent: this };
+
+        const subnetGroup = new aws.elasticache.SubnetGroup(`${name}-subnets`, {
+            subnetIds: args.subnetIds,
+            description: `Genie cache ${name}: isolated data subnets`,
+        }, parent);
+        const slowLog = new aws.cloudwatch.LogGroup(`${name}-slow-log`, {
+            name: `/genie/${name}/redis-slow-log`,
+            retentionInDays: args.logRetentionDays,
+            kmsKeyId: args.kmsKeyArn,
+        }, parent);
+
+        // ElastiCache AUTH tokens: 16-128 printable characters, no '@', '"' or '/'.
+        const token = new random.RandomPassword(`${name}-auth-token`, { length: 64, special: true, overrideSpecial: "!&#$^<>-" }, parent);
+        const authSecret = new aws.secretsmanager.Secret(`${name}-auth`, {
+            name: args.authSecretName,
+            description: "Genie AI Server: Redis AUTH token",
+            kmsKeyId: args.kmsKeyArn,
+            recoveryWindowInDays: 30,
+        }, { parent: this, protect: args.protect });
+        new aws.secretsmanager.SecretVersion(`${name}-auth`, { secretId: authSecret.id, secretString: token.result }, parent);
+        this.authSecretArn = authSecret.arn;
+
+        const group = new aws.elasticache.ReplicationGroup(`${name}-redis`, {
+            replicationGroupId: name,
+            description: `Genie AI Server Redis (${name})`,
+            engine: "redis",
+            engineVersion: args.engineVersion ?? "7.1",
+            nodeType: args.nodeType,
+            port: PORTS.redis,
+            numCacheClusters: args.nodeCount,
+            preferredCacheClusterAzs: Array.from({ length: args.nodeCount }, (_, i) => args.availabilityZones[i % args.availabilityZones.length]),
+            automaticFailoverEnabled: true,
+            multiAzEnabled: true,
+            subnetGroupName: subnetGroup.name,
+            securityGroupIds: [args.securityGroupId],
+            atRestEncryptionEnabled: true,
+            kmsKeyId: args.kmsKeyArn,
+            transitEncryptionEnabled: true,
+            authToken: token.result,
+            snapshotRetentionLimit: args.snapshotRetentionDays,
+            snapshotWindow: AUTOMATIC_SNAPSHOT_WINDOW,
+            maintenanceWindow: "sun:05:00-sun:06:00",
+            finalSnapshotIdentifier: `${name}-final`,
+            autoMinorVersionUpgrade: true,
+            applyImmediately: true,
+            snapshotArns: args.seedRdbArn ? [args.seedRdbArn] : undefined,
+            logDeliveryConfigurations: [{
+                destination: slowLog.name,
+                destinationType: "cloudwatch-logs",
+                logFormat: "json",
+                logType: "slow-log",
+            }],
+        }, { parent: this, protect: args.protect });
+
+        this.replicationGroupId = group.replicationGroupId;
+        this.arn = group.arn;
+        this.primaryEndpoint = group.primaryEndpointAddress;
+        this.readerEndpoint = group.readerEndpointAddress;
+        this.registerOutputs({ replicationGroupId: this.replicationGroupId, primaryEndpoint: this.primaryEndpoint });
+    }
+}

@@ -1,0 +1,209 @@
+import { expect } from "chai";
+import { DATABASE_EVENT_CATEGORIES, RDS_REPLACE_ON_CHANGE } from "../components/database";
+import { EvaluationError, RecordedResource, REDACTED, StackEvaluation } from "../offline/mock-runtime";
+import { DR_PLAN } from "../infra/dr-plan";
+import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
+
+const INSTANCE = "aws:rds/instance:Instance";
+const PRODUCTION_DB_ARN = "arn:aws:rds:us-east-1:123456789012:db:genie-primary-db";
+
+/** The KMS key a resource's key ARN points at. */
+function keyOf(ev: StackEvaluation, arn: string): RecordedResource {
+    const key = resolve(ev, arn);
+    expect(key, `no KMS key with ARN ${arn}`).to.not.equal(undefined);
+    expect(key!.type).to.equal("aws:kms/key:Key");
+    return key!;
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<string> {
+    try {
+        await promise;
+    } catch (err) {
+        expect(err).to.be.instanceOf(EvaluationError);
+        return (err as Error).message;
+    }
+    throw new Error("expected the evaluation to fail");
+}
+
+describe("database: the primary site", () => {
+    it("is Multi-AZ, encrypted with the site's own key, private, deletion-protected, with a final snapshot and kept backups", async () => {
+        const ev = await stack("production");
+        const db = one(ev, INSTANCE, "genie-primary-db-instance");
+        expect(db.props).to.include({
+            engine: "postgres",
+            multiAz: true,
+            storageEncrypted: true,
+            publiclyAccessible: false,
+            deletionProtection: true,
+            skipFinalSnapshot: false,
+            finalSnapshotIdentifier: "genie-primary-db-final",
+            copyTagsToSnapshot: true,
+            deleteAutomatedBackups: false,
+            iamDatabaseAuthenticationEnabled: true,
+            performanceInsightsEnabled: true,
+        });
+        expect(keyOf(ev, db.props.kmsKeyId).region).to.equal("us-east-1");
+        expect(keyOf(ev, db.props.kmsKeyId).region).to.equal(db.region);
+        expect(db.props.monitoringInterval).to.be.greaterThan(0);
+        expect(db.props.maxAllocatedStorage).to.be.greaterThan(db.props.allocatedStorage);
+        expect(db.opts.protect).to.equal(true);
+    });
+
+    it("keeps point-in-time backups for the configured window (default: the plan's 30 days)", async () => {
+        const db = one(await stack("production"), INSTANCE, "genie-primary-db-instance");
+        expect(db.props.backupRetentionPeriod).to.equal(DR_PLAN.dbDailyRetentionDays);
+        const changed = one(await stackWith("production", { config: { dbPointInTimeRetentionDays: "14" } }), INSTANCE, "genie-primary-db-instance");
+        expect(changed.props.backupRetentionPeriod).to.equal(14);
+    });
+
+    it("takes its master password from the secrets component, as a secret", async () => {
+        const ev = await stack("production");
+        const db = one(ev, INSTANCE, "genie-primary-db-instance");
+        expect(db.props.password).to.equal(REDACTED);
+        expect(db.secretProps).to.include("password");
+        expect(JSON.stringify(ev)).not.to.include("mock-secret-");
+    });
+
+    it("lives in the isolated data subnets behind the database security group", async () => {
+        const ev = await stack("production");
+        const db = one(ev, INSTANCE, "genie-primary-db-instance");
+        const subnetGroup = ofType(ev, "aws:rds/subnetGroup:SubnetGroup").find((g) => g.outputs.name === db.props.dbSubnetGroupName)!;
+        const tiers = subnetGroup.props.subnetIds.map((id: string) => resolve(ev, id)!.props.tags.tier);
+        expect(tiers).to.deep.equal(["data", "data", "data"]);
+        expect(db.props.vpcSecurityGroupIds.map((id: string) => resolve(ev, id)!.name)).to.deep.equal(["genie-primary-sg-database"]);
+    });
+
+    it("forces TLS and logs slow statements; exports its logs to groups kept 90 days, made before it", async () => {
+        const ev = await stack("production");
+        const db = one(ev, INSTANCE, "genie-primary-db-instance");
+        const params = ofType(ev, "aws:rds/parameterGroup:ParameterGroup").find((p) => p.outputs.name === db.props.parameterGroupName)!;
+        const values = Object.fromEntries(params.props.parameters.map((p: any) => [p.name, p.value]));
+        expect(values["rds.force_ssl"]).to.equal("1");
+        expect(Number(values.log_min_duration_statement)).to.be.greaterThan(0);
+        expect(params.props.family).to.equal("postgres15");
+        expect(db.props.enabledCloudwatchLogsExports).to.have.members(["postgresql", "upgrade"]);
+        for (const log of db.props.enabledCloudwatchLogsExports) {
+            const group = one(ev, "aws:cloudwatch/logGroup:LogGroup", `genie-primary-db-${log}-logs`);
+            expect(group.props.name).to.equal(`/aws/rds/instance/genie-primary-db/${log}`);
+            expect(group.props.retentionInDays).to.equal(DR_PLAN.logRetentionDays);
+            expect(db.opts.dependsOn).to.include(group.urn);
+        }
+    });
+
+    it("carries the tag that puts it under the AWS Backup plan's selection", async () => {
+        const ev = await stack("production");
+        const db = one(ev, INSTANCE, "genie-primary-db-instance");
+        const selection = ofType(ev, "aws:backup/selection:Selection")[0];
+        const conditions = [...(selection.props.selectionTags ?? []), ...(selection.props.conditions?.stringEquals ?? [])];
+        expect(conditions.length).to.be.greaterThan(0);
+        for (const c of conditions) {
+            const tagKey = String(c.key).replace(/^aws:ResourceTag\//, "");
+            expect(db.props.tags[tagKey], `tag ${tagKey}`).to.equal(c.value);
+        }
+    });
+
+    it("has an in-region read replica of itself", async () => {
+        const ev = await stack("production");
+        const replica = one(ev, INSTANCE, "genie-primary-db-read-replica");
+        expect(replica.props.replicateSourceDb).to.equal("genie-primary-db");
+        expect(replica.region).to.equal("us-east-1");
+        expect(replica.props.storageEncrypted).to.equal(true);
+        expect(replica.opts.protect).to.equal(true);
+    });
+
+    it("replicates its automated backups to the DR region, encrypted with the DR region's key", async () => {
+        const ev = await stack("production");
+        const db = one(ev, INSTANCE, "genie-primary-db-instance");
+        const replication = one(ev, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "genie-primary-db-dr-backups");
+        expect(replication.region).to.equal("us-west-2");
+        expect(replication.props.sourceDbInstanceArn).to.equal(db.outputs.arn);
+        expect(keyOf(ev, replication.props.kmsKeyId).region).to.equal("us-west-2");
+        expect(replication.props.retentionPeriod).to.equal(db.props.backupRetentionPeriod);
+        expect(ev.outputs.databaseReplicatedBackupsArn).to.equal(replication.id);
+    });
+
+    it("sends availability, failover, failure and low-storage events to the critical alert topic", async () => {
+        const ev = await stack("production");
+        const subscription = one(ev, "aws:rds/eventSubscription:EventSubscription", "genie-primary-db-events");
+        expect(subscription.props.eventCategories).to.have.members([...DATABASE_EVENT_CATEGORIES]);
+        expect(subscription.props.sourceIds).to.deep.equal(["genie-primary-db"]);
+        expect(resolve(ev, subscription.props.snsTopic)!.name).to.equal("genie-primary-alerts-critical");
+    });
+});
+
+describe("database: the DR site", () => {
+    it("standby: a cross-region replica of the production primary, read from the production stack, in us-west-2 with its own key", async () => {
+        const ev = await stack("dr");
+        const db = one(ev, INSTANCE, "genie-dr-db-instance");
+        const production = one(await stack("production"), INSTANCE, "genie-primary-db-instance");
+        expect(db.props.replicateSourceDb).to.equal(production.outputs.arn);
+        expect(db.region).to.equal("us-west-2");
+        expect(keyOf(ev, db.props.kmsKeyId).region).to.equal("us-west-2");
+        expect(db.props.instanceClass).to.equal("db.t4g.large");
+        expect(db.props.multiAz).to.equal(false);
+        expect(db.props).not.to.have.property("password");
+        expect(db.props).not.to.have.property("username");
+    });
+
+    it("standby: takes the source from config when the production state cannot be read", async () => {
+        const ev = await stackWith("dr", { stackReference: "unavailable", config: { primaryDatabaseArn: PRODUCTION_DB_ARN } });
+        expect(one(ev, INSTANCE, "genie-dr-db-instance").props.replicateSourceDb).to.equal(PRODUCTION_DB_ARN);
+    });
+
+    it("standby: fails clearly when neither config nor the production state gives the source", async () => {
+        const message = await failureOf(stackWith("dr", { stackReference: "unavailable" }));
+        expect(message).to.include("cannot be read");
+    });
+
+    it("active: promotes the replica in place, an update that touches no input that forces a replacement", async () => {
+        const standby = one(await stack("dr"), INSTANCE, "genie-dr-db-instance");
+        const active = one(await stackWith("dr", { config: { siteRole: "active" } }), INSTANCE, "genie-dr-db-instance");
+        expect(active.urn).to.equal(standby.urn); // the same resource
+        expect(active.props).not.to.have.property("replicateSourceDb"); // removing it promotes
+        const keys = new Set([...Object.keys(standby.props), ...Object.keys(active.props)]);
+        const changed = [...keys].filter((k) => JSON.stringify(standby.props[k]) !== JSON.stringify(active.props[k])).sort();
+        expect(changed).to.include("replicateSourceDb");
+        expect(changed.filter((k) => (RDS_REPLACE_ON_CHANGE as readonly string[]).includes(k))).to.deep.equal([]);
+        // ...and it runs at production size.
+        expect(active.props).to.include({ instanceClass: "db.r6g.large", multiAz: true });
+    });
+
+    it("active: promotion needs nothing from the production stack (the primary region may be gone)", async () => {
+        const ev = await stackWith("dr", { config: { siteRole: "active" }, stackReference: "unavailable" });
+        expect(one(ev, INSTANCE, "genie-dr-db-instance").props).not.to.have.property("replicateSourceDb");
+    });
+
+    it("active without a replica: restores the newest replicated recovery point, or a given time", async () => {
+        const backupsArn = "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-genie";
+        const latest = one(
+            await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsArn: backupsArn }, stackReference: "unavailable" }),
+            INSTANCE,
+            "genie-dr-db-instance",
+        );
+        expect(latest.props.restoreToPointInTime).to.deep.equal({ sourceDbInstanceAutomatedBackupsArn: backupsArn, useLatestRestorableTime: true });
+        const fromProduction = one(await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup" } }), INSTANCE, "genie-dr-db-instance");
+        const replication = one(await stack("production"), "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "genie-primary-db-dr-backups");
+        expect(fromProduction.props.restoreToPointInTime.sourceDbInstanceAutomatedBackupsArn).to.equal(replication.id);
+        const pitr = one(
+            await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "2026-11-30T01:15:00Z" } }),
+            INSTANCE,
+            "genie-dr-db-instance",
+        );
+        expect(pitr.props.restoreToPointInTime).to.include({ restoreTime: "2026-11-30T01:15:00Z" });
+        expect(pitr.props.restoreToPointInTime).not.to.have.property("useLatestRestorableTime");
+    });
+
+    const badConfig: { what: string; change: Record<string, string>; says: RegExp }[] = [
+        { what: "active point-in-time recovery without a time", change: { siteRole: "active", dbRecoverySource: "point-in-time" }, says: /genie-infra:dbRestoreTime is missing: dbRecoverySource point-in-time needs the UTC time/ },
+        { what: "a restore source on a standby site", change: { dbRecoverySource: "latest-backup" }, says: /genie-infra:dbRecoverySource = "latest-backup": restoring from backups is for an active DR site/ },
+        { what: "an unknown recovery source", change: { siteRole: "active", dbRecoverySource: "snapshot" }, says: /genie-infra:dbRecoverySource = "snapshot": allowed: replica, latest-backup, point-in-time/ },
+        { what: "a restore time that is not UTC", change: { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "30/11/2026 01:15" }, says: /genie-infra:dbRestoreTime = "30\/11\/2026 01:15": must be a UTC time/ },
+        { what: "a malformed source database ARN", change: { primaryDatabaseArn: "genie-primary-db" }, says: /genie-infra:primaryDatabaseArn = "genie-primary-db": must be an RDS instance ARN/ },
+        { what: "a backup retention of 0", change: { dbPointInTimeRetentionDays: "0" }, says: /genie-infra:dbPointInTimeRetentionDays = 0: allowed: 7 to 35 days/ },
+    ];
+    for (const c of badConfig) {
+        it(`rejects ${c.what} before anything is declared`, async () => {
+            expect(await failureOf(stackWith("dr", { config: c.change }))).to.match(c.says);
+        });
+    }
+});
