@@ -31,7 +31,7 @@ describe("offline plan", () => {
     it("prints the DR site's network in us-west-2", async () => {
         const text = renderPlan(summarise(await stack("dr")));
         expect(text).to.match(/Offline plan of stack dr \(site role standby/);
-        expect(text).to.match(/genie-dr-network\s+\d+/);
+        expect(text).to.match(/genie-dr-network(\s+-)*\s+\d+/);
         expect(text).to.include("us-west-2");
         expect(text).not.to.include("us-east-1");
     });
