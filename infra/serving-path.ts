@@ -94,7 +94,8 @@ export function defineServingPath(
         dataKey: dataProtection.appEnvSecretArn ? undefined : { alias: `alias/${primarySite}-dr-key` },
         backupsBucketArn: dataProtection.backupsBucketArn,
         logRetentionDays: config.backup.logRetentionDays,
-        instanceTags: config.tags,
+        // siteRole: the policy pack holds a standby DR group to its smaller minimum, every other group to the plan's.
+        instanceTags: { ...config.tags, siteRole: config.siteRole },
     }, siteOpts);
 
     const dnsFailover = new DnsFailover(`${site}-failover`, {

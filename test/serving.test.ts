@@ -226,6 +226,8 @@ describe("serving path", () => {
         it("dr standby keeps standbyAppSize warm; dr active runs the production size", async () => {
             const standby = (await groupOf("dr", "genie-dr")).group;
             expect(standby.props).to.include({ minSize: 1, desiredCapacity: 1, maxSize: 6 });
+            // The policy pack allows the smaller minimum only to a group tagged as a standby site's.
+            expect(standby.props.tags).to.deep.include({ key: "siteRole", value: "standby", propagateAtLaunch: true });
             const active = (await groupOf("dr", "genie-dr", { siteRole: "active" })).group;
             expect(active.props).to.include({ minSize: DR_PLAN.appMinInstances, desiredCapacity: DR_PLAN.appMinInstances, maxSize: 6 });
         });
