@@ -5,6 +5,7 @@
  */
 import { evaluateStack, EvaluateOptions, RecordedResource, StackEvaluation } from "./mock-runtime";
 import { checkPolicies, PackConfig, Violation } from "./policy-runner";
+import { computePosture, Posture, renderPosture } from "./posture";
 
 export interface PlanResource {
     urn: string;
@@ -38,6 +39,8 @@ export interface PlanReport {
     advisories: string[];
     /** The policy pack's violations (set by runPlan). */
     policy?: { violations: Violation[] };
+    /** The recovery posture against the plan's targets; a missed target is a problem. */
+    posture: Posture;
 }
 
 /** Where a resource is meant to live but has no region: the default provider, which this program never uses. */
@@ -93,7 +96,13 @@ export function summarise(evaluation: StackEvaluation): PlanReport {
         byRegion[region] = (byRegion[region] ?? 0) + 1;
         total++;
     }
-    return { stack: evaluation.stack, evaluation, components: [...components.values()], byRegion, total, problems, advisories: [] };
+    const posture = computePosture(evaluation);
+    for (const c of posture.checks.filter((check) => !check.met)) {
+        problems.push(
+            `[recovery posture] ${c.what}: ${c.minutes === undefined ? "no mechanism declared" : `${+c.minutes.toFixed(1)} min`}, target ${+c.targetMinutes.toFixed(1)} min`,
+        );
+    }
+    return { stack: evaluation.stack, evaluation, components: [...components.values()], byRegion, total, problems, advisories: [], posture };
 }
 
 /** The `--json` document: every resource with its props (secrets redacted) and options. */
@@ -115,6 +124,7 @@ export function planJson(report: PlanReport) {
         problems: report.problems,
         advisories: report.advisories,
         policy: { violations: report.policy?.violations ?? [] },
+        posture: report.posture,
     };
 }
 
@@ -133,6 +143,8 @@ export function renderPlan(report: PlanReport): string {
     }
     const totals = regions.map((r) => String(report.byRegion[r]).padStart(10));
     lines.push(`  ${"total".padEnd(width)}  ${totals.join("  ")}  ${String(report.total).padStart(5)}`);
+    lines.push("");
+    lines.push(renderPosture(report.posture));
     lines.push("");
     if (report.problems.length === 0) {
         lines.push("No problems found.");

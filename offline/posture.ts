@@ -1,0 +1,315 @@
+/**
+ * The recovery posture of a stack: for each data store the worst-case recovery point (RPO) in its
+ * region and across regions, and for each failure the expected recovery time (RTO), computed from
+ * the resources the stack declares (schedules, retentions, replication, health-check timing,
+ * promotion) and AWS's documented figures, then checked against the plan's targets.
+ *
+ * Figures are minutes. Each carries its basis: the declared mechanism and the AWS figure (cited) or
+ * our own budget where AWS documents none (said as such).
+ */
+import { DR_PLAN } from "../infra/dr-plan";
+import { RecordedResource, StackEvaluation } from "./mock-runtime";
+
+/** AWS's documented figures, and the budgets we use where AWS gives none. */
+export const AWS_FIGURES = {
+    /** RDS ships transaction logs to S3 every 5 minutes; LatestRestorableTime is typically within the last 5 minutes (RDS User Guide, "Restoring a DB instance to a specified time"). */
+    rdsLogShippingMinutes: 5,
+    /** Multi-AZ failover typically completes in 60-120 seconds (RDS User Guide, "Failover process for Amazon RDS"). */
+    rdsMultiAzFailoverMinutes: 2,
+    /** Promoting a read replica takes "a few minutes" with a reboot (RDS User Guide, "Promoting a read replica"); budget: 10. */
+    rdsReplicaPromotionMinutes: 10,
+    /** Cross-Region automated backups: logs are shipped every 5 minutes and then copied; AWS gives no copy time. Budget: 15. */
+    rdsCrossRegionBackupsMinutes: 15,
+    /** Restoring an instance from backups or to a point in time: AWS gives no time (it grows with size). Budget for this database: 60. */
+    rdsRestoreMinutes: 60,
+    /** S3 Replication Time Control replicates 99.99% of objects within 15 minutes (S3 User Guide, "Meeting compliance requirements with S3 RTC"). */
+    s3ReplicationTimeControlMinutes: 15,
+    /** Without RTC, S3 replicates most objects within 15 minutes but some take hours, with no bound (S3 User Guide). Budget: 24 h. */
+    s3ReplicationWithoutRtcMinutes: 24 * 60,
+    /** ECR: most images replicate in less than 30 minutes (ECR User Guide, "Private image replication"). */
+    ecrReplicationMinutes: 30,
+    /** Secrets Manager replicates a secret's versions to its replica Regions; AWS gives no time. Budget: 5. */
+    secretsReplicationMinutes: 5,
+    /** ElastiCache Multi-AZ: a replica is promoted automatically when the primary fails; AWS gives no time. Budget: 5. */
+    elasticacheFailoverMinutes: 5,
+    /** Route 53 alias records to an ALB have a fixed TTL of 60 seconds (Route 53 Developer Guide). */
+    route53AliasTtlMinutes: 1,
+    /** Launching and warming an app instance (boot, image pull, health checks): our budget, 5. */
+    instanceLaunchMinutes: 5,
+    /** Rolling back a bad release: the instance refresh back to the previous launch template; our budget, 30. */
+    rollbackMinutes: 30,
+} as const;
+
+export interface Figure {
+    minutes: number;
+    basis: string;
+}
+
+export const DATA_STORES = ["database", "cache", "uploads", "backups", "images", "secrets"] as const;
+export type DataStore = (typeof DATA_STORES)[number];
+export const FAILURES = ["instance", "zone", "database primary", "whole region", "bad deploy", "deleted or encrypted data"] as const;
+export type Failure = (typeof FAILURES)[number];
+
+export interface DataStorePosture {
+    store: DataStore;
+    inRegion?: Figure;
+    crossRegion?: Figure;
+}
+
+export interface FailurePosture {
+    failure: Failure;
+    rto?: Figure;
+    rpo?: Figure;
+}
+
+export interface PostureCheck {
+    what: string;
+    targetMinutes: number;
+    /** Undefined: no mechanism declared at all (a miss). */
+    minutes?: number;
+    met: boolean;
+}
+
+export interface Posture {
+    stack: string;
+    siteRole: string;
+    dataStores: DataStorePosture[];
+    failures: FailurePosture[];
+    /** Worst-case time for Route 53 to declare the site unhealthy: request interval × failure threshold. */
+    failoverDetectionSeconds?: number;
+    checks: PostureCheck[];
+}
+
+/** The stores the plan's RPO applies to. The cache is derived data: the plan sets its own 12-hour snapshot cadence for it. */
+const RPO_BOUND_STORES: DataStore[] = ["database", "uploads", "backups", "images", "secrets"];
+
+const T = {
+    instance: "aws:rds/instance:Instance",
+    backupsReplication: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+    backupPlan: "aws:backup/plan:Plan",
+    s3Replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+    ecrReplication: "aws:ecr/replicationConfiguration:ReplicationConfiguration",
+    ecrRepository: "aws:ecr/repository:Repository",
+    secret: "aws:secretsmanager/secret:Secret",
+    cache: "aws:elasticache/replicationGroup:ReplicationGroup",
+    schedule: "aws:scheduler/schedule:Schedule",
+    healthCheck: "aws:route53/healthCheck:HealthCheck",
+    group: "aws:autoscaling/group:Group",
+    targetGroup: "aws:lb/targetGroup:TargetGroup",
+    vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+} as const;
+
+/** Hours between runs of an AWS cron expression that fires every N hours (`cron(M H/N ...)`), or daily/weekly. */
+export function cronIntervalHours(expression: string): number | undefined {
+    const m = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/.exec(expression);
+    if (!m) return /^rate\((\d+) hours?\)$/.exec(expression) ? Number(/^rate\((\d+)/.exec(expression)![1]) : undefined;
+    const [, , hours, dayOfMonth, , dayOfWeek] = m;
+    if (dayOfWeek !== "?" && dayOfWeek !== "*") return 7 * 24; // weekly
+    if (dayOfMonth !== "*" && dayOfMonth !== "?") return 30 * 24; // monthly
+    const step = /^\d+\/(\d+)$/.exec(hours);
+    if (step) return Number(step[1]);
+    if (/^\d+(,\d+)+$/.exec(hours)) return 24 / hours.split(",").length;
+    return /^\d+$/.test(hours) ? 24 : undefined;
+}
+
+const min = (...figures: (Figure | undefined)[]): Figure | undefined =>
+    figures.filter((f): f is Figure => f !== undefined).sort((a, b) => a.minutes - b.minutes)[0];
+const max = (...figures: Figure[]): Figure => [...figures].sort((a, b) => b.minutes - a.minutes)[0];
+const sum = (basis: string, ...figures: Figure[]): Figure => ({
+    minutes: figures.reduce((total, f) => total + f.minutes, 0),
+    basis: `${basis}: ${figures.map((f) => `${f.basis} (${f.minutes} min)`).join(" + ")}`,
+});
+
+/** Computes the posture of an evaluated stack and checks it against the plan. */
+export function computePosture(ev: StackEvaluation): Posture {
+    const project = ev.project;
+    const siteRole = ev.config[`${project}:siteRole`] ?? "primary";
+    const siteRegion = siteRole === "primary" ? ev.config[`${project}:primaryRegion`] : ev.config[`${project}:drRegion`];
+    const of = (type: string) => ev.resources.filter((r) => r.type === type);
+    const inSite = (r: RecordedResource) => r.region === siteRegion;
+    const elsewhere = (region: string | undefined) => region !== undefined && region !== siteRegion;
+
+    // Database.
+    const db = of(T.instance).find((r) => inSite(r) && /-db-instance$/.test(r.name));
+    const pitr: Figure | undefined =
+        db && Number(db.props.backupRetentionPeriod) > 0
+            ? { minutes: AWS_FIGURES.rdsLogShippingMinutes, basis: `point-in-time restore of ${db.name} (logs shipped every 5 min)` }
+            : undefined;
+    const crossRegionReplica: Figure | undefined =
+        db && typeof db.props.replicateSourceDb === "string" && db.props.replicateSourceDb.startsWith("arn:")
+            ? { minutes: 0, basis: `${db.name} is a cross-region replica (asynchronous: seconds of lag, alarmed)` }
+            : undefined;
+    const backupsReplication = of(T.backupsReplication).find((r) => elsewhere(r.region));
+    const replicatedBackups: Figure | undefined = backupsReplication
+        ? { minutes: AWS_FIGURES.rdsCrossRegionBackupsMinutes, basis: `automated backups replicated to ${backupsReplication.region} (${backupsReplication.name})` }
+        : undefined;
+    const rules = of(T.backupPlan).filter(inSite).flatMap((p) => (p.props.rules ?? []) as any[]);
+    const copiedRules = rules.filter((rule) => (rule.copyActions ?? []).some((c: any) => elsewhere(String(c.destinationVaultArn).split(":")[3])));
+    const copyInterval = Math.min(...copiedRules.map((rule) => cronIntervalHours(rule.schedule) ?? Infinity));
+    const backupCopies: Figure | undefined = Number.isFinite(copyInterval)
+        ? { minutes: copyInterval * 60, basis: `AWS Backup every ${copyInterval} h, copied to another region` }
+        : undefined;
+    const continuous = rules.some((rule) => rule.enableContinuousBackup === true);
+    const locked = of(T.vaultLock).some(inSite);
+    const lockedInterval = Math.min(...rules.map((rule) => cronIntervalHours(rule.schedule) ?? Infinity));
+    const immutableBackups: Figure | undefined = !locked
+        ? undefined
+        : continuous
+          ? { minutes: AWS_FIGURES.rdsLogShippingMinutes, basis: "AWS Backup continuous backup (point-in-time) in a vault under Vault Lock" }
+          : Number.isFinite(lockedInterval)
+            ? { minutes: lockedInterval * 60, basis: `AWS Backup every ${lockedInterval} h in a vault under Vault Lock` }
+            : undefined;
+
+    // Object stores, images, secrets.
+    const replicationOf = (purpose: "uploads" | "backups"): Figure | undefined => {
+        const config = of(T.s3Replication).find((r) => inSite(r) && String(r.props.bucket).includes(purpose));
+        const rule = (config?.props.rules ?? []).find((x: any) => x.status === "Enabled");
+        if (!config || !rule) return undefined;
+        return rule.destination?.replicationTime?.status === "Enabled"
+            ? { minutes: AWS_FIGURES.s3ReplicationTimeControlMinutes, basis: `S3 replication with Replication Time Control (${config.name})` }
+            : { minutes: AWS_FIGURES.s3ReplicationWithoutRtcMinutes, basis: `S3 replication without Replication Time Control, no time bound (${config.name})` };
+    };
+    const versioned = (purpose: string) =>
+        ev.resources.some((r) => r.type.startsWith("aws:s3/bucketVersioning") && inSite(r) && String(r.props.bucket).includes(purpose) && r.props.versioningConfiguration?.status === "Enabled");
+    const ecr = of(T.ecrReplication).find((r) => inSite(r) && (r.props.replicationConfiguration?.rules ?? []).some((rule: any) => (rule.destinations ?? []).some((d: any) => elsewhere(d.region))));
+    const secretsReplicated = of(T.secret).some((r) => inSite(r) && (r.props.replicas ?? []).some((x: any) => elsewhere(x.region)));
+    const isDrSite = siteRole !== "primary";
+    // On a DR site, the production stack's landing zone holds the copies of uploads, backups, images and secrets in this region.
+    const landingZone = (what: string): Figure | undefined => (isDrSite ? { minutes: 0, basis: `the production stack's replica of the ${what} in this region (the landing zone)` } : undefined);
+
+    // Cache.
+    const cache = of(T.cache).find(inSite);
+    const cacheSnapshotHours = Math.min(
+        ...of(T.schedule).filter((s) => inSite(s) && /cache-snapshots/.test(s.name) && s.props.state === "ENABLED").map((s) => cronIntervalHours(s.props.scheduleExpression) ?? Infinity),
+        cache && Number(cache.props.snapshotRetentionLimit) > 0 ? 24 : Infinity,
+    );
+
+    const dataStores: DataStorePosture[] = [
+        {
+            store: "database",
+            inRegion: min(db?.props.multiAz ? { minutes: 0, basis: "Multi-AZ synchronous standby" } : undefined, pitr),
+            crossRegion: min(crossRegionReplica, replicatedBackups, backupCopies),
+        },
+        {
+            store: "cache",
+            inRegion: Number.isFinite(cacheSnapshotHours) ? { minutes: cacheSnapshotHours * 60, basis: `Redis snapshot every ${cacheSnapshotHours} h` } : undefined,
+            crossRegion: min(
+                replicationOf("backups") && Number.isFinite(cacheSnapshotHours)
+                    ? sum("exported snapshot replicated", { minutes: cacheSnapshotHours * 60, basis: `snapshot every ${cacheSnapshotHours} h` }, replicationOf("backups")!)
+                    : undefined,
+                landingZone("Redis exports"),
+            ),
+        },
+        { store: "uploads", inRegion: versioned("uploads") ? { minutes: 0, basis: "S3 versioning" } : landingZone("uploads"), crossRegion: min(replicationOf("uploads"), landingZone("uploads")) },
+        { store: "backups", inRegion: versioned("backups") ? { minutes: 0, basis: "S3 versioning" } : landingZone("backups"), crossRegion: min(replicationOf("backups"), landingZone("backups")) },
+        {
+            store: "images",
+            inRegion: of(T.ecrRepository).some(inSite) ? { minutes: 0, basis: "ECR repository with immutable tags" } : landingZone("images"),
+            crossRegion: min(ecr ? { minutes: AWS_FIGURES.ecrReplicationMinutes, basis: `ECR replication (${ecr.name})` } : undefined, landingZone("images")),
+        },
+        {
+            store: "secrets",
+            inRegion: of(T.secret).some(inSite) ? { minutes: 0, basis: "Secrets Manager" } : landingZone("secrets"),
+            crossRegion: min(secretsReplicated ? { minutes: AWS_FIGURES.secretsReplicationMinutes, basis: "Secrets Manager replica secrets" } : undefined, landingZone("secrets")),
+        },
+    ];
+
+    // Serving path timings.
+    const healthCheck = of(T.healthCheck).find((h) => h.props.resourcePath);
+    const failoverDetectionSeconds = healthCheck ? Number(healthCheck.props.requestInterval) * Number(healthCheck.props.failureThreshold) : undefined;
+    const group = of(T.group).find(inSite);
+    const targetGroup = of(T.targetGroup).find(inSite);
+    const albDetection: Figure | undefined = targetGroup?.props.healthCheck
+        ? { minutes: (Number(targetGroup.props.healthCheck.interval) * Number(targetGroup.props.healthCheck.unhealthyThreshold)) / 60, basis: "ALB target health check (interval × unhealthy threshold)" }
+        : undefined;
+    const launch: Figure = { minutes: AWS_FIGURES.instanceLaunchMinutes, basis: "launching a replacement instance" };
+    const redundantInstances = group !== undefined && Number(group.props.minSize) >= DR_PLAN.appMinInstances;
+
+    const dbFailover: Figure | undefined = db
+        ? db.props.multiAz
+            ? { minutes: AWS_FIGURES.rdsMultiAzFailoverMinutes, basis: "RDS Multi-AZ automatic failover (AWS: 60-120 s)" }
+            : crossRegionReplica || db.props.replicateSourceDb
+              ? undefined
+              : { minutes: AWS_FIGURES.rdsRestoreMinutes, basis: "restoring the database from its backups (single-AZ)" }
+        : undefined;
+    const cacheFailover: Figure | undefined = cache?.props.automaticFailoverEnabled ? { minutes: AWS_FIGURES.elasticacheFailoverMinutes, basis: "ElastiCache automatic failover" } : undefined;
+
+    const regionFailover = (): FailurePosture => {
+        if (failoverDetectionSeconds === undefined) return { failure: "whole region" };
+        const detect: Figure = { minutes: failoverDetectionSeconds / 60, basis: "Route 53 health check (interval × threshold)" };
+        const ttl: Figure = { minutes: AWS_FIGURES.route53AliasTtlMinutes, basis: "alias record TTL" };
+        if (siteRole === "active") {
+            // This site already serves; losing its region means failing back to the primary region (README: failback).
+            return { failure: "whole region", rto: undefined, rpo: dataStores[0].crossRegion };
+        }
+        const promote: Figure = { minutes: AWS_FIGURES.rdsReplicaPromotionMinutes, basis: "promoting the DR replica" };
+        const scale: Figure = { ...launch, basis: "scaling the DR app group to production size" };
+        return {
+            failure: "whole region",
+            rto: sum("DNS failover to the DR site, then promotion and scale-out", detect, ttl, max(promote, scale)),
+            rpo: isDrSite ? crossRegionReplica : dataStores[0].crossRegion,
+        };
+    };
+
+    const failures: FailurePosture[] = [
+        {
+            failure: "instance",
+            rto: redundantInstances
+                ? { minutes: albDetection?.minutes ?? 0, basis: `the other instances of a group of at least ${DR_PLAN.appMinInstances} keep serving once the ALB stops routing to the lost one; ${launch.basis} restores capacity` }
+                : albDetection && sum("a single instance: the site is down until it is replaced", albDetection, launch),
+            rpo: { minutes: 0, basis: "instances hold no data" },
+        },
+        {
+            failure: "zone",
+            rto: dbFailover && cacheFailover ? max(dbFailover, cacheFailover, albDetection ?? launch) : dbFailover ?? cacheFailover,
+            rpo: db?.props.multiAz ? { minutes: 0, basis: "Multi-AZ synchronous standby" } : dataStores[0].inRegion,
+        },
+        { failure: "database primary", rto: dbFailover ?? (crossRegionReplica ? { minutes: 0, basis: "the primary is in the other region" } : undefined), rpo: db?.props.multiAz ? { minutes: 0, basis: "Multi-AZ synchronous standby" } : pitr },
+        regionFailover(),
+        { failure: "bad deploy", rto: group?.props.instanceRefresh ? { minutes: AWS_FIGURES.rollbackMinutes, basis: "instance refresh back to the previous launch template" } : undefined, rpo: { minutes: 0, basis: "a release changes no data" } },
+        {
+            failure: "deleted or encrypted data",
+            rto: db ? { minutes: AWS_FIGURES.rdsRestoreMinutes, basis: "restoring the database to a point in time from the locked vault" } : undefined,
+            rpo: immutableBackups ?? (isDrSite ? { minutes: 0, basis: "the production stack's locked vaults hold the recovery points" } : undefined),
+        },
+    ];
+
+    // Checks against the plan.
+    const checks: PostureCheck[] = [];
+    const check = (what: string, targetMinutes: number, figure: Figure | undefined) =>
+        checks.push({ what, targetMinutes, minutes: figure?.minutes, met: figure !== undefined && figure.minutes <= targetMinutes });
+    for (const s of dataStores.filter((d) => RPO_BOUND_STORES.includes(d.store))) {
+        check(`RPO ${s.store} (in region)`, DR_PLAN.rpoMinutes, s.inRegion);
+        if (siteRole !== "active") check(`RPO ${s.store} (across regions)`, DR_PLAN.rpoMinutes, s.crossRegion);
+    }
+    // A standby site's cache serves nobody and holds nothing of record: it starts empty or from a replicated export.
+    if (siteRole !== "standby") check("Redis snapshot interval (plan: every 12 hours)", DR_PLAN.redisSnapshotIntervalHours * 60, dataStores[1].inRegion);
+    for (const f of failures) {
+        if (f.failure === "whole region" && siteRole === "active") continue; // reported as failback, not checked
+        check(`RTO ${f.failure}`, DR_PLAN.rtoMinutes, f.rto);
+        check(`RPO ${f.failure}`, DR_PLAN.rpoMinutes, f.rpo);
+    }
+    checks.push({
+        what: "failover detection (plan: within 30 s)",
+        targetMinutes: DR_PLAN.failoverDetectionSeconds / 60,
+        minutes: failoverDetectionSeconds === undefined ? undefined : failoverDetectionSeconds / 60,
+        met: failoverDetectionSeconds !== undefined && failoverDetectionSeconds <= DR_PLAN.failoverDetectionSeconds,
+    });
+
+    return { stack: ev.stack, siteRole, dataStores, failures, failoverDetectionSeconds, checks };
+}
+
+const fmt = (f?: Figure) => (f === undefined ? "none declared" : f.minutes < 1 && f.minutes > 0 ? `${Math.round(f.minutes * 60)} s` : `${+f.minutes.toFixed(1)} min`);
+
+/** The posture as the plan prints it. */
+export function renderPosture(p: Posture): string {
+    const lines = [`Recovery posture (targets: RPO ${DR_PLAN.rpoMinutes} min, RTO ${DR_PLAN.rtoMinutes} min, failover detection ${DR_PLAN.failoverDetectionSeconds} s)`];
+    lines.push("  data store   worst-case RPO in region   across regions");
+    for (const s of p.dataStores) lines.push(`  ${s.store.padEnd(11)}  ${fmt(s.inRegion).padEnd(25)}  ${fmt(s.crossRegion)}`);
+    lines.push("  failure                     RTO        RPO        how");
+    for (const f of p.failures) lines.push(`  ${f.failure.padEnd(26)}  ${fmt(f.rto).padEnd(9)}  ${fmt(f.rpo).padEnd(9)}  ${f.rto?.basis ?? (f.failure === "whole region" && p.siteRole === "active" ? "this site serves: fail back to the primary region (README)" : "")}`);
+    const missed = p.checks.filter((c) => !c.met);
+    lines.push(missed.length === 0 ? `  all ${p.checks.length} targets met` : `  ${missed.length} of ${p.checks.length} targets MISSED:`);
+    for (const c of missed) lines.push(`    - ${c.what}: ${c.minutes === undefined ? "no mechanism declared" : `${+c.minutes.toFixed(1)} min`} (target ${+c.targetMinutes.toFixed(1)} min)`);
+    return lines.join("\n");
+}

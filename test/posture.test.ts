@@ -1,0 +1,128 @@
+import { expect } from "chai";
+import { DR_PLAN } from "../infra/dr-plan";
+import { RecordedResource, StackEvaluation } from "../offline/mock-runtime";
+import { AWS_FIGURES, computePosture, cronIntervalHours, DATA_STORES, FAILURES, Posture } from "../offline/posture";
+import { stack, stackWith } from "./support/stacks";
+
+/** A copy of an evaluation with one change made to it. */
+function changed(ev: StackEvaluation, change: (resources: RecordedResource[]) => RecordedResource[] | void): StackEvaluation {
+    const copy: StackEvaluation = JSON.parse(JSON.stringify(ev));
+    copy.resources = change(copy.resources) ?? copy.resources;
+    return copy;
+}
+const without = (type: string) => (resources: RecordedResource[]) => resources.filter((r) => r.type !== type);
+const each = (type: string, edit: (r: RecordedResource) => void) => (resources: RecordedResource[]) => resources.filter((r) => r.type === type).forEach(edit);
+
+const store = (p: Posture, s: string) => p.dataStores.find((d) => d.store === s)!;
+const failure = (p: Posture, f: string) => p.failures.find((x) => x.failure === f)!;
+const check = (p: Posture, what: string) => {
+    const found = p.checks.find((c) => c.what === what);
+    if (!found) throw new Error(`no check "${what}"; checks: ${p.checks.map((c) => c.what).join(", ")}`);
+    return found;
+};
+
+describe("recovery posture", () => {
+    for (const name of ["production", "dr"] as const) {
+        it(`${name}: reports every data store and failure, and meets every plan target`, async () => {
+            const posture = computePosture(await stack(name));
+            expect(posture.dataStores.map((d) => d.store)).to.deep.equal([...DATA_STORES]);
+            expect(posture.failures.map((f) => f.failure)).to.deep.equal([...FAILURES]);
+            expect(posture.checks.filter((c) => !c.met).map((c) => `${c.what}: ${c.minutes}`)).to.deep.equal([]);
+            expect(posture.failoverDetectionSeconds).to.be.at.most(DR_PLAN.failoverDetectionSeconds);
+        });
+    }
+
+    it("production: aims for minutes, not the plan's hour: database and uploads copies across regions within 15 minutes", async () => {
+        const posture = computePosture(await stack("production"));
+        expect(store(posture, "database").crossRegion!.minutes).to.equal(AWS_FIGURES.rdsCrossRegionBackupsMinutes);
+        expect(store(posture, "uploads").crossRegion!.minutes).to.equal(AWS_FIGURES.s3ReplicationTimeControlMinutes);
+        expect(failure(posture, "database primary").rto!.minutes).to.equal(AWS_FIGURES.rdsMultiAzFailoverMinutes);
+        expect(failure(posture, "whole region").rto!.minutes).to.be.below(30);
+    });
+
+    it("the automated-backup replication removed: the database's cross-region RPO falls back to the backup copies and misses the target", async () => {
+        const before = computePosture(await stack("production"));
+        const after = computePosture(changed(await stack("production"), without("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")));
+        expect(store(before, "database").crossRegion!.minutes).to.equal(15);
+        expect(store(after, "database").crossRegion!.minutes).to.equal(DR_PLAN.dbBackupIntervalHours * 60);
+        expect(check(after, "RPO database (across regions)").met).to.equal(false);
+        expect(check(after, "RPO whole region").met).to.equal(false);
+    });
+
+    it("the DR replica removed: the standby site has no recovery point for a regional failover", async () => {
+        const dr = changed(await stack("dr"), each("aws:rds/instance:Instance", (r) => delete r.props.replicateSourceDb));
+        const after = computePosture(dr);
+        expect(failure(computePosture(await stack("dr")), "whole region").rpo!.minutes).to.equal(0);
+        expect(failure(after, "whole region").rpo).to.equal(undefined);
+        expect(check(after, "RPO whole region").met).to.equal(false);
+    });
+
+    it("the backup schedule stretched to 12 h (continuous backup off): the deleted-data RPO moves from 6 h to 12 h, past the target", async () => {
+        const noContinuous = (r: RecordedResource) => r.props.rules.forEach((rule: any) => (rule.enableContinuousBackup = false));
+        const sixHourly = computePosture(changed(await stack("production"), each("aws:backup/plan:Plan", noContinuous)));
+        const twelveHourly = computePosture(
+            changed(await stack("production"), each("aws:backup/plan:Plan", (r) => {
+                noContinuous(r);
+                r.props.rules.forEach((rule: any) => (rule.schedule = rule.schedule.replace("0/6", "0/12")));
+            })),
+        );
+        expect(failure(sixHourly, "deleted or encrypted data").rpo!.minutes).to.equal(360);
+        expect(failure(twelveHourly, "deleted or encrypted data").rpo!.minutes).to.equal(720);
+        expect(check(twelveHourly, "RPO deleted or encrypted data").met).to.equal(false);
+        // With continuous backup (the declared stack) it is the 5-minute log shipping.
+        expect(failure(computePosture(await stack("production")), "deleted or encrypted data").rpo!.minutes).to.equal(AWS_FIGURES.rdsLogShippingMinutes);
+    });
+
+    it("Replication Time Control removed from the uploads: their cross-region RPO has no bound and misses the target", async () => {
+        const after = computePosture(
+            changed(await stack("production"), each("aws:s3/bucketReplicationConfig:BucketReplicationConfig", (r) => r.props.rules.forEach((rule: any) => delete rule.destination.replicationTime))),
+        );
+        expect(store(after, "uploads").crossRegion!.minutes).to.equal(AWS_FIGURES.s3ReplicationWithoutRtcMinutes);
+        expect(check(after, "RPO uploads (across regions)").met).to.equal(false);
+    });
+
+    it("the Route 53 health check at a 30 s interval: failover detection takes 90 s, past the plan's 30 s", async () => {
+        const after = computePosture(changed(await stack("production"), each("aws:route53/healthCheck:HealthCheck", (r) => (r.props.requestInterval = 30))));
+        expect(after.failoverDetectionSeconds).to.equal(90);
+        expect(check(after, "failover detection (plan: within 30 s)").met).to.equal(false);
+    });
+
+    it("the database without Multi-AZ: losing the primary means a restore, and the figure moves", async () => {
+        const after = computePosture(changed(await stack("production"), each("aws:rds/instance:Instance", (r) => (r.props.multiAz = false))));
+        expect(failure(after, "database primary").rto!.minutes).to.equal(AWS_FIGURES.rdsRestoreMinutes);
+        expect(failure(after, "database primary").rpo!.minutes).to.equal(AWS_FIGURES.rdsLogShippingMinutes);
+    });
+
+    it("the Redis snapshot job stretched to 24 h: the plan's 12-hour cadence is missed", async () => {
+        const after = computePosture(
+            changed(await stack("production"), each("aws:scheduler/schedule:Schedule", (r) => (r.props.scheduleExpression = r.props.scheduleExpression.replace("/12", "/24")))),
+        );
+        expect(store(after, "cache").inRegion!.minutes).to.equal(24 * 60);
+        expect(check(after, "Redis snapshot interval (plan: every 12 hours)").met).to.equal(false);
+    });
+
+    it("a single app instance: losing it takes the site down until a replacement boots", async () => {
+        const after = computePosture(changed(await stack("production"), each("aws:autoscaling/group:Group", (r) => (r.props.minSize = 1))));
+        expect(failure(after, "instance").rto!.minutes).to.be.greaterThan(failure(computePosture(await stack("production")), "instance").rto!.minutes);
+    });
+
+    it("the offline plan prints the posture and fails on a missed target", async () => {
+        const { summarise, renderPlan } = await import("../offline/plan");
+        const report = summarise(changed(await stack("production"), without("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")));
+        expect(report.problems.some((p) => p.startsWith("[recovery posture] RPO database (across regions): 360 min, target 60 min"))).to.equal(true);
+        expect(renderPlan(report)).to.match(/Recovery posture \(targets: RPO 60 min, RTO 240 min/);
+    });
+
+    it("an active DR site reports the regional failover as failback instead of checking it", async () => {
+        const posture = computePosture(await stackWith("dr", { config: { siteRole: "active" } }));
+        expect(posture.checks.some((c) => c.what === "RTO whole region")).to.equal(false);
+    });
+
+    it("reads AWS cron expressions as intervals", () => {
+        expect(cronIntervalHours("cron(0 0/6 * * ? *)")).to.equal(6);
+        expect(cronIntervalHours("cron(30 3/12 * * ? *)")).to.equal(12);
+        expect(cronIntervalHours("cron(0 5 ? * SUN *)")).to.equal(168);
+        expect(cronIntervalHours("cron(0 5 * * ? *)")).to.equal(24);
+        expect(cronIntervalHours("rate(2 hours)")).to.equal(2);
+    });
+});
