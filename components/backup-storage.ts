@@ -7,6 +7,8 @@ export const BACKUP_PREFIXES = { dbDaily: "db/daily/", dbWeekly: "db/weekly/", r
 export const ALB_LOGS_PREFIX = "alb";
 /** S3 Replication Time Control: 15 minutes is the only value S3 offers (99.99% of objects within it). */
 export const REPLICATION_TIME_MINUTES = 15;
+/** Replication rule ids: the uploads rule has Replication Time Control and metrics (the monitoring alarms read them). */
+export const REPLICATION_RULE_IDS = { backups: "backups-to-dr-region", uploads: "uploads-to-dr-region" } as const;
 /** Days after which an incomplete multipart upload is aborted (and its parts deleted). */
 export const ABORT_MULTIPART_AFTER_DAYS = 7;
 /** Storage class weekly dumps move to before they expire: instant retrieval, for restores on demand. */
@@ -154,7 +156,8 @@ export interface BackupStorageArgs {
  * Real-time replication to secondary storage", "Logs: ... 90-day retention"):
  * - backups: `db/daily/` expires after the daily retention, `db/weekly/` moves to a colder class then
  *   expires after the weekly retention, `redis/` after the Redis retention; replicated to a replica
- *   bucket in the DR region (deletions are not replicated: a backup deleted here survives there);
+ *   bucket in the DR region within 15 minutes (Replication Time Control; deletions are not
+ *   replicated: a backup deleted here survives there);
  * - uploads: replicated to the DR region in real time (Replication Time Control, 15 minutes, with
  *   metrics), delete markers replicated;
  * - logs: the ALB access logs, expired after the log retention. ALB access logs can only be written
@@ -307,21 +310,27 @@ export class BackupStorage extends pulumi.ComponentResource {
                 bucket: backups.bucketName,
                 role: role.arn,
                 rules: [{
-                    id: "backups-to-dr-region",
+                    id: REPLICATION_RULE_IDS.backups,
                     status: "Enabled",
                     priority: 1,
                     filter: {},
                     // A backup deleted here (by mistake or by an attacker) stays in the DR region.
                     deleteMarkerReplication: { status: "Disabled" },
                     ...encrypted,
-                    destination: { bucket: replicaBackups.bucketArn, encryptionConfiguration: { replicaKmsKeyId: replica.kmsKeyArn } },
+                    destination: {
+                        bucket: replicaBackups.bucketArn,
+                        encryptionConfiguration: { replicaKmsKeyId: replica.kmsKeyArn },
+                        // Time-bound too: a fresh dump is in the DR region within 15 minutes (RPO 1 h across regions).
+                        replicationTime: { status: "Enabled", time: { minutes: REPLICATION_TIME_MINUTES } },
+                        metrics: { status: "Enabled", eventThreshold: { minutes: REPLICATION_TIME_MINUTES } },
+                    },
                 }],
             }, { parent: this, dependsOn: [backups.versioning, replicaBackups.versioning] });
             new aws.s3.BucketReplicationConfig(`${name}-uploads-replication`, {
                 bucket: uploads.bucketName,
                 role: role.arn,
                 rules: [{
-                    id: "uploads-to-dr-region",
+                    id: REPLICATION_RULE_IDS.uploads,
                     status: "Enabled",
                     priority: 1,
                     filter: {},
