@@ -14,6 +14,12 @@ export interface NotificationsArgs {
     smsNumbers: string[];
     /** The plan's secondary channel, through AWS Chatbot: every topic goes to the channel. */
     slack?: { workspaceId: string; channelId: string };
+    /**
+     * The severities to create topics for (default: all). A region that hosts only some alarms (us-east-1
+     * for Route 53 health-check alarms on a site elsewhere) needs only their severities: an alarm can
+     * notify only a topic of its own region.
+     */
+    severities?: readonly Severity[];
 }
 
 /**
@@ -22,6 +28,7 @@ export interface NotificationsArgs {
  * configured. Email subscriptions stay pending until each recipient confirms (AWS).
  */
 export class Notifications extends pulumi.ComponentResource {
+    /** The topic of each severity this component was asked for (all of them by default). */
     readonly topicArns: Record<Severity, pulumi.Output<string>>;
 
     constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -29,8 +36,9 @@ export class Notifications extends pulumi.ComponentResource {
         const parent = { parent: this };
         const identity = aws.getCallerIdentityOutput({}, parent);
 
+        const severities = args.severities ?? SEVERITIES;
         const topics = {} as Record<Severity, aws.sns.Topic>;
-        for (const severity of SEVERITIES) {
+        for (const severity of severities) {
             const topic = new aws.sns.Topic(`${name}-${severity}`, {
                 name: `${name}-${severity}`,
                 displayName: `Genie ${severity} alerts`,
@@ -74,12 +82,12 @@ export class Notifications extends pulumi.ComponentResource {
                 slackChannelId: args.slack.channelId,
                 iamRoleArn: chatbotRole.arn,
                 guardrailPolicyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
-                snsTopicArns: SEVERITIES.map((s) => topics[s].arn),
+                snsTopicArns: severities.map((s) => topics[s].arn),
                 loggingLevel: "ERROR",
             }, parent);
         }
 
-        this.topicArns = Object.fromEntries(SEVERITIES.map((s) => [s, topics[s].arn])) as Record<Severity, pulumi.Output<string>>;
+        this.topicArns = Object.fromEntries(severities.map((s) => [s, topics[s].arn])) as Record<Severity, pulumi.Output<string>>;
         this.registerOutputs({ topicArns: this.topicArns });
     }
 }

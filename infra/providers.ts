@@ -13,7 +13,16 @@ export interface StackProviders {
      * the DR backup vault, the DR key). Only on the primary site.
      */
     drLandingZone?: aws.Provider;
+    /**
+     * us-east-1, where Route 53 publishes its health-check metrics (and only there): the alarm on the
+     * site's failover health check, and the topic it notifies, use it. Only when the site runs in
+     * another region (the dr stack); a site in us-east-1 uses `site` for them.
+     */
+    globalMetrics?: aws.Provider;
 }
+
+/** The only region with Route 53 health-check metrics (AWS). */
+export const GLOBAL_METRICS_REGION = "us-east-1";
 
 /** Creates the providers, each carrying the `app`, `stack` and `site` default tags. */
 export function createProviders(config: StackConfig): StackProviders {
@@ -23,6 +32,7 @@ export function createProviders(config: StackConfig): StackProviders {
             defaultTags: { tags: { ...config.tags, site } },
         });
     const site = provider(`${config.siteName}-region`, config.siteRegion, config.siteName);
-    if (config.siteRole !== "primary") return { site };
-    return { site, drLandingZone: provider("dr-landing-zone-region", config.drRegion, "dr-landing-zone") };
+    const globalMetrics = config.siteRegion === GLOBAL_METRICS_REGION ? {} : { globalMetrics: provider("global-metrics-region", GLOBAL_METRICS_REGION, config.siteName) };
+    if (config.siteRole !== "primary") return { site, ...globalMetrics };
+    return { site, drLandingZone: provider("dr-landing-zone-region", config.drRegion, "dr-landing-zone"), ...globalMetrics };
 }

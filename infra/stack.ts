@@ -2,7 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { Network } from "../components/network";
 import { Cache } from "../components/cache";
 import { CacheSnapshots } from "../components/cache-snapshots";
+import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { Database, DatabaseRole } from "../components/database";
+import { SiteKey } from "../components/keys";
+import { Monitoring } from "../components/monitoring";
 import { Notifications } from "../components/notifications";
 import { SecurityGroups } from "../components/security-groups";
 import { StackConfig } from "./config";
@@ -127,6 +130,55 @@ export function defineStack(config: StackConfig) {
     Object.assign(outputs, servingPath.outputs);
 
     // ── Monitoring and alerting ──────────────────────────────────────────────────────────────
+    // The plan's critical alerts at its timings, the recovery point's alarms, the P1 composite alarm
+    // (FIS drills stop on it) and the site's dashboard, routed to the alert topics by severity.
+    // Route 53 publishes health-check metrics only in us-east-1: a site elsewhere alarms on its health
+    // check there, notifying a critical topic of that region (its own key, the same subscribers).
+    let healthCheckTopicArn = notifications.topicArns.critical;
+    if (providers.globalMetrics) {
+        const globalOpts = { provider: providers.globalMetrics };
+        const globalKey = new SiteKey(`${site}-global-metrics-key`, { purpose: `the ${config.siteName} site's alarm topic in us-east-1`, protect: config.protect }, globalOpts);
+        const globalAlerts = new Notifications(`${site}-global-metrics-alerts`, {
+            kmsKeyArn: globalKey.keyArn,
+            emails: config.alerts.emails,
+            smsNumbers: config.alerts.smsNumbers,
+            slack: config.alerts.slack,
+            severities: ["critical"],
+        }, globalOpts);
+        healthCheckTopicArn = globalAlerts.topicArns.critical;
+    }
+    const monitoring = new Monitoring(`${site}-monitoring`, {
+        region: config.siteRegion,
+        topicArns: notifications.topicArns,
+        thresholds: {
+            errorRatePercent: config.alerts.errorRateThresholdPercent,
+            diskUsedPercent: config.alerts.diskUsedThresholdPercent,
+            dbFreeStorageGb: config.alerts.dbFreeStorageThresholdGb,
+        },
+        database: {
+            identifier: database.identifier,
+            crossRegionReplica: config.siteRole === "standby" && config.database.recoverySource === "replica",
+            readReplicaIdentifier: database.readReplicaIdentifier,
+        },
+        loadBalancer: { arnSuffix: servingPath.edge.loadBalancerArnSuffix, targetGroupArnSuffix: servingPath.edge.targetGroupArnSuffix },
+        autoScalingGroupName: servingPath.cluster.autoScalingGroupName,
+        healthCheck: { id: servingPath.dnsFailover.healthCheckId, criticalTopicArn: healthCheckTopicArn, provider: providers.globalMetrics },
+        replications: dataProtection.uploadsBucketName && dataProtection.backupsBucketName
+            ? {
+                uploads: { sourceBucket: dataProtection.uploadsBucketName, destinationBucket: dataProtection.outputs.drUploadsBucketName as pulumi.Output<string>, ruleId: REPLICATION_RULE_IDS.uploads },
+                backups: { sourceBucket: dataProtection.backupsBucketName, destinationBucket: dataProtection.outputs.drBackupsBucketName as pulumi.Output<string>, ruleId: REPLICATION_RULE_IDS.backups },
+            }
+            : undefined,
+        // The site's AWS Backup plan (and its copies to the DR vault) runs on the primary site.
+        backupJobFailures: config.siteRole === "primary",
+        cacheSnapshotStateMachineArn: outputs.cacheSnapshotJobArn as pulumi.Output<string> | undefined,
+    }, siteOpts);
+    Object.assign(outputs, {
+        criticalAlarmArn: monitoring.criticalAlarmArn,
+        alarmNames: monitoring.alarmNames,
+        dashboardName: monitoring.dashboardName,
+        ...(providers.globalMetrics ? { globalAlertTopicArn: healthCheckTopicArn } : {}),
+    });
 
     // ── Drills ───────────────────────────────────────────────────────────────────────────────
 

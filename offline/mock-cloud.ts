@@ -118,6 +118,10 @@ export function computedOutputs(type: string, name: string, id: string, region: 
         case "aws:backup/vault:Vault":
             out.arn = `arn:aws:backup:${r}:${MOCK_ACCOUNT_ID}:backup-vault:${physical}`;
             break;
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+        case "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+            out.arn = `arn:aws:cloudwatch:${r}:${MOCK_ACCOUNT_ID}:alarm:${inputs.alarmName ?? inputs.name ?? name}`;
+            break;
         case "aws:secretsmanager/secret:Secret":
             out.arn = `arn:aws:secretsmanager:${r}:${MOCK_ACCOUNT_ID}:secret:${physical}-AbCdEf`;
             break;

@@ -1,0 +1,362 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DR_PLAN } from "../infra/dr-plan";
+import { ALERT_TAG, AlertId, PLAN_ALERTS } from "../policies/rules/alerting";
+import { AGENT_METRICS, AGENT_NAMESPACE } from "./app-cluster";
+import { REPLICATION_TIME_MINUTES } from "./backup-storage";
+import { Severity } from "./notifications";
+
+/** One-minute datapoints: the finest period standard-resolution AWS metrics offer. */
+export const MINUTE = 60;
+/** Period of the "over 1 hour" alarms (disk space): an hour of five-minute datapoints, all breaching. */
+export const SUSTAINED_PERIOD_SECONDS = 300;
+/** Period of the alarms on job-like metrics (replication failures, failed snapshot runs). */
+export const JOB_PERIOD_SECONDS = 300;
+/** Consecutive one-minute datapoints of cross-region replica lag above the RPO budget before the alarm. */
+export const REPLICA_LAG_MINUTES = 5;
+const GIB = 1024 ** 3;
+
+/**
+ * Each alarm's delay, in the plan's terms: period x evaluation periods (= datapoints to alarm) equals
+ * the plan's minutes for that alert, exactly. Read from {@link PLAN_ALERTS} (which reads DR_PLAN).
+ */
+export function planTiming(id: AlertId, periodSeconds: number): { period: number; evaluationPeriods: number; datapointsToAlarm: number } {
+    const seconds = PLAN_ALERTS[id].minutes * 60;
+    if (seconds % periodSeconds !== 0) throw new Error(`alert ${id}: the plan's ${PLAN_ALERTS[id].minutes} min is not a whole number of ${periodSeconds} s periods`);
+    const n = seconds / periodSeconds;
+    return { period: periodSeconds, evaluationPeriods: n, datapointsToAlarm: n };
+}
+
+export interface MonitoringArgs {
+    /** The site's region (the dashboard's widgets name it). */
+    region: string;
+    /** The site's alert topics, by severity (same region as the alarms). */
+    topicArns: Record<Severity, pulumi.Input<string>>;
+    /** From stack config: the configured thresholds. */
+    thresholds: {
+        /** Percentage of requests answered 5XX by the targets that raises "high error rate". */
+        errorRatePercent: number;
+        /** Disk used percent (CloudWatch agent, root volume) on the app group that raises "disk space low". */
+        diskUsedPercent: number;
+        /** RDS free storage in GiB below which "disk space low" is raised. */
+        dbFreeStorageGb: number;
+    };
+    /** The site's database instance. */
+    database: {
+        identifier: pulumi.Input<string>;
+        /**
+         * The instance is a cross-region read replica of the primary (the standby DR site): its
+         * ReplicaLag is held to the plan's RPO budget.
+         */
+        crossRegionReplica: boolean;
+        /** The in-region read replica, for the dashboard's lag widget (primary site). */
+        readReplicaIdentifier?: pulumi.Input<string>;
+    };
+    /** The site's ALB (`app/<name>/<id>`) and its target group (`targetgroup/<name>/<id>`), as CloudWatch dimensions. */
+    loadBalancer: { arnSuffix: pulumi.Input<string>; targetGroupArnSuffix: pulumi.Input<string> };
+    /** The app autoscaling group (the CloudWatch agent aggregates disk used percent per group). */
+    autoScalingGroupName: pulumi.Input<string>;
+    /**
+     * The site's Route 53 failover health check. Its metrics exist only in us-east-1: when the site runs
+     * elsewhere, `provider` is a us-east-1 provider and `criticalTopicArn` a critical topic there.
+     */
+    healthCheck: { id: pulumi.Input<string>; criticalTopicArn: pulumi.Input<string>; provider?: aws.Provider };
+    /** Bucket replications to the DR region whose rules have Replication Time Control and metrics, by bucket key (`uploads`, `backups`). Primary site only. */
+    replications?: Record<string, { sourceBucket: pulumi.Input<string>; destinationBucket: pulumi.Input<string>; ruleId: string }>;
+    /** Alert on failed AWS Backup backup and copy jobs of this region (EventBridge). Where the site's backup plan runs. */
+    backupJobFailures?: boolean;
+    /** The Redis snapshot job's state machine (the plan's 12-hour RDB snapshots). */
+    cacheSnapshotStateMachineArn?: pulumi.Input<string>;
+}
+
+/**
+ * The plan's "Monitoring and Alerting": CloudWatch alarms for each critical alert at the plan's
+ * timings, alarms on the recovery point (replica lag, S3 replication, backup and snapshot jobs), the
+ * "complete system outage" composite alarm, and a dashboard of the site. Every alarm notifies its
+ * severity's topic on ALARM and on OK.
+ */
+export class Monitoring extends pulumi.ComponentResource {
+    /** The P1 composite alarm (app down AND database down): FIS experiments use it as a stop condition. */
+    readonly criticalAlarmArn: pulumi.Output<string>;
+    readonly criticalAlarmName: pulumi.Output<string>;
+    /** Every metric alarm by its short key (e.g. `database-down`), for the README and tests. */
+    readonly alarmNames: Record<string, pulumi.Output<string>>;
+    readonly dashboardName: pulumi.Output<string>;
+
+    constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:monitoring:Monitoring", name, {}, opts);
+        const t = args.thresholds;
+        const alarms: Record<string, aws.cloudwatch.MetricAlarm> = {};
+
+        const alarm = (
+            key: string,
+            severity: Severity,
+            props: Omit<aws.cloudwatch.MetricAlarmArgs, "name" | "alarmActions" | "okActions" | "tags">,
+            extra: { alert?: AlertId; topicArn?: pulumi.Input<string>; provider?: aws.Provider } = {},
+        ) => {
+            const topic = extra.topicArn ?? args.topicArns[severity];
+            const a = new aws.cloudwatch.MetricAlarm(`${name}-${key}`, {
+                name: `${name}-${key}`,
+                ...props,
+                alarmActions: [topic],
+                okActions: [topic],
+                tags: { severity, ...(extra.alert ? { [ALERT_TAG]: extra.alert } : {}) },
+            }, { parent: this, ...(extra.provider ? { provider: extra.provider } : {}) });
+            alarms[key] = a;
+            return a;
+        };
+        const line = (id: AlertId) => `Plan: "${PLAN_ALERTS[id].line}"`;
+
+        // ── Database down: immediate. (The database component's RDS event subscription sends availability
+        // and failure events to the critical topic as they happen.) The instance publishes
+        // DatabaseConnections every minute while it runs: one minute without it is "down".
+        const dbDown = alarm("database-down", "critical", {
+            alarmDescription: `${line("database-down")}. The database reported no DatabaseConnections datapoint for a minute (missing data is breaching): the instance is stopped, failing over or unreachable.`,
+            namespace: "AWS/RDS",
+            metricName: "DatabaseConnections",
+            dimensions: { DBInstanceIdentifier: args.database.identifier },
+            statistic: "SampleCount",
+            comparisonOperator: "LessThanThreshold",
+            threshold: 1,
+            treatMissingData: "breaching",
+            ...planTiming("database-down", MINUTE),
+        }, { alert: "database-down" });
+
+        // ── Application down: immediate. No healthy target behind the site's ALB, or the failover
+        // health check of /api/health failing (Route 53's view from the internet).
+        const appDown = alarm("app-no-healthy-hosts", "critical", {
+            alarmDescription: `${line("application-down")}. The site's ALB target group has no healthy app instance (missing data is breaching: the ALB publishes the count every minute).`,
+            namespace: "AWS/ApplicationELB",
+            metricName: "HealthyHostCount",
+            dimensions: { LoadBalancer: args.loadBalancer.arnSuffix, TargetGroup: args.loadBalancer.targetGroupArnSuffix },
+            statistic: "Minimum",
+            comparisonOperator: "LessThanThreshold",
+            threshold: 1,
+            treatMissingData: "breaching",
+            ...planTiming("application-down", MINUTE),
+        }, { alert: "application-down" });
+        alarm("app-health-check", "critical", {
+            alarmDescription: `${line("application-down")}. Route 53's failover health check of the site's /api/health reports it unhealthy (missing data is breaching). Alarm in us-east-1, where Route 53 publishes health-check metrics.`,
+            namespace: "AWS/Route53",
+            metricName: "HealthCheckStatus",
+            dimensions: { HealthCheckId: args.healthCheck.id },
+            statistic: "Minimum",
+            comparisonOperator: "LessThanThreshold",
+            threshold: 1,
+            treatMissingData: "breaching",
+            ...planTiming("application-down", MINUTE),
+        }, { alert: "application-down", topicArn: args.healthCheck.criticalTopicArn, provider: args.healthCheck.provider });
+
+        // ── High error rate: 5 minutes. Target 5XX as a percentage of requests, five one-minute
+        // datapoints in a row. No traffic is no error (missing data is not breaching; app down covers it).
+        const errorTiming = planTiming("high-error-rate", MINUTE);
+        const albMetric = (metricName: string) => ({
+            namespace: "AWS/ApplicationELB",
+            metricName,
+            dimensions: { LoadBalancer: args.loadBalancer.arnSuffix, TargetGroup: args.loadBalancer.targetGroupArnSuffix },
+            period: errorTiming.period,
+            stat: "Sum",
+        });
+        alarm("high-error-rate", "high", {
+            alarmDescription: `${line("high-error-rate")}. More than ${t.errorRatePercent}% of requests answered 5XX by the app targets, in each of ${errorTiming.evaluationPeriods} consecutive one-minute periods.`,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: t.errorRatePercent,
+            treatMissingData: "notBreaching",
+            evaluationPeriods: errorTiming.evaluationPeriods,
+            datapointsToAlarm: errorTiming.datapointsToAlarm,
+            metricQueries: [
+                { id: "errors", metric: albMetric("HTTPCode_Target_5XX_Count"), returnData: false },
+                { id: "requests", metric: albMetric("RequestCount"), returnData: false },
+                { id: "rate", label: "Target 5XX, % of requests", expression: "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)", returnData: true },
+            ],
+        }, { alert: "high-error-rate" });
+
+        // ── Disk space low: 1 hour. Sustained for the whole hour (every five-minute datapoint breaching),
+        // so a burst of temp files does not page; missing data stays missing (app and database down cover it).
+        const diskTiming = planTiming("disk-space-low", SUSTAINED_PERIOD_SECONDS);
+        alarm("app-disk-space-low", "warning", {
+            alarmDescription: `${line("disk-space-low")}. The fullest root volume of the app group has been above ${t.diskUsedPercent}% used (CloudWatch agent) for an hour.`,
+            namespace: AGENT_NAMESPACE,
+            metricName: AGENT_METRICS.diskUsedPercent,
+            dimensions: { AutoScalingGroupName: args.autoScalingGroupName },
+            statistic: "Maximum",
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: t.diskUsedPercent,
+            treatMissingData: "missing",
+            ...diskTiming,
+        }, { alert: "disk-space-low" });
+        alarm("db-storage-low", "warning", {
+            alarmDescription: `${line("disk-space-low")}. The database has had less than ${t.dbFreeStorageGb} GiB of free storage for an hour.`,
+            namespace: "AWS/RDS",
+            metricName: "FreeStorageSpace",
+            dimensions: { DBInstanceIdentifier: args.database.identifier },
+            statistic: "Minimum",
+            comparisonOperator: "LessThanThreshold",
+            threshold: t.dbFreeStorageGb * GIB,
+            treatMissingData: "missing",
+            ...diskTiming,
+        }, { alert: "disk-space-low" });
+
+        // ── The recovery point (RPO).
+        if (args.database.crossRegionReplica) {
+            // Failing over now would lose more than the plan allows. No lag reported by a replica means
+            // replication has stopped: breaching.
+            alarm("replica-lag", "high", {
+                alarmDescription: `Plan: "RPO: ${DR_PLAN.rpoMinutes / 60} hour". The cross-region replica has lagged the primary by more than the RPO budget (${DR_PLAN.rpoMinutes} min) for ${REPLICA_LAG_MINUTES} minutes, or stopped reporting lag.`,
+                namespace: "AWS/RDS",
+                metricName: "ReplicaLag",
+                dimensions: { DBInstanceIdentifier: args.database.identifier },
+                statistic: "Maximum",
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: DR_PLAN.rpoMinutes * 60,
+                treatMissingData: "breaching",
+                period: MINUTE,
+                evaluationPeriods: REPLICA_LAG_MINUTES,
+                datapointsToAlarm: REPLICA_LAG_MINUTES,
+            });
+        }
+        for (const [bucket, u] of Object.entries(args.replications ?? {})) {
+            const dimensions = { SourceBucket: u.sourceBucket, DestinationBucket: u.destinationBucket, RuleId: u.ruleId };
+            // Replication Time Control promises 15 minutes: an object replicated later missed it.
+            alarm(`${bucket}-replication-late`, "high", {
+                alarmDescription: `Plan: "${bucket}" replicated to secondary storage. An object of the ${bucket} bucket took longer than the ${REPLICATION_TIME_MINUTES}-minute Replication Time Control threshold to reach the DR region. No uploads, no data: not breaching.`,
+                namespace: "AWS/S3",
+                metricName: "ReplicationLatency",
+                dimensions,
+                statistic: "Maximum",
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: REPLICATION_TIME_MINUTES * 60,
+                treatMissingData: "notBreaching",
+                period: JOB_PERIOD_SECONDS,
+                evaluationPeriods: 1,
+            });
+            alarm(`${bucket}-replication-failed`, "high", {
+                alarmDescription: `Plan: "${bucket}" replicated to secondary storage. S3 failed to replicate objects of the ${bucket} bucket to the DR region. OK again after ${JOB_PERIOD_SECONDS / 60} minutes without a failure.`,
+                namespace: "AWS/S3",
+                metricName: "OperationsFailedReplication",
+                dimensions,
+                statistic: "Sum",
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: 0,
+                treatMissingData: "notBreaching",
+                period: JOB_PERIOD_SECONDS,
+                evaluationPeriods: 1,
+            });
+        }
+        if (args.cacheSnapshotStateMachineArn) {
+            alarm("cache-snapshot-failed", "high", {
+                alarmDescription: `Plan: Redis "RDB snapshots every ${DR_PLAN.redisSnapshotIntervalHours} hours". A run of the snapshot-and-export job failed. OK again after ${JOB_PERIOD_SECONDS / 60} minutes without a failure (not a successful snapshot).`,
+                namespace: "AWS/States",
+                metricName: "ExecutionsFailed",
+                dimensions: { StateMachineArn: args.cacheSnapshotStateMachineArn },
+                statistic: "Sum",
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: 0,
+                treatMissingData: "notBreaching",
+                period: JOB_PERIOD_SECONDS,
+                evaluationPeriods: 1,
+            });
+        }
+        if (args.backupJobFailures) {
+            // EventBridge, not the AWS/Backup metrics: each failed job is one event naming the job, the
+            // resource and the reason, delivered as it happens, with no metric dimensions to get wrong
+            // and no "OK" that would only mean "no failure in the last period". Copy jobs to the DR
+            // vault run (and fail) in this, the source, region.
+            const rule = new aws.cloudwatch.EventRule(`${name}-backup-job-failed`, {
+                name: `${name}-backup-job-failed`,
+                description: `Plan: database backups "every ${DR_PLAN.dbBackupIntervalHours} hours", copied to the DR region: a backup or copy job of this region failed, was aborted or expired.`,
+                eventPattern: JSON.stringify({
+                    source: ["aws.backup"],
+                    "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+                    detail: { state: ["FAILED", "ABORTED", "EXPIRED"] },
+                }),
+                tags: { severity: "high" },
+            }, { parent: this });
+            new aws.cloudwatch.EventTarget(`${name}-backup-job-failed`, {
+                rule: rule.name,
+                arn: args.topicArns.high,
+            }, { parent: this });
+        }
+
+        // ── P1: complete system outage. Application down AND database down together (alarms of this
+        // region: a composite alarm cannot read another region's alarms).
+        const critical = new aws.cloudwatch.CompositeAlarm(`${name}-complete-outage`, {
+            alarmName: `${name}-complete-outage`,
+            alarmDescription: "P1, complete system outage: the application is down (no healthy host behind the site's ALB) and the database is down, together.",
+            alarmRule: pulumi.interpolate`ALARM("${appDown.name}") AND ALARM("${dbDown.name}")`,
+            alarmActions: [args.topicArns.critical],
+            okActions: [args.topicArns.critical],
+            tags: { severity: "critical" },
+        }, { parent: this });
+        this.criticalAlarmArn = critical.arn;
+        this.criticalAlarmName = critical.alarmName;
+        this.alarmNames = Object.fromEntries(Object.entries(alarms).map(([k, a]) => [k, a.name]));
+
+        const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
+            dashboardName: `${name}`,
+            dashboardBody: dashboardBody(args, alarms, critical),
+        }, { parent: this });
+        this.dashboardName = dashboard.dashboardName;
+
+        this.registerOutputs({ criticalAlarmArn: this.criticalAlarmArn, alarmNames: this.alarmNames, dashboardName: this.dashboardName });
+    }
+}
+
+/** The dashboard widgets' titles: traffic, errors, latency, healthy hosts, database, replica lag, backup jobs, alarms. */
+export const DASHBOARD_WIDGETS = {
+    traffic: "Traffic (requests per minute)",
+    errors: "Errors (5XX per minute)",
+    latency: "Latency (target response time)",
+    healthyHosts: "Healthy hosts",
+    database: "Database (connections, CPU, free storage)",
+    replicaLag: "Database replica lag (seconds)",
+    backupJobs: "Backup and copy jobs (this region)",
+    alarms: "Alarms",
+} as const;
+
+function dashboardBody(args: MonitoringArgs, alarms: Record<string, aws.cloudwatch.MetricAlarm>, critical: aws.cloudwatch.CompositeAlarm): pulumi.Output<string> {
+    const region = args.region;
+    const lb = args.loadBalancer;
+    const db = args.database;
+    const metric = (title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
+        type: "metric",
+        width: 12,
+        height: 6,
+        properties: { title, region, view: "timeSeries", stat: "Sum", period: MINUTE, metrics, ...extra },
+    });
+    const alb = (name: string, opts: Record<string, unknown> = {}) => ["AWS/ApplicationELB", name, "LoadBalancer", lb.arnSuffix, "TargetGroup", lb.targetGroupArnSuffix, opts];
+    const lagged = db.crossRegionReplica ? db.identifier : db.readReplicaIdentifier;
+    const widgets = [
+        metric(DASHBOARD_WIDGETS.traffic, [alb("RequestCount")]),
+        metric(DASHBOARD_WIDGETS.errors, [
+            alb("HTTPCode_Target_5XX_Count"),
+            ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb.arnSuffix],
+        ]),
+        metric(DASHBOARD_WIDGETS.latency, [
+            alb("TargetResponseTime", { stat: "p50" }),
+            alb("TargetResponseTime", { stat: "p99" }),
+        ], { stat: "Average" }),
+        metric(DASHBOARD_WIDGETS.healthyHosts, [alb("HealthyHostCount"), alb("UnHealthyHostCount")], { stat: "Minimum" }),
+        metric(DASHBOARD_WIDGETS.database, [
+            ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", db.identifier],
+            ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", db.identifier],
+            ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", db.identifier, { yAxis: "right" }],
+        ], { stat: "Average" }),
+        metric(DASHBOARD_WIDGETS.replicaLag, lagged ? [["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", lagged]] : [], {
+            stat: "Maximum",
+            annotations: { horizontal: [{ label: "RPO budget", value: DR_PLAN.rpoMinutes * 60 }] },
+        }),
+        metric(DASHBOARD_WIDGETS.backupJobs, [
+            [{ expression: "SEARCH('{AWS/Backup} MetricName=\"NumberOfBackupJobsCompleted\"', 'Sum', 3600)", id: "completed", label: "Backup jobs completed" }],
+            [{ expression: "SEARCH('{AWS/Backup} MetricName=\"NumberOfBackupJobsFailed\"', 'Sum', 3600)", id: "failed", label: "Backup jobs failed" }],
+            [{ expression: "SEARCH('{AWS/Backup} MetricName=\"NumberOfCopyJobsFailed\"', 'Sum', 3600)", id: "copyfailed", label: "Copy jobs failed" }],
+        ], { period: 3600 }),
+        {
+            type: "alarm",
+            width: 24,
+            height: 4,
+            properties: { title: DASHBOARD_WIDGETS.alarms, alarms: [critical.arn, ...Object.values(alarms).filter((a) => a !== alarms["app-health-check"] || !args.healthCheck.provider).map((a) => a.arn)] },
+        },
+    ];
+    return pulumi.jsonStringify({ widgets });
+}
