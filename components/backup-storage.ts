@@ -8,7 +8,12 @@ export const ALB_LOGS_PREFIX = "alb";
 /** S3 Replication Time Control: 15 minutes is the only value S3 offers (99.99% of objects within it). */
 export const REPLICATION_TIME_MINUTES = 15;
 /** Replication rule ids: the uploads rule has Replication Time Control and metrics (the monitoring alarms read them). */
-export const REPLICATION_RULE_IDS = { backups: "backups-to-dr-region", uploads: "uploads-to-dr-region" } as const;
+export const REPLICATION_RULE_IDS = {
+    backups: "backups-to-dr-region",
+    uploads: "uploads-to-dr-region",
+    failbackBackups: "backups-to-primary-region",
+    failbackUploads: "uploads-to-primary-region",
+} as const;
 /** Days after which an incomplete multipart upload is aborted (and its parts deleted). */
 export const ABORT_MULTIPART_AFTER_DAYS = 7;
 /** Storage class weekly dumps move to before they expire: instant retrieval, for restores on demand. */
@@ -264,86 +269,22 @@ export class BackupStorage extends pulumi.ComponentResource {
             this.replicaUploadsBucketName = replicaUploads.bucketName;
             this.replicaUploadsBucketArn = replicaUploads.bucketArn;
 
-            // One role replicates both buckets: read the sources, write the replicas, nothing else.
-            const role = new aws.iam.Role(`${name}-replication`, {
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-            }, parent);
-            new aws.iam.RolePolicy(`${name}-replication`, {
-                role: role.id,
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: [backups.bucketArn, uploads.bucketArn] },
-                        {
-                            Effect: "Allow",
-                            Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
-                            Resource: [pulumi.interpolate`${backups.bucketArn}/*`, pulumi.interpolate`${uploads.bucketArn}/*`],
-                        },
-                        {
-                            Effect: "Allow",
-                            Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                            Resource: [pulumi.interpolate`${replicaBackups.bucketArn}/*`, pulumi.interpolate`${replicaUploads.bucketArn}/*`],
-                        },
-                        {
-                            Effect: "Allow",
-                            Action: "kms:Decrypt",
-                            Resource: args.kmsKeyArn,
-                            Condition: { StringLike: { "kms:ViaService": pulumi.interpolate`s3.${region}.amazonaws.com` } },
-                        },
-                        {
-                            Effect: "Allow",
-                            Action: ["kms:Encrypt", "kms:GenerateDataKey"],
-                            Resource: replica.kmsKeyArn,
-                            Condition: { StringLike: { "kms:ViaService": `s3.${replica.region}.amazonaws.com` } },
-                        },
-                    ],
-                }),
-            }, parent);
-
-            const encrypted = {
-                sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
-            };
-            new aws.s3.BucketReplicationConfig(`${name}-backups-replication`, {
-                bucket: backups.bucketName,
-                role: role.arn,
-                rules: [{
-                    id: REPLICATION_RULE_IDS.backups,
-                    status: "Enabled",
-                    priority: 1,
-                    filter: {},
-                    // A backup deleted here (by mistake or by an attacker) stays in the DR region.
-                    deleteMarkerReplication: { status: "Disabled" },
-                    ...encrypted,
-                    destination: {
-                        bucket: replicaBackups.bucketArn,
-                        encryptionConfiguration: { replicaKmsKeyId: replica.kmsKeyArn },
-                        // Time-bound too: a fresh dump is in the DR region within 15 minutes (RPO 1 h across regions).
-                        replicationTime: { status: "Enabled", time: { minutes: REPLICATION_TIME_MINUTES } },
-                        metrics: { status: "Enabled", eventThreshold: { minutes: REPLICATION_TIME_MINUTES } },
-                    },
-                }],
-            }, { parent: this, dependsOn: [backups.versioning, replicaBackups.versioning] });
-            new aws.s3.BucketReplicationConfig(`${name}-uploads-replication`, {
-                bucket: uploads.bucketName,
-                role: role.arn,
-                rules: [{
-                    id: REPLICATION_RULE_IDS.uploads,
-                    status: "Enabled",
-                    priority: 1,
-                    filter: {},
-                    deleteMarkerReplication: { status: "Enabled" },
-                    ...encrypted,
-                    destination: {
-                        bucket: replicaUploads.bucketArn,
-                        encryptionConfiguration: { replicaKmsKeyId: replica.kmsKeyArn },
-                        replicationTime: { status: "Enabled", time: { minutes: REPLICATION_TIME_MINUTES } },
-                        metrics: { status: "Enabled", eventThreshold: { minutes: REPLICATION_TIME_MINUTES } },
-                    },
-                }],
-            }, { parent: this, dependsOn: [uploads.versioning, replicaUploads.versioning] });
+            // Primary → DR region: the copies that exist when the primary region is lost.
+            const primarySide = { region, kmsKeyArn: args.kmsKeyArn, opts: parent };
+            const drSide = { region: pulumi.output(replica.region), kmsKeyArn: replica.kmsKeyArn, opts: drOpts };
+            replicateBuckets(`${name}`, primarySide, drSide, [
+                // A backup deleted here (by mistake or by an attacker) stays in the DR region.
+                { ruleId: REPLICATION_RULE_IDS.backups, source: backups, destination: replicaBackups, replicateDeletes: false },
+                { ruleId: REPLICATION_RULE_IDS.uploads, source: uploads, destination: replicaUploads, replicateDeletes: true },
+            ]);
+            // DR region → primary: what an active DR site writes (uploads, dumps, Redis exports) flows back
+            // for failback. Replicas are never re-replicated, so the two directions do not loop; objects
+            // that fail while the primary region is down are marked FAILED and re-sent by S3 Batch
+            // Replication during failback (README).
+            replicateBuckets(`${name}-dr`, drSide, primarySide, [
+                { ruleId: REPLICATION_RULE_IDS.failbackBackups, source: replicaBackups, destination: backups, replicateDeletes: false },
+                { ruleId: REPLICATION_RULE_IDS.failbackUploads, source: replicaUploads, destination: uploads, replicateDeletes: true },
+            ]);
         }
 
         this.registerOutputs({
@@ -353,5 +294,86 @@ export class BackupStorage extends pulumi.ComponentResource {
             replicaBackupsBucketName: this.replicaBackupsBucketName,
             replicaUploadsBucketName: this.replicaUploadsBucketName,
         });
+    }
+}
+
+/** One side of a cross-region replication: its region, its key, and the options (provider) of its resources. */
+interface ReplicationSide {
+    region: pulumi.Input<string>;
+    kmsKeyArn: pulumi.Input<string>;
+    opts: pulumi.CustomResourceOptions;
+}
+
+/** A bucket pair to replicate, with the rule's id and whether deletions follow. */
+interface ReplicatedPair {
+    ruleId: string;
+    source: SecureBucket;
+    destination: SecureBucket;
+    replicateDeletes: boolean;
+}
+
+/**
+ * Replicates bucket pairs from one region to the other with Replication Time Control (15 minutes,
+ * with metrics): one role per direction that can read the sources and write the destinations,
+ * with each side's key only through S3 of that side's region, and nothing else.
+ */
+function replicateBuckets(name: string, from: ReplicationSide, to: ReplicationSide, pairs: ReplicatedPair[]): void {
+    const role = new aws.iam.Role(`${name}-replication`, {
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+    }, from.opts);
+    new aws.iam.RolePolicy(`${name}-replication`, {
+        role: role.id,
+        policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+                { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: pairs.map((p) => p.source.bucketArn) },
+                {
+                    Effect: "Allow",
+                    Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+                    Resource: pairs.map((p) => pulumi.interpolate`${p.source.bucketArn}/*`),
+                },
+                {
+                    Effect: "Allow",
+                    Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                    Resource: pairs.map((p) => pulumi.interpolate`${p.destination.bucketArn}/*`),
+                },
+                {
+                    Effect: "Allow",
+                    Action: "kms:Decrypt",
+                    Resource: from.kmsKeyArn,
+                    Condition: { StringLike: { "kms:ViaService": pulumi.interpolate`s3.${from.region}.amazonaws.com` } },
+                },
+                {
+                    Effect: "Allow",
+                    Action: ["kms:Encrypt", "kms:GenerateDataKey"],
+                    Resource: to.kmsKeyArn,
+                    Condition: { StringLike: { "kms:ViaService": pulumi.interpolate`s3.${to.region}.amazonaws.com` } },
+                },
+            ],
+        }),
+    }, from.opts);
+    for (const pair of pairs) {
+        const purpose = pair.ruleId.split("-")[0]; // "backups" or "uploads"
+        new aws.s3.BucketReplicationConfig(`${name}-${purpose}-replication`, {
+            bucket: pair.source.bucketName,
+            role: role.arn,
+            rules: [{
+                id: pair.ruleId,
+                status: "Enabled",
+                priority: 1,
+                filter: {},
+                deleteMarkerReplication: { status: pair.replicateDeletes ? "Enabled" : "Disabled" },
+                sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
+                destination: {
+                    bucket: pair.destination.bucketArn,
+                    encryptionConfiguration: { replicaKmsKeyId: to.kmsKeyArn },
+                    replicationTime: { status: "Enabled", time: { minutes: REPLICATION_TIME_MINUTES } },
+                    metrics: { status: "Enabled", eventThreshold: { minutes: REPLICATION_TIME_MINUTES } },
+                },
+            }],
+        }, { ...from.opts, dependsOn: [pair.source.versioning, pair.destination.versioning] });
     }
 }

@@ -205,7 +205,7 @@ describe("data protection: backup storage", () => {
 
     it("replicates the backups bucket to the DR region's backups bucket, re-encrypted with the DR key, keeping deleted backups there", async () => {
         const ev = await stack("production");
-        const config = one(ev, T.replication, /backups-replication$/);
+        const config = one(ev, T.replication, "genie-primary-storage-backups-replication");
         const source = bucketOf(ev, config);
         expect(source.name).to.equal("genie-primary-storage-backups-bucket");
         const [rule] = config.props.rules;
@@ -224,7 +224,7 @@ describe("data protection: backup storage", () => {
 
     it("replicates the uploads bucket in real time: Replication Time Control 15 minutes with metrics, delete markers replicated, to us-west-2", async () => {
         const ev = await stack("production");
-        const config = one(ev, T.replication, /uploads-replication$/);
+        const config = one(ev, T.replication, "genie-primary-storage-uploads-replication");
         expect(bucketOf(ev, config).name).to.equal("genie-primary-storage-uploads-bucket");
         const [rule] = config.props.rules;
         expect(rule.destination.replicationTime).to.deep.equal({ status: "Enabled", time: { minutes: 15 } });
@@ -506,4 +506,25 @@ describe("data protection: the recovery landing zone", () => {
         const storage = one(ev, "genie:storage:BackupStorage", "genie-dr-storage");
         expect(new Set(childrenOf(ev, storage).filter((r) => r.custom).map((r) => r.region))).to.deep.equal(new Set(["us-west-2"]));
     });
+});
+
+describe("data protection: failback replication", () => {
+    for (const purpose of ["backups", "uploads"] as const) {
+        it(`replicates what an active DR site writes to the landing zone's ${purpose} bucket back to the primary ${purpose} bucket, within 15 minutes`, async () => {
+            const ev = await stack("production");
+            const back = one(ev, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", `genie-primary-storage-dr-${purpose}-replication`);
+            expect(back.region).to.equal("us-west-2");
+            expect(back.props.bucket).to.equal(`genie-primary-storage-dr-${purpose}-bucket`);
+            const rule = back.props.rules[0];
+            expect(resolve(ev, rule.destination.bucket)!.name).to.equal(`genie-primary-storage-${purpose}-bucket`);
+            expect(resolve(ev, rule.destination.bucket)!.region).to.equal("us-east-1");
+            expect(rule.destination.replicationTime).to.deep.equal({ status: "Enabled", time: { minutes: 15 } });
+            expect(resolve(ev, rule.destination.encryptionConfiguration.replicaKmsKeyId)!.region).to.equal("us-east-1");
+            // Its role reads only the DR-region buckets and writes only the primary ones.
+            const policy = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-storage-dr-replication").props.policy);
+            const writes = policy.Statement.find((s: any) => s.Action.includes("s3:ReplicateObject")).Resource;
+            expect(writes).to.include(`arn:aws:s3:::genie-primary-storage-${purpose}-bucket/*`);
+            expect(writes.every((r: string) => !r.includes("-dr-"))).to.equal(true);
+        });
+    }
 });
