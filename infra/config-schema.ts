@@ -111,6 +111,14 @@ export const CONFIG_SCHEMA = {
         type: "string",
         description: "DR site: ARN of the production database's automated backups replicated to the DR region (restore source); overrides the production stack's output.",
     },
+    primaryBackupVaultArn: {
+        type: "string",
+        description: "DR site: ARN of the production backup vault in the primary region, where an active DR site copies its recovery points; overrides the production stack's output.",
+    },
+    drBackupsBucketName: {
+        type: "string",
+        description: "DR site: name of the production stack's replica backups bucket in the DR region (the landing zone), where an active DR site exports its Redis snapshots; overrides the production stack's output.",
+    },
     cacheSeedRdbArn: {
         type: "string",
         description: "DR site: S3 ARN of an exported Redis RDB file (arn:aws:s3:::bucket/redis/...rdb) to seed a new cache from; empty starts it empty.",

@@ -65,7 +65,7 @@ export interface StackConfig {
      * DR site: values of the production stack given in config. Each one given here is not read
      * from the production stack; when all are given, the production state is not read at all.
      */
-    productionOverrides: { databaseArn?: string; databaseBackupsArn?: string };
+    productionOverrides: { databaseArn?: string; databaseBackupsArn?: string; backupVaultArn?: string; drBackupsBucketName?: string };
     /** Schedules and retentions: the plan's values or stricter. */
     backup: {
         intervalHours: number;
@@ -118,6 +118,8 @@ const SLACK_CHANNEL = /^[CG][A-Z0-9]{6,}$/;
 const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const RDS_INSTANCE_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:db:[a-z][a-z0-9-]*$/;
 const RDS_AUTOMATED_BACKUPS_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:[A-Za-z0-9-]+$/;
+const BACKUP_VAULT_ARN = /^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_.-]+$/;
+const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const S3_RDB_ARN = /^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}\/.+\.rdb$/;
 const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 
@@ -270,7 +272,15 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     const productionOverrides = {
         databaseArn: raw.primaryDatabaseArn || undefined,
         databaseBackupsArn: raw.primaryDatabaseBackupsArn || undefined,
+        backupVaultArn: raw.primaryBackupVaultArn || undefined,
+        drBackupsBucketName: raw.drBackupsBucketName || undefined,
     };
+    if (productionOverrides.backupVaultArn !== undefined) {
+        matches("primaryBackupVaultArn", productionOverrides.backupVaultArn, BACKUP_VAULT_ARN, "must be an AWS Backup vault ARN such as arn:aws:backup:us-east-1:123456789012:backup-vault:genie-primary-backup-vault");
+    }
+    if (productionOverrides.drBackupsBucketName !== undefined) {
+        matches("drBackupsBucketName", productionOverrides.drBackupsBucketName, S3_BUCKET_NAME, "must be an S3 bucket name (3-63 lower-case letters, digits, '.', '-')");
+    }
     if (productionOverrides.databaseArn !== undefined) {
         matches("primaryDatabaseArn", productionOverrides.databaseArn, RDS_INSTANCE_ARN, "must be an RDS instance ARN such as arn:aws:rds:us-east-1:123456789012:db:genie-primary-db");
     }

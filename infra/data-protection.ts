@@ -7,6 +7,7 @@ import { RestoreTesting } from "../components/restore-testing";
 import { SiteSecrets } from "../components/secrets";
 import { StackConfig } from "./config";
 import { DR_PLAN } from "./dr-plan";
+import { ProductionOutputs } from "./production-outputs";
 import { StackProviders } from "./providers";
 
 /** Days of recovery points the weekly restore test picks the newest from. */
@@ -51,7 +52,7 @@ export interface DataProtection {
  * storage, AWS Backup with Vault Lock and restore tests, the registry, and, on the primary site, the
  * recovery landing zone in the DR region (key, vault, replica buckets, ECR replication, secret replicas).
  */
-export function defineDataProtection(config: StackConfig, providers: StackProviders, site: string): DataProtection {
+export function defineDataProtection(config: StackConfig, providers: StackProviders, site: string, production?: ProductionOutputs): DataProtection {
     const siteOpts = { provider: providers.site };
     const b = config.backup;
     const key = new SiteKey(`${site}-key`, { purpose: `the ${config.siteName} site (${config.siteRegion})`, protect: config.protect }, siteOpts);
@@ -76,7 +77,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         const repository = replicatedRepository(config.siteRegion, siteOpts);
         const primaryPrefix = secretNamePrefix("primary");
         const secretNames = { dbMaster: `${primaryPrefix}/db-master`, appEnv: `${primaryPrefix}/app-env` };
-        return {
+        const dataProtection = {
             kmsKeyArn: key.keyArn,
             backupTags: { [tag.key]: tag.value },
             secretNames,
@@ -90,6 +91,46 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
                 ecrRepositoryUrl: repository.repositoryUrl,
                 dbMasterSecretName: secretNames.dbMaster,
                 appEnvSecretName: secretNames.appEnv,
+            } as Record<string, pulumi.Input<unknown>>,
+        };
+        if (config.siteRole !== "active" || !production) return dataProtection;
+
+        // An active DR site serves production: it backs its database up as the primary does, into a
+        // locked vault of its own, copying every recovery point to the primary region's vault (those
+        // copies fail, and alarm, while that region is down; they resume when it is back), tests its
+        // restores, and exports its Redis snapshots into the landing zone's backups bucket here.
+        const vault = new BackupVault(`${site}-backup-vault`, { kmsKeyArn: key.keyArn, lock, protect: config.protect }, siteOpts);
+        const plan = new BackupPlan(`${site}-backup`, {
+            vaultName: vault.vaultName,
+            copyVaultArn: production.get("backupVaultArn"),
+            intervalHours: b.intervalHours,
+            dailyRetentionDays: b.dailyRetentionDays,
+            weeklyRetentionDays: b.weeklyRetentionDays,
+            weeklyColdStorageAfterDays: b.dailyRetentionDays,
+            selectionTag: tag,
+        }, siteOpts);
+        if (config.drillsEnabled) {
+            new RestoreTesting(`${site}-restore-testing`, {
+                namePrefix: site.replace(/-/g, "_"),
+                vaultArn: vault.vaultArn,
+                weeklyWindowDays: WEEKLY_RESTORE_WINDOW_DAYS,
+                monthlyWindowDays: b.dailyRetentionDays,
+                selectionTag: tag,
+            }, siteOpts);
+        }
+        const backupsBucketName = production.get("drBackupsBucketName");
+        return {
+            ...dataProtection,
+            backupsBucketName,
+            backupsBucketArn: pulumi.interpolate`arn:aws:s3:::${backupsBucketName}`,
+            backupAlertTopicArn: vault.alertTopicArn,
+            outputs: {
+                ...dataProtection.outputs,
+                backupsBucketName,
+                backupVaultName: vault.vaultName,
+                backupVaultArn: vault.vaultArn,
+                backupPlanId: plan.planId,
+                backupAlertTopicArn: vault.alertTopicArn,
             },
         };
     }

@@ -11,6 +11,8 @@ import { StackConfig } from "./config";
 export const PRODUCTION_OUTPUTS = {
     databaseArn: { output: "databaseArn", configKey: "primaryDatabaseArn" },
     databaseBackupsArn: { output: "databaseReplicatedBackupsArn", configKey: "primaryDatabaseBackupsArn" },
+    backupVaultArn: { output: "backupVaultArn", configKey: "primaryBackupVaultArn" },
+    drBackupsBucketName: { output: "drBackupsBucketName", configKey: "drBackupsBucketName" },
 } as const satisfies Record<keyof StackConfig["productionOverrides"], { output: string; configKey: string }>;
 
 export type ProductionValue = keyof typeof PRODUCTION_OUTPUTS;

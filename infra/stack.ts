@@ -4,6 +4,7 @@ import { Cache } from "../components/cache";
 import { CacheSnapshots } from "../components/cache-snapshots";
 import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { Database, DatabaseRole } from "../components/database";
+import { Drills } from "../components/drills";
 import { SiteKey } from "../components/keys";
 import { Monitoring } from "../components/monitoring";
 import { Notifications } from "../components/notifications";
@@ -53,7 +54,8 @@ export function defineStack(config: StackConfig) {
     // ── Data protection: keys and secrets, backup storage, AWS Backup, registry, DR landing zone ──
     // The plan's Backup Strategy; on the primary site also the recovery landing zone in the DR region.
     // Later sections use `dataProtection` (KMS key, DB master credentials, backup tags, buckets, registry).
-    const dataProtection = defineDataProtection(config, providers, site);
+    const production = productionOutputs(config); // a DR site's view of the production stack
+    const dataProtection = defineDataProtection(config, providers, site, production);
     Object.assign(outputs, dataProtection.outputs);
 
     // ── Alert notifications: a topic per severity, subscribers from config ─────────────────────
@@ -67,7 +69,6 @@ export function defineStack(config: StackConfig) {
     Object.assign(outputs, { alertTopicArns: notifications.topicArns });
 
     // ── Database and cache ───────────────────────────────────────────────────────────────────
-    const production = productionOutputs(config);
     const serving = config.siteRole !== "standby"; // primary, or a DR site made active
     const database = new Database(`${site}-db`, {
         role: databaseRole(config, dataProtection, production),
@@ -81,7 +82,7 @@ export function defineStack(config: StackConfig) {
         kmsKeyArn: dataProtection.kmsKeyArn,
         backupRetentionDays: config.database.pointInTimeRetentionDays,
         logRetentionDays: config.backup.logRetentionDays,
-        inRegionReadReplica: config.siteRole === "primary",
+        inRegionReadReplica: serving, // read scaling wherever the site serves
         backupSelectionTags: dataProtection.backupTags,
         automatedBackupReplication: providers.drLandingZone
             ? { provider: providers.drLandingZone, kmsKeyArn: dataProtection.outputs.drKmsKeyArn as pulumi.Output<string> }
@@ -169,8 +170,8 @@ export function defineStack(config: StackConfig) {
                 backups: { sourceBucket: dataProtection.backupsBucketName, destinationBucket: dataProtection.outputs.drBackupsBucketName as pulumi.Output<string>, ruleId: REPLICATION_RULE_IDS.backups },
             }
             : undefined,
-        // The site's AWS Backup plan (and its copies to the DR vault) runs on the primary site.
-        backupJobFailures: config.siteRole === "primary",
+        // The site's AWS Backup plan (and its copies to the other region's vault) runs where the site serves.
+        backupJobFailures: config.siteRole !== "standby",
         cacheSnapshotStateMachineArn: outputs.cacheSnapshotJobArn as pulumi.Output<string> | undefined,
     }, siteOpts);
     Object.assign(outputs, {
@@ -181,6 +182,19 @@ export function defineStack(config: StackConfig) {
     });
 
     // ── Drills ───────────────────────────────────────────────────────────────────────────────
+    // The plan's monthly failover tests, where the site serves (a standby has no Multi-AZ primary to fail over).
+    if (serving) {
+        const drills = new Drills(`${site}-drills`, {
+            databaseArn: database.arn,
+            autoScalingGroupName: servingPath.cluster.autoScalingGroupName,
+            availabilityZone: network.availabilityZones[0],
+            stopAlarmArn: monitoring.criticalAlarmArn,
+            logRetentionDays: config.backup.logRetentionDays,
+            kmsKeyArn: dataProtection.kmsKeyArn,
+            enabled: config.drillsEnabled,
+        }, siteOpts);
+        Object.assign(outputs, { drillTemplateIds: drills.templateIds });
+    }
 
     return outputs;
 }

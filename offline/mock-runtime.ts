@@ -293,10 +293,11 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
 
 /**
  * A deterministic id, unique per type and name: `subnet-genie-primary-network-app-0`. Where AWS's id
- * is the resource's name (an S3 bucket's id is its bucket name), so is the mock's.
+ * is the resource's name (S3 buckets, backup vaults, IAM roles, log groups), so is the mock's.
  */
 export function mockId(type: string, name: string, inputs: Record<string, any> = {}): string {
     if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2") return inputs.bucket ?? name;
+    if (["aws:backup/vault:Vault", "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup"].includes(type)) return inputs.name ?? name;
     const kind = (type.split(":")[2] ?? type).replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
     return `${kind}-${name}`;
 }

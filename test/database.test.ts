@@ -6,6 +6,11 @@ import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
 
 const INSTANCE = "aws:rds/instance:Instance";
 const PRODUCTION_DB_ARN = "arn:aws:rds:us-east-1:123456789012:db:genie-primary-db";
+/** What an active DR site's backups need of the production stack, kept in config for an outage. */
+const ACTIVE_SITE_VALUES = {
+    primaryBackupVaultArn: "arn:aws:backup:us-east-1:123456789012:backup-vault:genie-primary-backup-vault",
+    drBackupsBucketName: "genie-primary-storage-dr-backups-bucket",
+};
 
 /** The KMS key a resource's key ARN points at. */
 function keyOf(ev: StackEvaluation, arn: string): RecordedResource {
@@ -168,15 +173,16 @@ describe("database: the DR site", () => {
         expect(active.props).to.include({ instanceClass: "db.r6g.large", multiAz: true });
     });
 
-    it("active: promotion needs nothing from the production stack (the primary region may be gone)", async () => {
-        const ev = await stackWith("dr", { config: { siteRole: "active" }, stackReference: "unavailable" });
+    it("active: promotion needs nothing of the production database (the primary region may be gone)", async () => {
+        // No primaryDatabaseArn: only the values the active site's backups use come from config.
+        const ev = await stackWith("dr", { config: { siteRole: "active", ...ACTIVE_SITE_VALUES }, stackReference: "unavailable" });
         expect(one(ev, INSTANCE, "genie-dr-db-instance").props).not.to.have.property("replicateSourceDb");
     });
 
     it("active without a replica: restores the newest replicated recovery point, or a given time", async () => {
         const backupsArn = "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-genie";
         const latest = one(
-            await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsArn: backupsArn }, stackReference: "unavailable" }),
+            await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsArn: backupsArn, ...ACTIVE_SITE_VALUES }, stackReference: "unavailable" }),
             INSTANCE,
             "genie-dr-db-instance",
         );

@@ -1,0 +1,157 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface DrillsArgs {
+    /** The site's primary database (Multi-AZ): the failover drill reboots it with failover. */
+    databaseArn: pulumi.Input<string>;
+    /** The app's autoscaling group: the zone-loss drill terminates its instances in one zone. */
+    autoScalingGroupName: pulumi.Input<string>;
+    /** The zone whose app instances the zone-loss drill takes away. */
+    availabilityZone: pulumi.Input<string>;
+    /** The critical alarm ("complete system outage"): if it fires, FIS stops the drill at once. */
+    stopAlarmArn: pulumi.Input<string>;
+    /** Days the drills' FIS logs are kept. */
+    logRetentionDays: number;
+    /** The region's key for the log group. */
+    kmsKeyArn: pulumi.Input<string>;
+    /** Run the monthly schedules (false keeps the templates for manual runs and pauses the schedules). */
+    enabled: boolean;
+}
+
+/** A monthly drill: its FIS action and when it runs (EventBridge Scheduler, UTC, business hours). */
+export const DRILLS = {
+    /** The plan's monthly "Failover test": Multi-AZ failover of the primary database. */
+    "database-failover": { actionId: "aws:rds:reboot-db-instances", schedule: "cron(0 14 ? * TUE#1 *)" },
+    /** The loss of the app instances in one zone: the group must refill and the ALB route around it. */
+    "zone-instance-loss": { actionId: "aws:ec2:terminate-instances", schedule: "cron(0 14 ? * WED#1 *)" },
+} as const;
+export type DrillName = keyof typeof DRILLS;
+
+/**
+ * The plan's monthly failover tests as AWS FIS experiment templates, each stopped at once by the
+ * critical alarm, run by a role that can touch only this site's database and app instances, and
+ * scheduled monthly by EventBridge Scheduler (`enabled: false` pauses the schedules).
+ */
+export class Drills extends pulumi.ComponentResource {
+    readonly templateIds: Record<DrillName, pulumi.Output<string>>;
+
+    constructor(name: string, args: DrillsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:drills:Drills", name, {}, opts);
+        const parent = { parent: this };
+        const identity = aws.getCallerIdentityOutput({}, parent);
+        const region = aws.getRegionOutput({}, parent);
+        const assume = (service: string) =>
+            JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
+
+        const log = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+            name: `/genie/${name}/fis`,
+            retentionInDays: args.logRetentionDays,
+            kmsKeyId: args.kmsKeyArn,
+        }, parent);
+
+        const role = new aws.iam.Role(`${name}-fis`, { assumeRolePolicy: assume("fis.amazonaws.com") }, parent);
+        new aws.iam.RolePolicy(`${name}-fis`, {
+            role: role.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    { Sid: "FailOverThisDatabase", Effect: "Allow", Action: ["rds:RebootDBInstance"], Resource: [args.databaseArn] },
+                    {
+                        Sid: "TerminateOnlyThisGroupsInstances",
+                        Effect: "Allow",
+                        Action: ["ec2:TerminateInstances"],
+                        Resource: [pulumi.interpolate`arn:aws:ec2:${region.region}:${identity.accountId}:instance/*`],
+                        Condition: { StringEquals: { "aws:ResourceTag/aws:autoscaling:groupName": args.autoScalingGroupName } },
+                    },
+                    {
+                        Sid: "FindTargets",
+                        // Describe calls accept only "*" (no resource-level permissions).
+                        Effect: "Allow",
+                        Action: ["rds:DescribeDBInstances", "ec2:DescribeInstances"],
+                        Resource: "*",
+                    },
+                    {
+                        Sid: "WriteExperimentLogs",
+                        Effect: "Allow",
+                        Action: ["logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
+                        Resource: "*",
+                    },
+                ],
+            }),
+        }, parent);
+
+        const common = {
+            roleArn: role.arn,
+            stopConditions: [{ source: "aws:cloudwatch:alarm", value: args.stopAlarmArn }],
+            logConfiguration: { logSchemaVersion: 2, cloudwatchLogsConfiguration: { logGroupArn: pulumi.interpolate`${log.arn}:*` } },
+        };
+        const databaseFailover = new aws.fis.ExperimentTemplate(`${name}-database-failover`, {
+            description: "Genie monthly drill: Multi-AZ failover of the primary database (plan: Failover test)",
+            ...common,
+            actions: [{
+                name: "failover",
+                actionId: DRILLS["database-failover"].actionId,
+                parameters: [{ key: "forceFailover", value: "true" }],
+                target: { key: "DBInstances", value: "database" },
+            }],
+            targets: [{ name: "database", resourceType: "aws:rds:db", selectionMode: "ALL", resourceArns: [args.databaseArn] }],
+            tags: { Name: `${name}-database-failover`, drill: "database-failover" },
+        }, parent);
+        const zoneLoss = new aws.fis.ExperimentTemplate(`${name}-zone-instance-loss`, {
+            description: "Genie monthly drill: lose every app instance in one zone (the group refills, the ALB routes around it)",
+            ...common,
+            actions: [{
+                name: "terminate-zone",
+                actionId: DRILLS["zone-instance-loss"].actionId,
+                target: { key: "Instances", value: "app-instances-in-zone" },
+            }],
+            targets: [{
+                name: "app-instances-in-zone",
+                resourceType: "aws:ec2:instance",
+                selectionMode: "ALL",
+                resourceTags: [{ key: "aws:autoscaling:groupName", value: args.autoScalingGroupName }],
+                filters: [
+                    { path: "Placement.AvailabilityZone", values: [args.availabilityZone] },
+                    { path: "State.Name", values: ["running"] },
+                ],
+            }],
+            tags: { Name: `${name}-zone-instance-loss`, drill: "zone-instance-loss" },
+        }, parent);
+        const templates: Record<DrillName, aws.fis.ExperimentTemplate> = { "database-failover": databaseFailover, "zone-instance-loss": zoneLoss };
+
+        const schedulerRole = new aws.iam.Role(`${name}-scheduler`, { assumeRolePolicy: assume("scheduler.amazonaws.com") }, parent);
+        new aws.iam.RolePolicy(`${name}-scheduler`, {
+            role: schedulerRole.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Action: ["fis:StartExperiment"],
+                    Resource: [
+                        ...Object.values(templates).map((t) => pulumi.interpolate`arn:aws:fis:${region.region}:${identity.accountId}:experiment-template/${t.id}`),
+                        pulumi.interpolate`arn:aws:fis:${region.region}:${identity.accountId}:experiment/*`,
+                    ],
+                }],
+            }),
+        }, parent);
+        for (const [drill, template] of Object.entries(templates) as [DrillName, aws.fis.ExperimentTemplate][]) {
+            new aws.scheduler.Schedule(`${name}-${drill}`, {
+                description: `Genie monthly drill: ${drill}`,
+                scheduleExpression: DRILLS[drill].schedule,
+                scheduleExpressionTimezone: "UTC",
+                flexibleTimeWindow: { mode: "OFF" },
+                state: args.enabled ? "ENABLED" : "DISABLED",
+                target: {
+                    // EventBridge Scheduler's universal target: the FIS API itself.
+                    arn: "arn:aws:scheduler:::aws-sdk:fis:startExperiment",
+                    roleArn: schedulerRole.arn,
+                    input: pulumi.jsonStringify({ ExperimentTemplateId: template.id, ClientToken: "<aws.scheduler.execution-id>" }),
+                    retryPolicy: { maximumRetryAttempts: 0 },
+                },
+            }, parent);
+        }
+
+        this.templateIds = { "database-failover": databaseFailover.id, "zone-instance-loss": zoneLoss.id };
+        this.registerOutputs({ templateIds: this.templateIds });
+    }
+}

@@ -1,0 +1,116 @@
+import { expect } from "chai";
+import { DRILLS } from "../components/drills";
+import { capabilitiesIn, CAPABILITIES } from "../offline/capabilities";
+import { RecordedResource, StackEvaluation } from "../offline/mock-runtime";
+import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
+
+/** Every production capability the active DR site (its own resources plus the landing zone in its region) lacks. */
+function lacking(production: StackEvaluation, active: StackEvaluation): string[] {
+    const bar = capabilitiesIn("us-east-1", production);
+    const dr = capabilitiesIn("us-west-2", active, production);
+    return bar.filter((c) => !dr.includes(c));
+}
+
+/** The values an operator keeps in Pulumi.dr.yaml so the DR site comes up without the production state. */
+const PRODUCTION_VALUES_IN_CONFIG = {
+    primaryDatabaseArn: "arn:aws:rds:us-east-1:123456789012:db:genie-primary-db",
+    primaryBackupVaultArn: "arn:aws:backup:us-east-1:123456789012:backup-vault:genie-primary-backup-vault",
+    drBackupsBucketName: "genie-primary-storage-dr-backups-bucket",
+};
+
+describe("the dr stack: a complete second site", () => {
+    it("an active DR site has every capability of the production site: the list of what it lacks is empty", async () => {
+        const production = await stack("production");
+        expect(capabilitiesIn("us-east-1", production)).to.have.members(Object.keys(CAPABILITIES));
+        expect(lacking(production, await stackWith("dr", { config: { siteRole: "active" } }))).to.deep.equal([]);
+    });
+
+    it("the comparison notices a missing capability (an active site without its read replica or drills)", async () => {
+        const production = await stack("production");
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        const drop = (test: (r: RecordedResource) => boolean): StackEvaluation => ({ ...active, resources: active.resources.filter((r) => !test(r)) });
+        expect(lacking(production, drop((r) => r.name === "genie-dr-db-read-replica"))).to.deep.equal(["in-region database read replica"]);
+        expect(lacking(production, drop((r) => r.type === "aws:fis/experimentTemplate:ExperimentTemplate"))).to.deep.equal(["monthly failover drills"]);
+    });
+
+    it("a standby site keeps cost low: one small app instance, a small replica and cache, no drills or backup plan", async () => {
+        const standby = await stack("dr");
+        const group = ofType(standby, "aws:autoscaling/group:Group")[0];
+        expect(group.props).to.include({ minSize: 1, desiredCapacity: 1 });
+        expect(one(standby, "aws:rds/instance:Instance", "genie-dr-db-instance").props.instanceClass).to.match(/^db\.t4g\./);
+        expect(one(standby, "aws:elasticache/replicationGroup:ReplicationGroup", "genie-dr-cache-redis").props.nodeType).to.match(/^cache\.t4g\./);
+        expect(ofType(standby, "aws:fis/experimentTemplate:ExperimentTemplate")).to.deep.equal([]);
+        expect(ofType(standby, "aws:backup/plan:Plan")).to.deep.equal([]);
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        expect(ofType(active, "aws:autoscaling/group:Group")[0].props.minSize).to.equal(2);
+    });
+
+    it("comes up with the production state unreachable, from the values kept in config (standby and active)", async () => {
+        for (const siteRole of ["standby", "active"]) {
+            const ev = await stackWith("dr", { config: { siteRole, ...PRODUCTION_VALUES_IN_CONFIG }, stackReference: "unavailable" });
+            expect(ev.resources.length, siteRole).to.be.greaterThan(100);
+        }
+    });
+
+    it("an active site backs its database up into a locked vault of its own, copying to the primary region's vault", async () => {
+        const active = await stackWith("dr", { config: { siteRole: "active", ...PRODUCTION_VALUES_IN_CONFIG }, stackReference: "unavailable" });
+        const plan = one(active, "aws:backup/plan:Plan", "genie-dr-backup-plan");
+        expect(plan.region).to.equal("us-west-2");
+        const copies = plan.props.rules.flatMap((rule: any) => rule.copyActions.map((c: any) => c.destinationVaultArn));
+        expect(new Set(copies)).to.deep.equal(new Set([PRODUCTION_VALUES_IN_CONFIG.primaryBackupVaultArn]));
+        const vault = resolve(active, plan.props.rules[0].targetVaultName)!;
+        expect(vault.type).to.equal("aws:backup/vault:Vault");
+        expect(vault.region).to.equal("us-west-2");
+        const lock = ofType(active, "aws:backup/vaultLockConfiguration:VaultLockConfiguration").find((l) => l.props.backupVaultName === vault.id)!;
+        expect(lock.props.minRetentionDays).to.be.at.least(30);
+        // Its Redis exports go to the landing zone's backups bucket in its region.
+        const job = JSON.parse(one(active, "aws:sfn/stateMachine:StateMachine", "genie-dr-cache-snapshots-job").props.definition);
+        expect(job.States.ExportToS3.Arguments.TargetBucket).to.equal(PRODUCTION_VALUES_IN_CONFIG.drBackupsBucketName);
+    });
+});
+
+describe("drills: the plan's monthly failover tests", () => {
+    it("fail the database over and take away one zone's app instances, each stopped by the critical alarm", async () => {
+        const ev = await stack("production");
+        const templates = ofType(ev, "aws:fis/experimentTemplate:ExperimentTemplate");
+        expect(templates.map((t) => t.props.actions[0].actionId).sort()).to.deep.equal(Object.values(DRILLS).map((d) => d.actionId).sort());
+        const composite = ofType(ev, "aws:cloudwatch/compositeAlarm:CompositeAlarm")[0];
+        for (const t of templates) {
+            expect(t.props.stopConditions).to.deep.equal([{ source: "aws:cloudwatch:alarm", value: composite.outputs.arn }]);
+        }
+        const failover = templates.find((t) => t.props.actions[0].actionId === DRILLS["database-failover"].actionId)!;
+        expect(failover.props.actions[0].parameters).to.deep.equal([{ key: "forceFailover", value: "true" }]);
+        expect(failover.props.targets[0].resourceArns).to.deep.equal([one(ev, "aws:rds/instance:Instance", "genie-primary-db-instance").outputs.arn]);
+        const zoneLoss = templates.find((t) => t.props.actions[0].actionId === DRILLS["zone-instance-loss"].actionId)!;
+        const group = ofType(ev, "aws:autoscaling/group:Group")[0];
+        expect(zoneLoss.props.targets[0].resourceTags).to.deep.equal([{ key: "aws:autoscaling:groupName", value: group.outputs.name }]);
+        expect(zoneLoss.props.targets[0].filters[0]).to.deep.equal({ path: "Placement.AvailabilityZone", values: ["us-east-1a"] });
+    });
+
+    it("run as a role that can touch only this site's database and this group's instances", async () => {
+        const ev = await stack("production");
+        const policy = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-drills-fis").props.policy);
+        const reboot = policy.Statement.find((s: any) => s.Action.includes("rds:RebootDBInstance"));
+        expect(reboot.Resource).to.deep.equal([one(ev, "aws:rds/instance:Instance", "genie-primary-db-instance").outputs.arn]);
+        const terminate = policy.Statement.find((s: any) => s.Action.includes("ec2:TerminateInstances"));
+        expect(terminate.Condition.StringEquals["aws:ResourceTag/aws:autoscaling:groupName"]).to.equal(ofType(ev, "aws:autoscaling/group:Group")[0].outputs.name);
+        for (const s of policy.Statement.filter((x: any) => x.Resource === "*")) {
+            expect(s.Action.every((a: string) => /^(rds|ec2):Describe|^logs:/.test(a)), s.Sid).to.equal(true);
+        }
+    });
+
+    it("are scheduled monthly by EventBridge Scheduler, and paused (not deleted) by drillsEnabled=false", async () => {
+        const ev = await stack("production");
+        const schedules = ofType(ev, "aws:scheduler/schedule:Schedule").filter((s) => s.name.startsWith("genie-primary-drills-"));
+        expect(schedules.map((s) => s.props.scheduleExpression).sort()).to.deep.equal(Object.values(DRILLS).map((d) => d.schedule).sort());
+        for (const s of schedules) {
+            expect(s.props.scheduleExpression).to.match(/^cron\(\S+ \S+ \? \* [A-Z]{3}#1 \*\)$/); // the first <weekday> of every month
+            expect(s.props.target.arn).to.equal("arn:aws:scheduler:::aws-sdk:fis:startExperiment");
+            expect(s.props.state).to.equal("ENABLED");
+        }
+        const paused = await stackWith("production", { config: { drillsEnabled: "false" } });
+        const pausedSchedules = ofType(paused, "aws:scheduler/schedule:Schedule").filter((s) => s.name.startsWith("genie-primary-drills-"));
+        expect(pausedSchedules.map((s) => s.props.state)).to.deep.equal(["DISABLED", "DISABLED"]);
+        expect(ofType(paused, "aws:fis/experimentTemplate:ExperimentTemplate")).to.have.length(2);
+    });
+});
