@@ -1,0 +1,175 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/backup.sh and scripts/recovery.sh.
+# Sourced, never executed. Callers run with `set -euo pipefail`.
+
+# Exit codes used by both scripts (documented in scripts/README.md).
+readonly EX_OK=0
+readonly EX_FAIL=1      # an operation failed (database, S3, RDS, verification ...)
+readonly EX_USAGE=2     # bad usage or a missing setting
+readonly EX_VERIFY=3    # a backup failed verification (checksum, missing file, bad manifest)
+readonly EX_UNHEALTHY=4 # verify-app: the application never answered healthy
+export EX_OK EX_FAIL EX_USAGE EX_VERIFY EX_UNHEALTHY
+
+SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0")}
+_START_EPOCH=$(date +%s)
+
+# Progress goes to stderr with a UTC timestamp; stdout is kept for results.
+log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2; }
+warn() { printf '%s %s: warning: %s\n' "$(date -u +%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2; }
+
+# die [code] message: one line `error: ...` on stderr, then exit.
+die() {
+  local code=$EX_FAIL
+  if [[ $# -gt 1 && $1 =~ ^[0-9]+$ ]]; then code=$1; shift; fi
+  printf 'error: %s\n' "$*" >&2
+  exit "$code"
+}
+
+usage_error() { die "$EX_USAGE" "$* (see --help)"; }
+
+# require_env VAR "what it is for": exit 2 naming the variable when unset or empty.
+require_env() {
+  local var=$1 what=$2
+  if [[ -z ${!var:-} ]]; then
+    die "$EX_USAGE" "missing setting: $var ($what); export $var or pass the matching flag (see --help)"
+  fi
+}
+
+require_cmd() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 || die "$EX_FAIL" "required command not found: $c"
+  done
+}
+
+# Flag value helper: need_value --flag "$#" ; fails when the flag has no value.
+need_value() {
+  if [[ $2 -lt 2 ]]; then usage_error "$1 needs a value"; fi
+}
+
+elapsed() { echo $(( $(date +%s) - _START_EPOCH )); }
+
+utc_stamp() { date -u +%Y%m%dT%H%M%SZ; }
+utc_iso() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+
+human_size() {
+  local bytes=$1
+  if command -v numfmt >/dev/null 2>&1; then
+    numfmt --to=iec --suffix=B "$bytes"
+  else
+    echo "${bytes}B"
+  fi
+}
+
+# Lowercase slug usable in RDS identifiers: [a-z0-9-], no double or trailing hyphens.
+slugify() {
+  local s
+  s=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9' '-' | tr -s '-')
+  s=${s#-}; s=${s%-}
+  s=${s:0:40}; s=${s%-}
+  printf '%s' "${s:-manual}"
+}
+
+default_jobs() {
+  local n
+  n=$(nproc 2>/dev/null || echo 2)
+  [[ $n -ge 1 ]] || n=1
+  echo "$n"
+}
+
+# ---------- cleanup registry: commands run on exit, newest first ----------
+_CLEANUPS=()
+add_cleanup() { _CLEANUPS+=("$1"); }
+_run_cleanups() {
+  local rc=$? i
+  trap - EXIT
+  for (( i=${#_CLEANUPS[@]}-1; i>=0; i-- )); do
+    eval "${_CLEANUPS[$i]}" || true
+  done
+  exit "$rc"
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------- AWS ----------
+# Endpoint: --endpoint-url flag sets AWS_ENDPOINT_URL (also read by the CLI itself).
+aws_base_args() {
+  AWS_ARGS=()
+  if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then AWS_ARGS+=(--endpoint-url "$AWS_ENDPOINT_URL"); fi
+}
+
+# aws_call REGION what... -- runs `aws` with region/endpoint; on failure dies with the CLI's last line.
+aws_call() {
+  local region=$1; shift
+  local out rc=0
+  aws_base_args
+  out=$(aws "${AWS_ARGS[@]}" --region "$region" "$@" 2>&1) || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    local last
+    last=$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 1)
+    die "$EX_FAIL" "aws $1 $2 failed (region $region${AWS_ENDPOINT_URL:+, endpoint $AWS_ENDPOINT_URL}): ${last:-exit $rc}"
+  fi
+  printf '%s' "$out"
+}
+
+s3_sse_args() {
+  SSE_ARGS=()
+  if [[ -n ${BACKUP_SSE:-} ]]; then SSE_ARGS+=(--sse "$BACKUP_SSE"); fi
+  if [[ -n ${BACKUP_KMS_KEY_ID:-} ]]; then
+    [[ -n ${BACKUP_SSE:-} ]] || SSE_ARGS+=(--sse aws:kms)
+    SSE_ARGS+=(--sse-kms-key-id "$BACKUP_KMS_KEY_ID")
+  fi
+}
+
+# Fail fast (before an hour-long dump) when the bucket cannot be reached.
+s3_preflight() {
+  local bucket=$1 region=$2
+  aws_call "$region" s3api head-bucket --bucket "$bucket" >/dev/null
+}
+
+# Poll an RDS resource until it reaches a status. kind: instance|snapshot
+rds_wait_status() {
+  local kind=$1 id=$2 region=$3 want=$4 timeout=${5:-7200} interval=${RDS_POLL_INTERVAL:-30}
+  local deadline=$(( $(date +%s) + timeout )) status last=""
+  while :; do
+    if [[ $kind == snapshot ]]; then
+      status=$(aws_call "$region" rds describe-db-snapshots --db-snapshot-identifier "$id" \
+        --query 'DBSnapshots[0].Status' --output text)
+    else
+      status=$(aws_call "$region" rds describe-db-instances --db-instance-identifier "$id" \
+        --query 'DBInstances[0].DBInstanceStatus' --output text)
+    fi
+    if [[ $status != "$last" ]]; then log "$kind $id: $status"; last=$status; fi
+    [[ $status == "$want" ]] && return 0
+    case $status in
+      failed|incompatible-*|deleting|deleted|storage-full|inaccessible-encryption-credentials*)
+        die "$EX_FAIL" "$kind $id entered status '$status' while waiting for '$want'";;
+    esac
+    if [[ $(date +%s) -ge $deadline ]]; then
+      die "$EX_FAIL" "timed out after ${timeout}s waiting for $kind $id to be '$want' (last status '$status')"
+    fi
+    sleep "$interval"
+  done
+}
+
+# Interactive confirmation; non-interactive callers must pass --yes.
+confirm() {
+  local prompt=$1 yes=$2
+  [[ $yes == 1 ]] && return 0
+  if [[ -t 0 ]]; then
+    local answer
+    read -r -p "$prompt Type 'yes' to continue: " answer
+    [[ $answer == yes ]] || die "$EX_FAIL" "aborted by operator"
+  else
+    die "$EX_USAGE" "refusing to continue without confirmation: not a terminal, pass --yes"
+  fi
+}
+
+# first_error FILE: the most telling line of a tool's stderr (first "error:"/"FATAL:" line, else the last line).
+first_error() {
+  local line
+  line=$(grep -m 1 -E '(error|FATAL|ERROR):' "$1" 2>/dev/null || true)
+  [[ -n $line ]] || line=$(grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 || true)
+  printf '%s' "$line"
+}
