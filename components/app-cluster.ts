@@ -57,6 +57,12 @@ export interface AppClusterArgs {
     dataKey?: { arn: pulumi.Input<string> } | { alias: string };
     /** The backups bucket; the instances may write only {@link BACKUP_WRITE_PREFIXES}. None: no write access. */
     backupsBucketArn?: pulumi.Input<string>;
+    /**
+     * The scheduled logical dump runs on these instances (components/scheduled-dump.ts): they may then
+     * read the database credentials, list and read back their own backup prefixes, and find the
+     * group's members to elect the one instance that dumps.
+     */
+    backupJob?: { dbCredentialsSecretArn: pulumi.Input<string> };
     /** Days the app's log group keeps logs (the plan's 90). */
     logRetentionDays: number;
     /** Tags for the instances and their volumes (provider default tags do not reach them through the group). */
@@ -198,9 +204,23 @@ export class AppCluster extends pulumi.ComponentResource {
                         : [{
                             Sid: "BackupPrefixes",
                             Effect: "Allow",
-                            Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+                            Action: ["s3:PutObject", "s3:AbortMultipartUpload", ...(args.backupJob ? ["s3:GetObject"] : [])],
                             Resource: BACKUP_WRITE_PREFIXES.map((prefix) => pulumi.interpolate`${args.backupsBucketArn}/${prefix}*`),
                         }]),
+                    ...(args.backupJob === undefined || args.backupsBucketArn === undefined
+                        ? []
+                        : [
+                            {
+                                Sid: "ListBackupPrefixes",
+                                Effect: "Allow",
+                                Action: "s3:ListBucket",
+                                Resource: args.backupsBucketArn,
+                                Condition: { StringLike: { "s3:prefix": BACKUP_WRITE_PREFIXES.map((prefix) => `${prefix}*`) } },
+                            },
+                            { Sid: "DatabaseCredentialsForBackups", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: args.backupJob.dbCredentialsSecretArn },
+                            // Electing the instance that dumps; this action has no resource-level permissions.
+                            { Sid: "FindGroupMembers", Effect: "Allow", Action: "autoscaling:DescribeAutoScalingGroups", Resource: "*" },
+                        ]),
                     {
                         Sid: "DataKeyThroughSecretsAndS3",
                         Effect: "Allow",

@@ -14,6 +14,8 @@ import { StackProviders } from "./providers";
 
 /** What the serving path gives the sections after it (monitoring alarms on these). */
 export interface ServingPath {
+    /** The database credentials secret the site's instances read (by ARN, or on a DR site by name). */
+    dbCredentialsSecretId: pulumi.Input<string>;
     cluster: AppCluster;
     edge: Edge;
     dnsFailover: DnsFailover;
@@ -81,6 +83,7 @@ export function defineServingPath(
             arn: pulumi.interpolate`arn:aws:secretsmanager:${region}:${account}:secret:${dataProtection.secretNames.appEnv}-??????`,
             id: dataProtection.secretNames.appEnv,
         };
+    const dbCredentials = dbCredentialsSecret(dataProtection, region, account);
     const cluster = new AppCluster(`${site}-app`, {
         instanceType: config.app.instanceType,
         ...appGroupSize(config),
@@ -93,6 +96,8 @@ export function defineServingPath(
         kmsKeyArn: dataProtection.kmsKeyArn,
         dataKey: dataProtection.appEnvSecretArn ? undefined : { alias: `alias/${primarySite}-dr-key` },
         backupsBucketArn: dataProtection.backupsBucketArn,
+        // The scheduled logical dump runs on a serving site's instances (infra/stack.ts, components/scheduled-dump.ts).
+        backupJob: config.siteRole !== "standby" && dataProtection.backupsBucketArn ? { dbCredentialsSecretArn: dbCredentials.arn } : undefined,
         logRetentionDays: config.backup.logRetentionDays,
         // siteRole: the policy pack holds a standby DR group to its smaller minimum, every other group to the plan's.
         instanceTags: { ...config.tags, siteRole: config.siteRole },
@@ -117,6 +122,7 @@ export function defineServingPath(
     }, siteOpts);
 
     return {
+        dbCredentialsSecretId: dbCredentials.id,
         cluster,
         edge,
         dnsFailover,
@@ -140,4 +146,17 @@ export function defineServingPath(
             failoverDetectionSeconds: dnsFailover.detectionSeconds,
         },
     };
+}
+
+/**
+ * The database credentials secret the site reads: the primary's own, or on a DR site the production
+ * stack's replica in its region, known by name (ARN pattern with the random suffix).
+ */
+export function dbCredentialsSecret(dataProtection: DataProtection, region: pulumi.Input<string>, account: pulumi.Input<string>) {
+    return dataProtection.dbMaster
+        ? { arn: dataProtection.dbMaster.secretArn, id: dataProtection.dbMaster.secretArn as pulumi.Input<string> }
+        : {
+            arn: pulumi.interpolate`arn:aws:secretsmanager:${region}:${account}:secret:${dataProtection.secretNames.dbMaster}-??????`,
+            id: dataProtection.secretNames.dbMaster,
+        };
 }

@@ -5,6 +5,7 @@ import { CacheSnapshots } from "../components/cache-snapshots";
 import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { Database, DatabaseRole } from "../components/database";
 import { Drills } from "../components/drills";
+import { ScheduledDump } from "../components/scheduled-dump";
 import { SiteKey } from "../components/keys";
 import { Monitoring } from "../components/monitoring";
 import { Notifications } from "../components/notifications";
@@ -129,6 +130,19 @@ export function defineStack(config: StackConfig) {
     // Later sections use `servingPath` (ALB, target group, group, failover health check: monitoring alarms on them).
     const servingPath = defineServingPath(config, providers, site, `${NAME_PREFIX}-primary`, { network, securityGroups, dataProtection });
     Object.assign(outputs, servingPath.outputs);
+
+    // ── Logical backups: the runbook's dump on a schedule, where the site serves ──────────────
+    if (serving && dataProtection.backupsBucketName) {
+        const dump = new ScheduledDump(`${site}-db-dump`, {
+            autoScalingGroupName: servingPath.cluster.autoScalingGroupName,
+            intervalHours: config.backup.intervalHours,
+            database: { host: database.address, name: APP_DATABASE_NAME, credentialsSecretId: servingPath.dbCredentialsSecretId },
+            backupsBucketName: dataProtection.backupsBucketName,
+            region: config.siteRegion,
+            enabled: true,
+        }, siteOpts);
+        Object.assign(outputs, { dbDumpDocumentName: dump.documentName });
+    }
 
     // ── Monitoring and alerting ──────────────────────────────────────────────────────────────
     // The plan's critical alerts at its timings, the recovery point's alarms, the P1 composite alarm

@@ -1,0 +1,119 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+
+export interface ScheduledDumpArgs {
+    /** The app group whose instances run the job; one of them (the leader) does, the others skip. */
+    autoScalingGroupName: pulumi.Input<string>;
+    /** Hours between dumps (the plan's 6, or fewer). */
+    intervalHours: number;
+    /** The database to dump: its address, name and the Secrets Manager id of its credentials. */
+    database: { host: pulumi.Input<string>; name: string; credentialsSecretId: pulumi.Input<string> };
+    /** The backups bucket: dumps land under db/daily/ and db/weekly/, where its lifecycle applies. */
+    backupsBucketName: pulumi.Input<string>;
+    region: string;
+    /** Run the associations on their schedules (false keeps them for manual runs). */
+    enabled: boolean;
+}
+
+/** Where the SSM document installs the runbooks on an instance. */
+export const SCRIPTS_DIR = "/opt/genie/scripts";
+
+/** The runbook files the job needs, relative to the repository's scripts/ folder. */
+export const JOB_FILES = ["backup.sh", "lib/common.sh", "lib/dump.sh"] as const;
+
+/** Local dumps an instance keeps beside the uploaded ones (the runbook's BACKUP_KEEP_LOCAL). */
+export const LOCAL_DUMPS_KEPT = 4;
+
+const REPO_SCRIPTS = path.resolve(__dirname, "..", "scripts");
+
+/**
+ * The plan's "Database Backups: PostgreSQL dump files" on a schedule, run by the same runbook an
+ * operator runs by hand (scripts/backup.sh): an SSM Command document that installs the runbook from
+ * this repository (embedded, so what runs is what was reviewed) and runs `backup.sh db-dump --kind
+ * auto` (the first dump of each Sunday is the weekly copy), and a State Manager association every
+ * `intervalHours` over the app group. Every instance receives it; only the group's leader (the
+ * in-service instance with the lowest id) dumps, so there is one dump per run. A second association
+ * runs the plan's daily validation, `backup.sh verify --from-s3`.
+ */
+export class ScheduledDump extends pulumi.ComponentResource {
+    readonly documentName: pulumi.Output<string>;
+
+    constructor(name: string, args: ScheduledDumpArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:backup:ScheduledDump", name, {}, opts);
+        if (!Number.isInteger(args.intervalHours) || args.intervalHours < 1 || 24 % args.intervalHours !== 0) {
+            throw new Error(`ScheduledDump ${name}: intervalHours must divide 24, got ${args.intervalHours}`);
+        }
+        const parent = { parent: this };
+
+        const document = new aws.ssm.Document(`${name}-runbook`, {
+            name: `${name}-runbook`,
+            documentType: "Command",
+            documentFormat: "JSON",
+            content: pulumi.jsonStringify({
+                schemaVersion: "2.2",
+                description: "Genie: run scripts/backup.sh (installed from the deployed revision) on the app group's leader",
+                parameters: {
+                    command: { type: "String", description: "backup.sh command and flags", allowedValues: ["db-dump --kind auto", "verify --from-s3"], default: "db-dump --kind auto" },
+                },
+                mainSteps: [{
+                    action: "aws:runShellScript",
+                    name: "runBackupRunbook",
+                    inputs: {
+                        timeoutSeconds: "10800",
+                        runCommand: jobScript(args),
+                    },
+                }],
+            }),
+        }, parent);
+        this.documentName = document.name;
+
+        const targets = [{ key: "tag:aws:autoscaling:groupName", values: [args.autoScalingGroupName] }];
+        const association = (suffix: string, command: string, scheduleExpression: string) =>
+            new aws.ssm.Association(`${name}-${suffix}`, {
+                associationName: `${name}-${suffix}`,
+                name: document.name,
+                targets,
+                parameters: { command },
+                scheduleExpression,
+                applyOnlyAtCronInterval: true,
+                maxConcurrency: "1",
+                maxErrors: "1",
+                complianceSeverity: "HIGH",
+            }, parent);
+        if (args.enabled) {
+            // Half past, so the dump does not start with the AWS Backup jobs on the hour.
+            association("dump", "db-dump --kind auto", `cron(30 0/${args.intervalHours} * * ? *)`);
+            association("verify", "verify --from-s3", "cron(45 7 * * ? *)");
+        }
+        this.registerOutputs({ documentName: this.documentName });
+    }
+}
+
+/** The document's shell lines: install the runbook, elect the leader, run the command. */
+export function jobScript(args: Pick<ScheduledDumpArgs, "autoScalingGroupName" | "database" | "backupsBucketName" | "region">): pulumi.Output<string[]> {
+    const install = JOB_FILES.map((file) => {
+        const packed = zlib.gzipSync(fs.readFileSync(path.join(REPO_SCRIPTS, file))).toString("base64");
+        return `echo '${packed}' | base64 -d | gunzip > ${SCRIPTS_DIR}/${file}`;
+    });
+    return pulumi.all([args.autoScalingGroupName, args.database.host, args.database.credentialsSecretId, args.backupsBucketName]).apply(
+        ([group, host, secretId, bucket]) => [
+            "set -euo pipefail",
+            `mkdir -p ${SCRIPTS_DIR}/lib`,
+            ...install,
+            `chmod 0755 ${SCRIPTS_DIR}/backup.sh`,
+            // One dump per run: only the in-service instance with the lowest id goes on.
+            "token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')",
+            "me=$(curl -sf -H \"X-aws-ec2-metadata-token: $token\" http://169.254.169.254/latest/meta-data/instance-id)",
+            `leader=$(aws autoscaling describe-auto-scaling-groups --region ${args.region} --auto-scaling-group-names '${group}' ` +
+                "--query 'AutoScalingGroups[0].Instances[?LifecycleState==`InService`].InstanceId' --output text | tr '\\t' '\\n' | sort | head -n 1)",
+            'if [ "$me" != "$leader" ]; then echo "not the leader ($leader runs the job)"; exit 0; fi',
+            `export PGHOST='${host}' PGPORT=5432 PGDATABASE='${args.database.name}' PGSSLMODE=require`,
+            `export DB_SECRET_ID='${secretId}' AWS_REGION='${args.region}' BACKUP_BUCKET='${bucket}'`,
+            `export BACKUP_DIR=/var/backups/genie BACKUP_KEEP_LOCAL=${LOCAL_DUMPS_KEPT}`,
+            `${SCRIPTS_DIR}/backup.sh {{ command }}`,
+        ],
+    );
+}
