@@ -67,6 +67,13 @@ export interface DnsFailoverArgs {
     /** Default {@link FAILOVER_HEALTH_CHECK}; validated against the plan. */
     requestIntervalSeconds?: number;
     failureThreshold?: number;
+    /**
+     * Keep this site out of DNS whatever it answers (an operator's fence, `siteFenced`): the record's
+     * health check becomes a calculated check that needs one healthy child and has none, which Route 53
+     * always considers unhealthy. Set on the production stack while the DR site serves, so that a
+     * primary region coming back cannot take traffic with its stale database before failback.
+     */
+    fenced?: boolean;
 }
 
 /**
@@ -108,16 +115,18 @@ export class DnsFailover extends pulumi.ComponentResource {
         validateFailoverTiming(requestInterval, failureThreshold);
         const parent = { parent: this };
 
-        const healthCheck = new aws.route53.HealthCheck(`${name}-health-check`, {
-            type: "HTTPS",
-            fqdn: args.loadBalancerDnsName,
-            port: 443,
-            resourcePath: args.healthCheckPath ?? HEALTH_CHECK_PATH,
-            enableSni: false,
-            requestInterval,
-            failureThreshold,
-            tags: { Name: `${name}-health-check`, role: args.role },
-        }, parent);
+        const healthCheck = new aws.route53.HealthCheck(`${name}-health-check`, args.fenced
+            ? { type: "CALCULATED", childHealthThreshold: 1, childHealthchecks: [], tags: { Name: `${name}-health-check`, role: args.role, fenced: "true" } }
+            : {
+                type: "HTTPS",
+                fqdn: args.loadBalancerDnsName,
+                port: 443,
+                resourcePath: args.healthCheckPath ?? HEALTH_CHECK_PATH,
+                enableSni: false,
+                requestInterval,
+                failureThreshold,
+                tags: { Name: `${name}-health-check`, role: args.role },
+            }, parent);
 
         const record = new aws.route53.Record(`${name}-record`, {
             zoneId: args.hostedZoneId,

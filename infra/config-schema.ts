@@ -205,6 +205,12 @@ export const CONFIG_SCHEMA = {
         default: true,
         description: "Protect stateful resources (databases, buckets, vaults, keys, registries) from deletion by Pulumi.",
     },
+    siteFenced: {
+        type: "boolean",
+        default: false,
+        description:
+            "Keep this site out of DNS failover whatever it answers (its health check always fails). Set on production while the DR site serves, so a recovering primary cannot take traffic back before failback.",
+    },
     drillsEnabled: {
         type: "boolean",
         default: true,

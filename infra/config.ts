@@ -84,6 +84,8 @@ export interface StackConfig {
         dbFreeStorageThresholdGb: number;
     };
     protect: boolean;
+    /** The site is fenced out of DNS failover (an operator's switch during a DR operation). */
+    siteFenced: boolean;
     drillsEnabled: boolean;
     /** Default tags of every taggable resource of the site. */
     tags: { app: string; stack: string; site: string };
@@ -148,11 +150,11 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         }
         return n;
     };
-    const bool = (k: ConfigKey): boolean => {
+    const bool = (k: ConfigKey, safe = true): boolean => {
         const value = text(k);
         if (value !== "true" && value !== "false") {
             problems.push(`${key(k)} = ${show(value)}: must be true or false`);
-            return true; // the safe reading; the error above stops the deployment anyway
+            return safe; // the safe reading; the error above stops the deployment anyway
         }
         return value === "true";
     };
@@ -364,6 +366,7 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
 
     const protect = bool("protect");
     const drillsEnabled = bool("drillsEnabled");
+    const siteFenced = bool("siteFenced", false);
 
     if (problems.length > 0) throw new ConfigError(problems);
 
@@ -403,6 +406,7 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
             dbFreeStorageThresholdGb,
         },
         protect,
+        siteFenced,
         drillsEnabled,
         tags: { app: "genie-ai-server", stack, site: siteName },
     };

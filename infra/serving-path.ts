@@ -110,6 +110,7 @@ export function defineServingPath(
         setIdentifier: site,
         loadBalancerDnsName: edge.loadBalancerDnsName,
         loadBalancerZoneId: edge.loadBalancerZoneId,
+        fenced: config.siteFenced,
     }, siteOpts);
 
     // After every rollout (a new image tag or launch template version), this site's ALB must answer

@@ -114,3 +114,25 @@ describe("drills: the plan's monthly failover tests", () => {
         expect(ofType(paused, "aws:fis/experimentTemplate:ExperimentTemplate")).to.have.length(2);
     });
 });
+
+describe("failback safety: fencing the primary site", () => {
+    it("siteFenced=true makes production's failover health check always unhealthy, so DNS stays on the DR site", async () => {
+        const fenced = await stackWith("production", { config: { siteFenced: "true" } });
+        const check = one(fenced, "aws:route53/healthCheck:HealthCheck", "genie-primary-failover-health-check");
+        // A calculated check needing one healthy child, with none: Route 53 always considers it unhealthy.
+        expect(check.props).to.include({ type: "CALCULATED", childHealthThreshold: 1 });
+        expect(check.props.childHealthchecks).to.deep.equal([]);
+        const record = one(fenced, "aws:route53/record:Record", "genie-primary-failover-record");
+        expect(record.props.healthCheckId).to.equal(check.id);
+        expect(record.props.failoverRoutingPolicies).to.deep.equal([{ type: "PRIMARY" }]);
+        // The same record and check resources as unfenced: fencing and unfencing are updates of the pair.
+        const normal = await stack("production");
+        expect(one(normal, "aws:route53/healthCheck:HealthCheck", "genie-primary-failover-health-check").props.type).to.equal("HTTPS");
+    });
+
+    it("the plan says a fenced site is out of DNS failover", async () => {
+        const { summarise } = await import("../offline/plan");
+        const report = summarise(await stackWith("production", { config: { siteFenced: "true" } }));
+        expect(report.problems).to.include("[recovery posture] failover detection (plan: within 30 s): no mechanism declared, target 0.5 min");
+    });
+});

@@ -54,6 +54,7 @@ const STAR_ONLY_ACTIONS = new Set([
     "ec2messages:GetEndpoint",
     "ec2messages:GetMessages",
     "ec2messages:SendReply",
+    "autoscaling:DescribeAutoScalingGroups", // the scheduled dump's leader election; no resource-level permissions
 ]);
 
 interface Statement {
@@ -183,9 +184,12 @@ describe("serving path", () => {
             const bucket = one(ev, T.bucket, "genie-primary-storage-backups-bucket");
             expect(BACKUP_WRITE_PREFIXES).to.deep.equal(["db/daily/", "db/weekly/", "redis/"]);
             expect(backups.Resource).to.deep.equal(BACKUP_WRITE_PREFIXES.map((p) => `${bucket.outputs.arn}/${p}*`));
-            expect(list(backups.Action)).to.have.members(["s3:PutObject", "s3:AbortMultipartUpload"]);
+            // s3:GetObject: the scheduled dump's daily verify reads its own backups back (these prefixes only).
+            expect(list(backups.Action)).to.have.members(["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"]);
             const s3Statements = all.filter((st) => list(st.Action).some((a) => a.startsWith("s3:")));
-            expect(s3Statements.map((st) => st.Sid)).to.deep.equal(["BackupPrefixes"]);
+            expect(s3Statements.map((st) => st.Sid)).to.deep.equal(["BackupPrefixes", "ListBackupPrefixes"]);
+            // Listing is held to the same prefixes by condition.
+            expect(bySid(all, "ListBackupPrefixes").Condition!.StringLike["s3:prefix"]).to.deep.equal(BACKUP_WRITE_PREFIXES.map((p) => `${p}*`));
             const secret = one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-app-env");
             expect(bySid(all, "AppEnvironment").Resource).to.equal(secret.outputs.arn);
             const kms = bySid(all, "DataKeyThroughSecretsAndS3");
