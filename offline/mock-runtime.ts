@@ -268,6 +268,7 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
 
     const onRejection = (reason: unknown) => errors.push(reason instanceof Error ? reason : new Error(String(reason)));
     process.on("unhandledRejection", onRejection);
+    const restoreTraces = cheapSdkStackTraces();
     let outputs: Record<string, unknown> = {};
     try {
         // The project's program reads config when called, not when loaded, so one load serves every evaluation.
@@ -286,6 +287,7 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
         errors.unshift(err instanceof Error ? err : new Error(String(err)));
     } finally {
         process.off("unhandledRejection", onRejection);
+        restoreTraces();
     }
     if (errors.length > 0) throw new EvaluationError(stack, dedupe(errors));
     return { project, stack, config, resources: [...resources.values()], invokes, outputs: redactSecrets(outputs).props };
@@ -300,6 +302,24 @@ export function mockId(type: string, name: string, inputs: Record<string, any> =
     if (["aws:backup/vault:Vault", "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup"].includes(type)) return inputs.name ?? name;
     const kind = (type.split(":")[2] ?? type).replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
     return `${kind}-${name}`;
+}
+
+/**
+ * The Pulumi SDK takes `new Error().stack` for every output promise and resource (debug context and
+ * source positions, which nothing reads under mocks). Under ts-node each of those stacks is mapped
+ * through the source maps, which made most of an evaluation's time. While evaluating, stacks of
+ * those message-less errors are formatted plainly; every error with a message (a real one) keeps the
+ * full, source-mapped trace. Returns the function that puts the previous formatter back.
+ */
+function cheapSdkStackTraces(): () => void {
+    const previous = Error.prepareStackTrace;
+    Error.prepareStackTrace = (error, callSites) =>
+        error.message === "" || previous === undefined
+            ? `${error.name}${error.message ? `: ${error.message}` : ""}\n${callSites.map((c) => `    at ${c}`).join("\n")}`
+            : previous(error, callSites);
+    return () => {
+        Error.prepareStackTrace = previous;
+    };
 }
 
 function stackReferenceState(name: string, reference: EvaluateOptions["stackReference"]) {
