@@ -66,7 +66,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         // A deleted or overwritten backup or upload stays recoverable as long as a daily backup is kept.
         noncurrentVersionDays: b.dailyRetentionDays,
     };
-    const lock = { mode: config.vaultLock.mode, minRetentionDays: DR_PLAN.dbDailyRetentionDays, maxRetentionDays: config.vaultLock.maxRetentionDays };
+    const lock = vaultLock(config);
     const tag = backupSelectionTag(config.siteName);
 
     if (config.siteRole !== "primary" || !providers.drLandingZone) {
@@ -99,25 +99,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         // locked vault of its own, copying every recovery point to the primary region's vault (those
         // copies fail, and alarm, while that region is down; they resume when it is back), tests its
         // restores, and exports its Redis snapshots into the landing zone's backups bucket here.
-        const vault = new BackupVault(`${site}-backup-vault`, { kmsKeyArn: key.keyArn, lock, protect: config.protect }, siteOpts);
-        const plan = new BackupPlan(`${site}-backup`, {
-            vaultName: vault.vaultName,
-            copyVaultArn: production.get("backupVaultArn"),
-            intervalHours: b.intervalHours,
-            dailyRetentionDays: b.dailyRetentionDays,
-            weeklyRetentionDays: b.weeklyRetentionDays,
-            weeklyColdStorageAfterDays: b.dailyRetentionDays,
-            selectionTag: tag,
-        }, siteOpts);
-        if (config.drillsEnabled) {
-            new RestoreTesting(`${site}-restore-testing`, {
-                namePrefix: site.replace(/-/g, "_"),
-                vaultArn: vault.vaultArn,
-                weeklyWindowDays: WEEKLY_RESTORE_WINDOW_DAYS,
-                monthlyWindowDays: b.dailyRetentionDays,
-                selectionTag: tag,
-            }, siteOpts);
-        }
+        const { vault, plan } = siteBackups(config, site, key.keyArn, production.get("backupVaultArn"), siteOpts);
         const backupsBucketName = production.get("drBackupsBucketName");
         return {
             ...dataProtection,
@@ -149,25 +131,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
     const storage = new BackupStorage(`${site}-storage`, { kmsKeyArn: key.keyArn, retention, buckets: "all", replica, protect: config.protect }, siteOpts);
 
     const drVault = new BackupVault(`${site}-dr-backup-vault`, { kmsKeyArn: drKey.keyArn, lock, protect: config.protect }, drOpts);
-    const vault = new BackupVault(`${site}-backup-vault`, { kmsKeyArn: key.keyArn, lock, protect: config.protect }, siteOpts);
-    const plan = new BackupPlan(`${site}-backup`, {
-        vaultName: vault.vaultName,
-        copyVaultArn: drVault.vaultArn,
-        intervalHours: b.intervalHours,
-        dailyRetentionDays: b.dailyRetentionDays,
-        weeklyRetentionDays: b.weeklyRetentionDays,
-        weeklyColdStorageAfterDays: b.dailyRetentionDays,
-        selectionTag: tag,
-    }, siteOpts);
-    if (config.drillsEnabled) {
-        new RestoreTesting(`${site}-restore-testing`, {
-            namePrefix: site.replace(/-/g, "_"),
-            vaultArn: vault.vaultArn,
-            weeklyWindowDays: WEEKLY_RESTORE_WINDOW_DAYS,
-            monthlyWindowDays: b.dailyRetentionDays,
-            selectionTag: tag,
-        }, siteOpts);
-    }
+    const { vault, plan } = siteBackups(config, site, key.keyArn, drVault.vaultArn, siteOpts);
     const registry = new AppRegistry(`${site}-registry`, {
         kmsKeyArn: key.keyArn,
         imagesKept: b.imageVersionsKept,
@@ -222,4 +186,39 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
             drAppEnvSecretArn: inDr(secrets.appEnvSecretArn),
         },
     };
+}
+
+/** Vault Lock of every vault: the minimum is the plan's daily retention, never config's. */
+function vaultLock(config: StackConfig) {
+    return { mode: config.vaultLock.mode, minRetentionDays: DR_PLAN.dbDailyRetentionDays, maxRetentionDays: config.vaultLock.maxRetentionDays };
+}
+
+/**
+ * The backups of a serving site's database: a locked vault under the site key, the plan (every
+ * `intervalHours` and weekly, each recovery point copied to `copyVaultArn` in the other region) and,
+ * with drills on, the weekly and monthly restore tests.
+ */
+function siteBackups(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<string>, copyVaultArn: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions) {
+    const b = config.backup;
+    const tag = backupSelectionTag(config.siteName);
+    const vault = new BackupVault(`${site}-backup-vault`, { kmsKeyArn, lock: vaultLock(config), protect: config.protect }, opts);
+    const plan = new BackupPlan(`${site}-backup`, {
+        vaultName: vault.vaultName,
+        copyVaultArn,
+        intervalHours: b.intervalHours,
+        dailyRetentionDays: b.dailyRetentionDays,
+        weeklyRetentionDays: b.weeklyRetentionDays,
+        weeklyColdStorageAfterDays: b.dailyRetentionDays,
+        selectionTag: tag,
+    }, opts);
+    if (config.drillsEnabled) {
+        new RestoreTesting(`${site}-restore-testing`, {
+            namePrefix: site.replace(/-/g, "_"),
+            vaultArn: vault.vaultArn,
+            weeklyWindowDays: WEEKLY_RESTORE_WINDOW_DAYS,
+            monthlyWindowDays: b.dailyRetentionDays,
+            selectionTag: tag,
+        }, opts);
+    }
+    return { vault, plan };
 }
