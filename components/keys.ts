@@ -10,8 +10,8 @@ export interface SiteKeyArgs {
     protect: boolean;
 }
 
-/** AWS services that publish to SNS topics encrypted with this key (alarms, events, vault notifications). */
-export const SNS_PUBLISHING_SERVICES = ["backup.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"] as const;
+/** AWS services that publish to SNS topics encrypted with this key (alarms, events, vault notifications, RDS event subscriptions). */
+export const SNS_PUBLISHING_SERVICES = ["backup.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com"] as const;
 
 /**
  * The customer-managed KMS key of one region, used by every encrypted resource of that region

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { SNS_PUBLISHING_SERVICES } from "./keys";
 
 /** Alert severities, each a topic. The plan: "Immediate" alerts are critical. */
 export const SEVERITIES = ["critical", "high", "warning"] as const;
@@ -52,7 +53,7 @@ export class Notifications extends pulumi.ComponentResource {
                     Statement: [{
                         Sid: "ServicesOfThisAccountPublish",
                         Effect: "Allow",
-                        Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com", "events.rds.amazonaws.com"] },
+                        Principal: { Service: [...SNS_PUBLISHING_SERVICES] },
                         Action: "sns:Publish",
                         Resource: topic.arn,
                         Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },

@@ -132,7 +132,14 @@ describe("database: the primary site", () => {
         const subscription = one(ev, "aws:rds/eventSubscription:EventSubscription", "genie-primary-db-events");
         expect(subscription.props.eventCategories).to.have.members([...DATABASE_EVENT_CATEGORIES]);
         expect(subscription.props.sourceIds).to.deep.equal(["genie-primary-db"]);
-        expect(resolve(ev, subscription.props.snsTopic)!.name).to.equal("genie-primary-alerts-critical");
+        const topic = resolve(ev, subscription.props.snsTopic)!;
+        expect(topic.name).to.equal("genie-primary-alerts-critical");
+        // RDS may publish to the topic, and use the key that encrypts it.
+        const topicPolicy = JSON.parse(ofType(ev, "aws:sns/topicPolicy:TopicPolicy").find((p) => p.props.arn === topic.outputs.arn)!.props.policy);
+        expect(topicPolicy.Statement[0].Principal.Service).to.include("events.rds.amazonaws.com");
+        const keyPolicy = JSON.parse(resolve(ev, topic.props.kmsMasterKeyId)!.props.policy);
+        const publishers = keyPolicy.Statement.find((st: any) => [].concat(st.Principal?.Service ?? []).includes("events.rds.amazonaws.com"));
+        expect(publishers.Action).to.include("kms:GenerateDataKey*");
     });
 });
 
