@@ -2,16 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { Network } from "../components/network";
 import { Cache } from "../components/cache";
 import { CacheSnapshots } from "../components/cache-snapshots";
-import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { Database, DatabaseRole } from "../components/database";
 import { Drills } from "../components/drills";
 import { ScheduledDump } from "../components/scheduled-dump";
-import { SiteKey } from "../components/keys";
-import { Monitoring } from "../components/monitoring";
 import { Notifications } from "../components/notifications";
 import { SecurityGroups } from "../components/security-groups";
 import { StackConfig } from "./config";
 import { DataProtection, defineDataProtection } from "./data-protection";
+import { defineMonitoring } from "./monitoring";
 import { ProductionOutputs, productionOutputs } from "./production-outputs";
 import { createProviders } from "./providers";
 import { defineServingPath } from "./serving-path";
@@ -146,54 +144,9 @@ export function defineStack(config: StackConfig) {
 
     // ── Monitoring and alerting ──────────────────────────────────────────────────────────────
     // The plan's critical alerts at its timings, the recovery point's alarms, the P1 composite alarm
-    // (FIS drills stop on it) and the site's dashboard, routed to the alert topics by severity.
-    // Route 53 publishes health-check metrics only in us-east-1: a site elsewhere alarms on its health
-    // check there, notifying a critical topic of that region (its own key, the same subscribers).
-    let healthCheckTopicArn = notifications.topicArns.critical;
-    if (providers.globalMetrics) {
-        const globalOpts = { provider: providers.globalMetrics };
-        const globalKey = new SiteKey(`${site}-global-metrics-key`, { purpose: `the ${config.siteName} site's alarm topic in us-east-1`, protect: config.protect }, globalOpts);
-        const globalAlerts = new Notifications(`${site}-global-metrics-alerts`, {
-            kmsKeyArn: globalKey.keyArn,
-            emails: config.alerts.emails,
-            smsNumbers: config.alerts.smsNumbers,
-            slack: config.alerts.slack,
-            severities: ["critical"],
-        }, globalOpts);
-        healthCheckTopicArn = globalAlerts.topicArns.critical;
-    }
-    const monitoring = new Monitoring(`${site}-monitoring`, {
-        region: config.siteRegion,
-        topicArns: notifications.topicArns,
-        thresholds: {
-            errorRatePercent: config.alerts.errorRateThresholdPercent,
-            diskUsedPercent: config.alerts.diskUsedThresholdPercent,
-            dbFreeStorageGb: config.alerts.dbFreeStorageThresholdGb,
-        },
-        database: {
-            identifier: database.identifier,
-            crossRegionReplica: config.siteRole === "standby" && config.database.recoverySource === "replica",
-            readReplicaIdentifier: database.readReplicaIdentifier,
-        },
-        loadBalancer: { arnSuffix: servingPath.edge.loadBalancerArnSuffix, targetGroupArnSuffix: servingPath.edge.targetGroupArnSuffix },
-        autoScalingGroupName: servingPath.cluster.autoScalingGroupName,
-        healthCheck: { id: servingPath.dnsFailover.healthCheckId, criticalTopicArn: healthCheckTopicArn, provider: providers.globalMetrics },
-        replications: dataProtection.uploadsBucketName && dataProtection.backupsBucketName
-            ? {
-                uploads: { sourceBucket: dataProtection.uploadsBucketName, destinationBucket: dataProtection.outputs.drUploadsBucketName as pulumi.Output<string>, ruleId: REPLICATION_RULE_IDS.uploads },
-                backups: { sourceBucket: dataProtection.backupsBucketName, destinationBucket: dataProtection.outputs.drBackupsBucketName as pulumi.Output<string>, ruleId: REPLICATION_RULE_IDS.backups },
-            }
-            : undefined,
-        // The site's AWS Backup plan (and its copies to the other region's vault) runs where the site serves.
-        backupJobFailures: config.siteRole !== "standby",
-        cacheSnapshotStateMachineArn: outputs.cacheSnapshotJobArn as pulumi.Output<string> | undefined,
-    }, siteOpts);
-    Object.assign(outputs, {
-        criticalAlarmArn: monitoring.criticalAlarmArn,
-        alarmNames: monitoring.alarmNames,
-        dashboardName: monitoring.dashboardName,
-        ...(providers.globalMetrics ? { globalAlertTopicArn: healthCheckTopicArn } : {}),
-    });
+    // (FIS drills stop on it) and the site's dashboard (infra/monitoring.ts).
+    const monitoring = defineMonitoring(config, providers, site, { notifications, database, servingPath, dataProtection, cacheSnapshotJobArn: outputs.cacheSnapshotJobArn as pulumi.Output<string> | undefined });
+    Object.assign(outputs, monitoring.outputs);
 
     // ── Drills ───────────────────────────────────────────────────────────────────────────────
     // The plan's monthly failover tests, where the site serves (a standby has no Multi-AZ primary to fail over).

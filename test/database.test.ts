@@ -138,7 +138,7 @@ describe("database: the primary site", () => {
         const topicPolicy = JSON.parse(ofType(ev, "aws:sns/topicPolicy:TopicPolicy").find((p) => p.props.arn === topic.outputs.arn)!.props.policy);
         expect(topicPolicy.Statement[0].Principal.Service).to.include("events.rds.amazonaws.com");
         const keyPolicy = JSON.parse(resolve(ev, topic.props.kmsMasterKeyId)!.props.policy);
-        const publishers = keyPolicy.Statement.find((st: any) => [].concat(st.Principal?.Service ?? []).includes("events.rds.amazonaws.com"));
+        const publishers = keyPolicy.Statement.find((st: any) => ([] as string[]).concat(st.Principal?.Service ?? []).includes("events.rds.amazonaws.com"));
         expect(publishers.Action).to.include("kms:GenerateDataKey*");
     });
 });
