@@ -216,13 +216,13 @@ describe("policy pack", () => {
         expect(advisory.violations.map((v) => v.enforcementLevel)).to.deep.equal(["advisory"]);
     });
 
-    it("reports a missing concern as advisory 'not yet built' by default, mandatory when configured", async () => {
+    it("reports a missing concern as mandatory by default, as advisory 'not yet built' when configured so", async () => {
         const noAlarms = WORLD.filter((r) => r.type !== "aws:cloudwatch/metricAlarm:MetricAlarm");
-        const soft = await check(rule("plan-alerts-routed"), noAlarms);
+        const soft = await check(rule("plan-alerts-routed"), noAlarms, { "plan-alerts-routed": { whenConcernAbsent: "advisory" } });
         expect(soft.violations).to.have.length(1);
         expect(soft.violations[0]).to.include({ policy: "plan-alerts-routed", enforcementLevel: "advisory" });
         expect(soft.violations[0].message).to.match(/not yet built/);
-        const hard = await check(rule("plan-alerts-routed"), noAlarms, { "plan-alerts-routed": { whenConcernAbsent: "mandatory" } });
+        const hard = await check(rule("plan-alerts-routed"), noAlarms);
         expect(mandatory(hard)).to.have.length(1);
         // Once one alarm exists, a missing one is mandatory.
         const oneMissing = await check(rule("plan-alerts-routed"), WORLD.filter((r) => r.name !== "alarm-disk-space-low"));

@@ -148,17 +148,18 @@ export function refsOf(r: PolicyResource): Set<unknown> {
 export const label = (r: PolicyResource) => `${r.type} ${r.name}`;
 
 /**
- * The "not yet built" switch of cross-component stack rules: when the pack's config leaves
- * `whenConcernAbsent` at "advisory" and the stack holds NONE of the resources of the rule's concern,
+ * The "not yet built" switch of cross-component stack rules: when the pack's config sets
+ * `whenConcernAbsent` to "advisory" and the stack holds NONE of the resources of the rule's concern,
  * the rule reports one advisory "not yet built" violation instead of mandatory ones. As soon as one
- * resource of the concern exists, every finding is mandatory. Set it to "mandatory" once every
- * component has landed.
+ * resource of the concern exists, every finding is mandatory. Every component has landed, so the
+ * default is "mandatory": a stack without any alarm, data store or database fails; "advisory" is for
+ * a new component's branch while it is being built.
  */
 export const concernAbsentSchema: Record<string, PolicyConfigJSONSchema> = {
     whenConcernAbsent: {
         type: "string",
         enum: ["advisory", "mandatory"],
-        default: "advisory",
+        default: "mandatory",
         description:
             "What a stack without any resource of this rule's concern gets: one advisory 'not yet built' finding (while the component is being built) or mandatory violations.",
     },
