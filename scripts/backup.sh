@@ -35,21 +35,6 @@ Exit codes: 0 ok, 1 failure, 2 usage or missing setting, 3 backup failed verific
 EOF
 }
 
-REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
-
-# Split global flags out of the arguments; command flags are parsed by the command.
-ARGS=()
-parse_globals() {
-  while [[ $# -gt 0 ]]; do
-    case $1 in
-      --endpoint-url) need_value "$1" "$#"; export AWS_ENDPOINT_URL=$2; shift 2;;
-      --endpoint-url=*) export AWS_ENDPOINT_URL=${1#*=}; shift;;
-      --region) need_value "$1" "$#"; REGION=$2; shift 2;;
-      --region=*) REGION=${1#*=}; shift;;
-      *) ARGS+=("$1"); shift;;
-    esac
-  done
-}
 
 need_region() { [[ -n $REGION ]] || die "$EX_USAGE" "missing setting: AWS_REGION (AWS region of the backup bucket / RDS instance); export AWS_REGION or pass --region"; }
 

@@ -173,3 +173,23 @@ first_error() {
   [[ -n $line ]] || line=$(grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 || true)
   printf '%s' "$line"
 }
+
+# Global flags of both runbooks. REGION: the AWS region (flag, then $AWS_REGION, then $AWS_DEFAULT_REGION).
+# shellcheck disable=SC2034 # read by backup.sh and recovery.sh
+REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
+
+# Splits the global flags (--endpoint-url, --region) out of the arguments into their settings;
+# the rest goes to ARGS, for the command to parse.
+ARGS=()
+# shellcheck disable=SC2034 # REGION is read by backup.sh and recovery.sh
+parse_globals() {
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --endpoint-url) need_value "$1" "$#"; export AWS_ENDPOINT_URL=$2; shift 2;;
+      --endpoint-url=*) export AWS_ENDPOINT_URL=${1#*=}; shift;;
+      --region) need_value "$1" "$#"; REGION=$2; shift 2;;
+      --region=*) REGION=${1#*=}; shift;;
+      *) ARGS+=("$1"); shift;;
+    esac
+  done
+}
