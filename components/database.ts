@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ALERT_TAG } from "../policies/rules/alerting";
 import { PORTS } from "./security-groups";
 
 /**
@@ -220,6 +221,8 @@ export class Database extends pulumi.ComponentResource {
                 sourceType: "db-instance",
                 sourceIds: [instance.identifier],
                 eventCategories: [...DATABASE_EVENT_CATEGORIES],
+                // One of the plan's "Database down" alerts, with the alarm on missing connections.
+                tags: { [ALERT_TAG]: "database-down" },
             }, parent);
         }
 
