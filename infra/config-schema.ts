@@ -56,7 +56,7 @@ export const CONFIG_SCHEMA = {
     appMinSize: {
         type: "integer",
         default: DR_PLAN.appMinInstances,
-        description: "Minimum app instances on a primary or active site (the plan: at least 2).",
+        description: `Minimum app instances on a primary or active site (the plan: at least ${DR_PLAN.appMinInstances}).`,
     },
     appMaxSize: { type: "integer", default: 6, description: "Maximum app instances the group scales out to." },
     standbyAppSize: {
@@ -126,37 +126,37 @@ export const CONFIG_SCHEMA = {
     backupIntervalHours: {
         type: "integer",
         default: DR_PLAN.dbBackupIntervalHours,
-        description: "Hours between database backups (AWS Backup and the logical dump); at most the plan's 6, a divisor of 24.",
+        description: `Hours between database backups (AWS Backup and the logical dump); at most the plan's ${DR_PLAN.dbBackupIntervalHours}, a divisor of 24.`,
     },
     dailyBackupRetentionDays: {
         type: "integer",
         default: DR_PLAN.dbDailyRetentionDays,
-        description: "Days the regular database backups are kept (plan: 30 at least).",
+        description: `Days the regular database backups are kept (plan: ${DR_PLAN.dbDailyRetentionDays} at least).`,
     },
     weeklyBackupRetentionDays: {
         type: "integer",
         default: DR_PLAN.dbWeeklyRetentionDays,
-        description: "Days the weekly database backups are kept (plan: 12 months, 365 days at least).",
+        description: `Days the weekly database backups are kept (plan: 12 months, ${DR_PLAN.dbWeeklyRetentionDays} days at least).`,
     },
     redisSnapshotIntervalHours: {
         type: "integer",
         default: DR_PLAN.redisSnapshotIntervalHours,
-        description: "Hours between Redis RDB snapshots; at most the plan's 12, a divisor of 24.",
+        description: `Hours between Redis RDB snapshots; at most the plan's ${DR_PLAN.redisSnapshotIntervalHours}, a divisor of 24.`,
     },
     redisSnapshotRetentionDays: {
         type: "integer",
         default: DR_PLAN.redisRetentionDays,
-        description: "Days Redis snapshots are kept (plan: 7 at least).",
+        description: `Days Redis snapshots are kept (plan: ${DR_PLAN.redisRetentionDays} at least).`,
     },
     logRetentionDays: {
         type: "integer",
         default: DR_PLAN.logRetentionDays,
-        description: "Days logs are kept: CloudWatch log groups and the ALB access-log bucket (plan: 90 at least).",
+        description: `Days logs are kept: CloudWatch log groups and the ALB access-log bucket (plan: ${DR_PLAN.logRetentionDays} at least).`,
     },
     imageVersionsKept: {
         type: "integer",
         default: DR_PLAN.imageVersionsKept,
-        description: "App image versions the registry keeps (plan: the last 10 at least).",
+        description: `App image versions the registry keeps (plan: the last ${DR_PLAN.imageVersionsKept} at least).`,
     },
     backupVaultLockMode: {
         type: "string",

@@ -117,6 +117,8 @@ const PG_VERSION = /^(1[3-9]|[2-9]\d)(\.\d+)?$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const SLACK_WORKSPACE = /^T[A-Z0-9]{6,}$/;
 const SLACK_CHANNEL = /^[CG][A-Z0-9]{6,}$/;
+/** The plan's weekly retention as it states it, in months. */
+const WEEKLY_RETENTION_MONTHS = Math.round((DR_PLAN.dbWeeklyRetentionDays * 12) / 365);
 const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const RDS_INSTANCE_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:db:[a-z][a-z0-9-]*$/;
 const RDS_AUTOMATED_BACKUPS_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:[A-Za-z0-9-]+$/;
@@ -307,12 +309,12 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     const atLeastPlan = (k: ConfigKey, planValue: number, max: number, planLine: string) =>
         int(k, planValue, max, `allowed: ${planValue} to ${max} days; below ${planValue} breaks the plan ("${planLine}")`);
     const backup = {
-        intervalHours: atMostPlan("backupIntervalHours", DR_PLAN.dbBackupIntervalHours, "Frequency: Every 6 hours"),
-        dailyRetentionDays: atLeastPlan("dailyBackupRetentionDays", DR_PLAN.dbDailyRetentionDays, 36500, "30 days for daily backups"),
-        weeklyRetentionDays: atLeastPlan("weeklyBackupRetentionDays", DR_PLAN.dbWeeklyRetentionDays, 36500, "12 months for weekly backups"),
-        redisSnapshotIntervalHours: atMostPlan("redisSnapshotIntervalHours", DR_PLAN.redisSnapshotIntervalHours, "Redis: Every 12 hours"),
-        redisSnapshotRetentionDays: atLeastPlan("redisSnapshotRetentionDays", DR_PLAN.redisRetentionDays, 36500, "Redis retention: 7 days"),
-        logRetentionDays: atLeastPlan("logRetentionDays", DR_PLAN.logRetentionDays, 3653, "Logs: 90-day retention"),
+        intervalHours: atMostPlan("backupIntervalHours", DR_PLAN.dbBackupIntervalHours, `Frequency: Every ${DR_PLAN.dbBackupIntervalHours} hours`),
+        dailyRetentionDays: atLeastPlan("dailyBackupRetentionDays", DR_PLAN.dbDailyRetentionDays, 36500, `${DR_PLAN.dbDailyRetentionDays} days for daily backups`),
+        weeklyRetentionDays: atLeastPlan("weeklyBackupRetentionDays", DR_PLAN.dbWeeklyRetentionDays, 36500, `${WEEKLY_RETENTION_MONTHS} months for weekly backups`),
+        redisSnapshotIntervalHours: atMostPlan("redisSnapshotIntervalHours", DR_PLAN.redisSnapshotIntervalHours, `Redis: Every ${DR_PLAN.redisSnapshotIntervalHours} hours`),
+        redisSnapshotRetentionDays: atLeastPlan("redisSnapshotRetentionDays", DR_PLAN.redisRetentionDays, 36500, `Redis retention: ${DR_PLAN.redisRetentionDays} days`),
+        logRetentionDays: atLeastPlan("logRetentionDays", DR_PLAN.logRetentionDays, 3653, `Logs: ${DR_PLAN.logRetentionDays}-day retention`),
         imageVersionsKept: int(
             "imageVersionsKept",
             DR_PLAN.imageVersionsKept,

@@ -111,6 +111,7 @@ export function defineStack(config: StackConfig) {
     }, siteOpts);
     Object.assign(outputs, { cacheReplicationGroupId: cache.replicationGroupId, cachePrimaryEndpoint: cache.primaryEndpoint, cacheAuthSecretArn: cache.authSecretArn });
     // The second daily snapshot, exported where the bucket's lifecycle and replication apply.
+    let cacheSnapshotJobArn: pulumi.Output<string> | undefined;
     if (dataProtection.backupsBucketName && dataProtection.backupsBucketArn) {
         const cacheSnapshots = new CacheSnapshots(`${site}-cache-snapshots`, {
             replicationGroupId: cache.replicationGroupId,
@@ -121,7 +122,8 @@ export function defineStack(config: StackConfig) {
             logRetentionDays: config.backup.logRetentionDays,
             enabled: true,
         }, siteOpts);
-        Object.assign(outputs, { cacheSnapshotJobArn: cacheSnapshots.stateMachineArn });
+        cacheSnapshotJobArn = cacheSnapshots.stateMachineArn;
+        Object.assign(outputs, { cacheSnapshotJobArn });
     }
 
     // ── Serving path: app cluster, edge and DNS failover, image, deploy verification ─────────
@@ -145,7 +147,7 @@ export function defineStack(config: StackConfig) {
     // ── Monitoring and alerting ──────────────────────────────────────────────────────────────
     // The plan's critical alerts at its timings, the recovery point's alarms, the P1 composite alarm
     // (FIS drills stop on it) and the site's dashboard (infra/monitoring.ts).
-    const monitoring = defineMonitoring(config, providers, site, { notifications, database, servingPath, dataProtection, cacheSnapshotJobArn: outputs.cacheSnapshotJobArn as pulumi.Output<string> | undefined });
+    const monitoring = defineMonitoring(config, providers, site, { notifications, database, servingPath, dataProtection, cacheSnapshotJobArn });
     Object.assign(outputs, monitoring.outputs);
 
     // ── Drills ───────────────────────────────────────────────────────────────────────────────

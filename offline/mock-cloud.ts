@@ -38,8 +38,6 @@ export function computedOutputs(type: string, name: string, id: string, region: 
             break;
         }
         case "aws:kms/key:Key":
-            Object.assign(out, { keyId: `${name}-key-id`, arn: `arn:aws:kms:${r}:${MOCK_ACCOUNT_ID}:key/${name}-key-id` });
-            break;
         case "aws:kms/replicaKey:ReplicaKey":
             Object.assign(out, { keyId: `${name}-key-id`, arn: `arn:aws:kms:${r}:${MOCK_ACCOUNT_ID}:key/${name}-key-id` });
             break;

@@ -7,6 +7,7 @@
  * Figures are minutes. Each carries its basis: the declared mechanism and the AWS figure (cited) or
  * our own budget where AWS documents none (said as such).
  */
+import { REPLICATION_TIME_MINUTES } from "../components/backup-storage";
 import { DR_PLAN } from "../infra/dr-plan";
 import { RecordedResource, StackEvaluation } from "./mock-runtime";
 
@@ -23,7 +24,7 @@ export const AWS_FIGURES = {
     /** Restoring an instance from backups or to a point in time: AWS gives no time (it grows with size). Budget for this database: 60. */
     rdsRestoreMinutes: 60,
     /** S3 Replication Time Control replicates 99.99% of objects within 15 minutes (S3 User Guide, "Meeting compliance requirements with S3 RTC"). */
-    s3ReplicationTimeControlMinutes: 15,
+    s3ReplicationTimeControlMinutes: REPLICATION_TIME_MINUTES,
     /** Without RTC, S3 replicates most objects within 15 minutes but some take hours, with no bound (S3 User Guide). Budget: 24 h. */
     s3ReplicationWithoutRtcMinutes: 24 * 60,
     /** ECR: most images replicate in less than 30 minutes (ECR User Guide, "Private image replication"). */

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { DRILLS } from "../components/drills";
+import { DR_PLAN } from "../infra/dr-plan";
 import { capabilitiesIn, CAPABILITIES } from "../offline/capabilities";
 import { RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
@@ -62,7 +63,7 @@ describe("the dr stack: a complete second site", () => {
         expect(vault.type).to.equal("aws:backup/vault:Vault");
         expect(vault.region).to.equal("us-west-2");
         const lock = ofType(active, "aws:backup/vaultLockConfiguration:VaultLockConfiguration").find((l) => l.props.backupVaultName === vault.id)!;
-        expect(lock.props.minRetentionDays).to.be.at.least(30);
+        expect(lock.props.minRetentionDays).to.be.at.least(DR_PLAN.dbDailyRetentionDays);
         // Its Redis exports go to the landing zone's backups bucket in its region.
         const job = JSON.parse(one(active, "aws:sfn/stateMachine:StateMachine", "genie-dr-cache-snapshots-job").props.definition);
         expect(job.States.ExportToS3.Arguments.TargetBucket).to.equal(PRODUCTION_VALUES_IN_CONFIG.drBackupsBucketName);
