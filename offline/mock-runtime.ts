@@ -11,6 +11,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { answerInvoke, computedOutputs, MOCK_ACCOUNT_ID } from "./mock-cloud";
+import { AwsRuleViolation, checkAwsRules, formatViolation } from "./aws-rules";
 
 // Internal SDK modules: the registration request carries the resource options the mocks API hides.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -94,9 +95,12 @@ export interface EvaluateOptions {
     program?: () => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
 }
 
-/** Raised when the program fails to evaluate; carries every error seen. */
+/**
+ * Raised when the program fails to evaluate, as `pulumi up` would fail: carries every error seen and
+ * every refusal of the pretend AWS (`offline/aws-rules`).
+ */
 export class EvaluationError extends Error {
-    constructor(readonly stack: string, readonly errors: Error[]) {
+    constructor(readonly stack: string, readonly errors: Error[], readonly violations: AwsRuleViolation[] = []) {
         super(`stack ${stack}: ${errors.map((e) => e.message).join("\n")}`);
         this.name = "EvaluationError";
     }
@@ -290,7 +294,13 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
         restoreTraces();
     }
     if (errors.length > 0) throw new EvaluationError(stack, dedupe(errors));
-    return { project, stack, config, resources: [...resources.values()], invokes, outputs: redactSecrets(outputs).props };
+    const recorded = [...resources.values()];
+    // What AWS or the provider would refuse at `pulumi up` fails the evaluation as the deployment would.
+    const violations = checkAwsRules(recorded);
+    if (violations.length > 0) {
+        throw new EvaluationError(stack, [new Error(`AWS would refuse ${violations.length} input${violations.length === 1 ? "" : "s"}:\n${violations.map((v) => `  - ${formatViolation(v)}`).join("\n")}`)], violations);
+    }
+    return { project, stack, config, resources: recorded, invokes, outputs: redactSecrets(outputs).props };
 }
 
 /**

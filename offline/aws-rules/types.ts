@@ -1,0 +1,43 @@
+/**
+ * The shape of the offline runtime's "pretend AWS" rules: what AWS or the provider refuses at
+ * `pulumi up`, checked on the resources an evaluation recorded. The mock runtime accepts any input;
+ * these rules are what make a green offline plan mean a deployable program.
+ *
+ * Every rule cites its source (a provider doc comment in node_modules/@pulumi/aws, an AWS guide or
+ * API reference page, a provider issue): a rule without a source is a guess, and guesses do not
+ * belong here.
+ */
+import type { RecordedResource } from "../mock-runtime";
+
+/** What a rule sees besides the resource it checks: every other resource of the evaluation. */
+export interface RuleContext {
+    readonly resources: readonly RecordedResource[];
+    /** Custom resources of one type token (e.g. `aws:rds/instance:Instance`). */
+    ofType(type: string): RecordedResource[];
+    /** The resource a URN, an id, an ARN or a name given to another resource points at, if declared here. */
+    resolve(ref: unknown, type?: string): RecordedResource | undefined;
+    /** True when `from` is ordered after a resource matching `target` (dependsOn or an input), at any depth. */
+    dependsOn(from: RecordedResource, target: (r: RecordedResource) => boolean): boolean;
+}
+
+/** A rule on one resource type's create/update inputs (and, where needed, its neighbours). */
+export interface AwsRule {
+    /** Short stable id, shown in the failure: `rds-replica-subnet-group-needs-arn`. */
+    id: string;
+    /** The type tokens the rule inspects. */
+    types: readonly string[];
+    /** Where AWS or the provider says so: a doc path or URL and, ideally, the sentence quoted. */
+    source: string;
+    /** The refusal, in the words an operator would need to fix it; undefined when the resource passes. */
+    check(resource: RecordedResource, ctx: RuleContext): string | string[] | undefined;
+}
+
+/** A finding: the resource, the rule and why, as the offline plan reports it. */
+export interface AwsRuleViolation {
+    rule: string;
+    source: string;
+    urn: string;
+    type: string;
+    name: string;
+    message: string;
+}
