@@ -14,25 +14,30 @@ export function backupSelectionTagValue(site: string): string {
 export const WEEKLY_BACKUP_SCHEDULE = "cron(0 5 ? * SUN *)";
 /** AWS Backup: `delete_after` must be at least 90 days after `cold_storage_after`. */
 export const COLD_STORAGE_MIN_DAYS = 90;
-/** AWS Backup keeps continuous (point-in-time) backups of RDS at most 35 days. */
+/**
+ * AWS Backup keeps continuous (point-in-time) backups at least 1 and at most 35 days: "The minimum
+ * retention period is 1 day. The maximum retention period is 35 days."
+ */
 export const CONTINUOUS_BACKUP_MAX_DAYS = 35;
 /** Compliance-mode Vault Lock: the grace period before the lock becomes immutable (AWS minimum 3). */
 export const VAULT_LOCK_GRACE_DAYS = 3;
 
 /**
- * Vault events sent to the alert topic. BACKUP_JOB_FAILED and RESTORE_JOB_FAILED are deprecated
- * (AWS no longer sends them): failures arrive as BACKUP_JOB_COMPLETED / RESTORE_JOB_COMPLETED with
- * message attribute `State` other than COMPLETED; subscribers filter on it
- * (`{"State": [{"anything-but": "COMPLETED"}]}`). COPY_JOB_FAILED is still its own event.
+ * Vault events sent to a vault's alert topic, when the caller gives one: the supported events that
+ * only ever report a problem. PutBackupVaultNotifications: "The following events are supported:
+ * BACKUP_JOB_STARTED | BACKUP_JOB_COMPLETED, COPY_JOB_STARTED | COPY_JOB_SUCCESSFUL | COPY_JOB_FAILED,
+ * RESTORE_JOB_STARTED | RESTORE_JOB_COMPLETED | RECOVERY_POINT_MODIFIED, S3_BACKUP_OBJECT_FAILED |
+ * S3_RESTORE_OBJECT_FAILED"; BACKUP_JOB_FAILED, RESTORE_JOB_FAILED and the other values of the enum
+ * are deprecated and "will not return statuses or notifications". BACKUP_JOB_COMPLETED and
+ * RESTORE_JOB_COMPLETED carry successes too (a failure is a `State` message attribute other than
+ * COMPLETED): on an alert topic they would page every six hours unless every subscription filtered
+ * them, which an AWS Chatbot subscription cannot (terraform-provider-aws#42752). Failed backup,
+ * copy and restore jobs (restore tests included) reach the site's alert topics through EventBridge
+ * instead, by severity (components/monitoring.ts): "EventBridge tracks more changes than the
+ * notification API does" (AWS Backup developer guide, "Monitoring AWS Backup events using Amazon
+ * EventBridge").
  */
-export const VAULT_ALERT_EVENTS = [
-    "BACKUP_JOB_COMPLETED",
-    "COPY_JOB_FAILED",
-    "RESTORE_JOB_COMPLETED",
-    "RECOVERY_POINT_MODIFIED",
-    "S3_BACKUP_OBJECT_FAILED",
-    "S3_RESTORE_OBJECT_FAILED",
-] as const;
+export const VAULT_ALERT_EVENTS = ["COPY_JOB_FAILED", "RECOVERY_POINT_MODIFIED", "S3_BACKUP_OBJECT_FAILED", "S3_RESTORE_OBJECT_FAILED"] as const;
 
 /**
  * `compliance`: once the grace days pass, nobody (root, an attacker with admin rights, AWS support)
@@ -53,21 +58,25 @@ export interface BackupVaultArgs {
         maxRetentionDays: number;
     };
     /**
-     * Topic (in the vault's region) that receives {@link VAULT_ALERT_EVENTS}. None: the vault creates
-     * an alerts-hook topic, encrypted with its key, exposed as `alertTopicArn` for monitoring to subscribe to.
+     * A subscribed alert topic in the vault's region that receives {@link VAULT_ALERT_EVENTS}. None: no
+     * vault notifications (an SNS topic nobody subscribes to would only look like an alert); the
+     * monitoring section alerts on the region's backup, copy and restore job failures through
+     * EventBridge.
      */
     alertTopicArn?: pulumi.Input<string>;
     protect: boolean;
 }
 
 /**
- * An AWS Backup vault encrypted with its region's key, under Vault Lock, with notifications of failed
- * backup, copy and restore jobs to an alert topic. Protected and retained on delete.
+ * An AWS Backup vault encrypted with its region's key, under Vault Lock; vault notifications only to a
+ * subscribed topic given by the caller (job failures are alerted through EventBridge by the monitoring
+ * section). Protected and retained on delete.
  */
 export class BackupVault extends pulumi.ComponentResource {
     readonly vaultName: pulumi.Output<string>;
     readonly vaultArn: pulumi.Output<string>;
-    readonly alertTopicArn: pulumi.Output<string>;
+    /** The topic the vault notifies, when one was given. */
+    readonly alertTopicArn: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: BackupVaultArgs, opts?: pulumi.ComponentResourceOptions) {
         super("genie:backup:Vault", name, {}, opts);
@@ -96,52 +105,37 @@ export class BackupVault extends pulumi.ComponentResource {
             changeableForDays: mode === "compliance" ? VAULT_LOCK_GRACE_DAYS : undefined,
         }, { parent: this, protect: args.protect, retainOnDelete: true });
 
-        let topicArn: pulumi.Input<string>;
+        this.alertTopicArn = args.alertTopicArn === undefined ? undefined : pulumi.output(args.alertTopicArn);
         if (args.alertTopicArn !== undefined) {
-            topicArn = args.alertTopicArn;
-        } else {
-            const identity = aws.getCallerIdentityOutput({}, parent);
-            const topic = new aws.sns.Topic(`${name}-alerts`, { kmsMasterKeyId: args.kmsKeyArn }, parent);
-            new aws.sns.TopicPolicy(`${name}-alerts`, {
-                arn: topic.arn,
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [{
-                        Sid: "BackupVaultEvents",
-                        Effect: "Allow",
-                        Principal: { Service: "backup.amazonaws.com" },
-                        Action: "sns:Publish",
-                        Resource: topic.arn,
-                        Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
-                    }],
-                }),
+            new aws.backup.VaultNotifications(`${name}-notifications`, {
+                backupVaultName: vault.name,
+                snsTopicArn: args.alertTopicArn,
+                backupVaultEvents: [...VAULT_ALERT_EVENTS],
             }, parent);
-            topicArn = topic.arn;
         }
-        this.alertTopicArn = pulumi.output(topicArn);
-        new aws.backup.VaultNotifications(`${name}-notifications`, {
-            backupVaultName: vault.name,
-            snsTopicArn: topicArn,
-            backupVaultEvents: [...VAULT_ALERT_EVENTS],
-        }, parent);
 
-        this.registerOutputs({ vaultName: this.vaultName, vaultArn: this.vaultArn, alertTopicArn: this.alertTopicArn });
+        this.registerOutputs({ vaultName: this.vaultName, vaultArn: this.vaultArn, ...(this.alertTopicArn ? { alertTopicArn: this.alertTopicArn } : {}) });
     }
 }
 
 export interface BackupPlanArgs {
     /** The vault the rules back up into (same region). */
     vaultName: pulumi.Input<string>;
-    /** The vault in the DR region every rule copies its recovery points to. None: no copies. */
+    /** The vault in the DR region the snapshot rules copy their recovery points to. None: no copies. */
     copyVaultArn?: pulumi.Input<string>;
-    /** Hours between backups: a divisor of 24 (the plan's 6). */
+    /** Hours between snapshots: a divisor of 24 (the plan's 6). */
     intervalHours: number;
-    /** Days the regular backups are kept (the plan's 30). */
+    /** Days the regular snapshots are kept (the plan's 30). */
     dailyRetentionDays: number;
-    /** Days the weekly backups are kept (the plan's 365). */
+    /** Days the weekly snapshots are kept (the plan's 365). */
     weeklyRetentionDays: number;
     /** Weekly backups move to cold storage after this many days, where the resource type supports it. */
     weeklyColdStorageAfterDays?: number;
+    /**
+     * Days of point-in-time recovery the continuous rule keeps (AWS Backup: 1 to 35). AWS Backup then
+     * owns the database's automated-backup retention, so this is the database's point-in-time window.
+     */
+    continuousRetentionDays: number;
     /** Tag that selects the resources (the database) to back up. */
     selectionTag: { key: string; value: string };
 }
@@ -153,15 +147,31 @@ export function everyHoursSchedule(hours: number): string {
 }
 
 /**
+ * When the continuous rule runs: daily, 03:00 UTC. It makes no snapshot; AWS Backup uses the schedule
+ * "for maintenance and syncing purposes" ("A backup frequency rule for a continuous backup is not the
+ * same as a periodic backup snapshot", AWS Backup Developer Guide, point-in-time-recovery-retention-period.html).
+ */
+export const CONTINUOUS_RULE_SCHEDULE = "cron(0 3 * * ? *)";
+/** The rule names of a site's plan. */
+export const CONTINUOUS_RULE_NAME = "continuous";
+export const WEEKLY_RULE_NAME = "weekly";
+
+/**
  * The AWS Backup plan of a site (the plan's "Frequency: Every 6 hours", "Retention: 30 days for daily
  * backups, 12 months for weekly backups"):
- * - `every-<n>h`: every `intervalHours`, kept `dailyRetentionDays`, with continuous backup
- *   (point-in-time restore, RDS keeps at most 35 days of it: beyond that a separate continuous rule
- *   kept 35 days is added);
- * - `weekly`: Sundays, kept `weeklyRetentionDays` (cold storage only where AWS allows it: delete
- *   at least 90 days after the move; RDS snapshots ignore it);
- * - each rule copies its recovery points to the DR vault with the same lifecycle;
- * - a selection by tag, through a role with AWS Backup's service-role policies.
+ * - `every-<n>h`: a snapshot every `intervalHours`, kept `dailyRetentionDays`, copied to the DR vault;
+ * - `continuous`: continuous backup (point-in-time restore within `continuousRetentionDays`). It is a
+ *   rule of its own because continuous backup of RDS keeps ONE continuous recovery point and makes no
+ *   periodic snapshots ("For recovery points of Aurora and Amazon RDS resources, only one recovery point
+ *   is possible at a time"): on the snapshot rule it would replace the 6-hourly snapshots. It is not
+ *   copied: a copy of a continuous backup is a snapshot ("PITR ... is not available for these copies"),
+ *   which the snapshot rule already copies, and making it needs a temporary snapshot AWS Backup must
+ *   delete; cross-region point-in-time restore is RDS's automated-backup replication;
+ * - `weekly`: a snapshot on Sundays, kept `weeklyRetentionDays` (cold storage only where AWS allows it:
+ *   delete at least 90 days after the move; RDS snapshots ignore it), copied to the DR vault;
+ * - a selection by tag, through a role with AWS Backup's service-role policies. The backup policy
+ *   (AWSBackupServiceRolePolicyForBackup) holds `rds:DeleteDBSnapshot` on AWS Backup's snapshots
+ *   (`arn:aws:rds:*:*:snapshot:awsbackup:*`), which expiring recovery points and copies need.
  */
 export class BackupPlan extends pulumi.ComponentResource {
     readonly planId: pulumi.Output<string>;
@@ -170,11 +180,14 @@ export class BackupPlan extends pulumi.ComponentResource {
 
     constructor(name: string, args: BackupPlanArgs, opts?: pulumi.ComponentResourceOptions) {
         super("genie:backup:Plan", name, {}, opts);
+        const days = args.continuousRetentionDays;
+        if (!Number.isInteger(days) || days < 1 || days > CONTINUOUS_BACKUP_MAX_DAYS) {
+            throw new Error(`BackupPlan ${name}: continuousRetentionDays must be 1 to ${CONTINUOUS_BACKUP_MAX_DAYS} (AWS Backup's limits for continuous backup), got ${days}`);
+        }
         const parent = { parent: this };
         const copy = (lifecycle: { deleteAfter: number; coldStorageAfter?: number }) =>
             args.copyVaultArn === undefined ? undefined : [{ destinationVaultArn: args.copyVaultArn, lifecycle }];
 
-        const continuousOnRegular = args.dailyRetentionDays <= CONTINUOUS_BACKUP_MAX_DAYS;
         const regular = { deleteAfter: args.dailyRetentionDays };
         const cold = args.weeklyColdStorageAfterDays;
         const weekly = cold !== undefined && args.weeklyRetentionDays >= cold + COLD_STORAGE_MIN_DAYS
@@ -187,13 +200,23 @@ export class BackupPlan extends pulumi.ComponentResource {
                 schedule: everyHoursSchedule(args.intervalHours),
                 startWindow: 60,
                 completionWindow: 180,
-                enableContinuousBackup: continuousOnRegular,
+                enableContinuousBackup: false,
                 lifecycle: regular,
                 copyActions: copy(regular),
                 recoveryPointTags: { "backup-rule": "regular" },
             },
             {
-                ruleName: "weekly",
+                ruleName: CONTINUOUS_RULE_NAME,
+                targetVaultName: args.vaultName,
+                schedule: CONTINUOUS_RULE_SCHEDULE,
+                startWindow: 60,
+                enableContinuousBackup: true,
+                // deleteAfter only: a continuous rule takes no cold storage.
+                lifecycle: { deleteAfter: days },
+                recoveryPointTags: { "backup-rule": "continuous" },
+            },
+            {
+                ruleName: WEEKLY_RULE_NAME,
                 targetVaultName: args.vaultName,
                 schedule: WEEKLY_BACKUP_SCHEDULE,
                 startWindow: 60,
@@ -203,18 +226,6 @@ export class BackupPlan extends pulumi.ComponentResource {
                 recoveryPointTags: { "backup-rule": "weekly" },
             },
         ];
-        if (!continuousOnRegular) {
-            const continuous = { deleteAfter: CONTINUOUS_BACKUP_MAX_DAYS };
-            rules.push({
-                ruleName: "continuous",
-                targetVaultName: args.vaultName,
-                schedule: "cron(0 3 * * ? *)",
-                enableContinuousBackup: true,
-                lifecycle: continuous,
-                copyActions: copy(continuous),
-                recoveryPointTags: { "backup-rule": "continuous" },
-            });
-        }
         const plan = new aws.backup.Plan(`${name}-plan`, { name, rules }, parent);
         this.planId = plan.id;
         this.planArn = plan.arn;

@@ -9,19 +9,39 @@ import { PORTS } from "./security-groups";
  * - `replica`: a cross-region read replica of the primary (a standby DR site).
  * - `promoted`: the same replica, promoted to a standalone primary (an active DR site). It is the
  *   SAME resource as `replica` with `replicateSourceDb` removed, which the provider carries out as
- *   an in-place promotion (an update), never a replacement; see {@link RDS_REPLACE_ON_CHANGE}.
+ *   an in-place promotion (an update), never a replacement: the inputs that would replace it are
+ *   `RDS_REPLACE_ON_CHANGE` in offline/aws-rules/rds.ts, and none of them differs between the two.
+ *   What does differ besides the source and the size: a replica takes no final snapshot, a
+ *   standalone instance does (`skipFinalSnapshot`/`finalSnapshotIdentifier`, which the provider
+ *   only keeps in state for the delete: an update without an API call).
  * - `restored`: where there is no replica to promote, a new instance restored from the primary's
  *   automated backups replicated into this region, to the latest restorable time or a given time.
+ *   It is encrypted with the key of those backups (RestoreDBInstanceToPointInTime takes no key), so
+ *   that is the key it declares: `backupsKmsKeyArn`.
+ *
+ * The way back (active -> standby) is not an update: the provider refuses to set `replicateSourceDb`
+ * on a standalone instance ("cannot elect new source database for replication"); the promoted
+ * instance has to be deleted (taking its final snapshot) and a new replica created.
  */
 export type DatabaseRole =
     | { kind: "primary"; masterUsername: string; masterPassword: pulumi.Input<string>; databaseName: string }
     | { kind: "replica"; sourceDatabaseArn: pulumi.Input<string> }
     | { kind: "promoted" }
-    | { kind: "restored"; automatedBackupsArn: pulumi.Input<string>; restoreTime?: string };
+    | {
+          kind: "restored";
+          automatedBackupsArn: pulumi.Input<string>;
+          restoreTime?: string;
+          /** The KMS key (in this region) that encrypts those replicated backups: the restored instance keeps it. */
+          backupsKmsKeyArn: pulumi.Input<string>;
+      };
 
 export interface DatabaseArgs {
     role: DatabaseRole;
-    /** PostgreSQL version, e.g. "15.10" (ignored by replicas, which follow their source). */
+    /**
+     * PostgreSQL major version, e.g. "15": with `autoMinorVersionUpgrade` RDS creates the newest minor
+     * version it offers and upgrades it in the maintenance window (ignored by replicas, which follow
+     * their source).
+     */
     engineVersion: string;
     instanceClass: string;
     allocatedStorageGb: number;
@@ -35,8 +55,17 @@ export interface DatabaseArgs {
     securityGroupId: pulumi.Input<string>;
     /** The region's customer-managed key: storage, Performance Insights, log groups. */
     kmsKeyArn: pulumi.Input<string>;
-    /** Automated backup retention, the point-in-time restore window (7-35 days). */
+    /** Automated backup retention, the point-in-time restore window (1-35 days; at least 1 for a replica's source). */
     backupRetentionDays: number;
+    /**
+     * An AWS Backup plan with a continuous-backup rule selects this database (by the tags below): once
+     * it does, AWS Backup owns the instance's backup window and retention ("You can no longer change the
+     * backup start time (preferred backup window) or retention using the Amazon RDS ... APIs", AWS Backup
+     * Developer Guide, rds-backup.html). They are still declared, because the create needs them (a
+     * retention of 0 disables automated backups, and with them the replicas and the backup replication),
+     * and then ignored: no drift on refresh, no ModifyDBInstance that RDS refuses.
+     */
+    awsBackupOwnsAutomatedBackups: boolean;
     /** Days the exported PostgreSQL logs are kept. */
     logRetentionDays: number;
     /** Also build an in-region read replica (read scaling; a fallback if the primary's storage fails). */
@@ -55,27 +84,11 @@ export interface DatabaseArgs {
 }
 
 /**
- * Inputs of `aws.rds.Instance` whose change replaces (deletes and recreates) the instance: the
- * Terraform AWS provider's `ForceNew` attributes of `aws_db_instance`. A change of role must touch
- * none of them to be an in-place update.
+ * The instance inputs AWS Backup takes over once a continuous-backup rule selects the database: "You can
+ * no longer change the backup start time (preferred backup window) or retention using the Amazon RDS or
+ * Aurora console or APIs" (https://docs.aws.amazon.com/aws-backup/latest/devguide/rds-backup.html).
  */
-export const RDS_REPLACE_ON_CHANGE = [
-    "availabilityZone",
-    "characterSetName",
-    "customIamInstanceProfile",
-    "dbName",
-    "engine",
-    "identifier",
-    "identifierPrefix",
-    "kmsKeyId",
-    "ncharCharacterSetName",
-    "restoreToPointInTime",
-    "s3Import",
-    "snapshotIdentifier",
-    "storageEncrypted",
-    "timezone",
-    "username",
-] as const;
+export const AWS_BACKUP_OWNED_INPUTS = ["backupWindow", "backupRetentionPeriod"] as const;
 
 /** RDS events that page: the plan's "Database down" and the storage running out. */
 export const DATABASE_EVENT_CATEGORIES = ["availability", "failover", "failure", "low storage"] as const;
@@ -92,8 +105,12 @@ export class Database extends pulumi.ComponentResource {
     readonly address: pulumi.Output<string>;
     readonly port: pulumi.Output<number>;
     readonly readReplicaIdentifier?: pulumi.Output<string>;
+    /** The DB subnet group (the isolated data subnets): where restore tests restore into. */
+    readonly subnetGroupName: pulumi.Output<string>;
     /** ARN of the automated backups replicated to the DR region (restore source of the DR site). */
     readonly replicatedBackupsArn?: pulumi.Output<string>;
+    /** The DR-region key those replicated backups are encrypted with: a database restored from them keeps it. */
+    readonly replicatedBackupsKmsKeyArn?: pulumi.Output<string>;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("genie:database:Database", name, {}, opts);
@@ -105,6 +122,7 @@ export class Database extends pulumi.ComponentResource {
             subnetIds: args.subnetIds,
             description: `Genie database ${name}: isolated data subnets`,
         }, parent);
+        this.subnetGroupName = subnetGroup.name;
 
         const parameters = new aws.rds.ParameterGroup(`${name}-params`, {
             family: `postgres${major}`,
@@ -135,24 +153,25 @@ export class Database extends pulumi.ComponentResource {
         }, parent);
 
         const role = args.role;
+        // What every instance of the site shares, replicas included.
         const common = {
             instanceClass: args.instanceClass,
             maxAllocatedStorage: args.maxAllocatedStorageGb,
             storageType: "gp3",
             storageEncrypted: true,
-            kmsKeyId: args.kmsKeyArn,
             multiAz: args.multiAz,
             dbSubnetGroupName: subnetGroup.name,
             vpcSecurityGroupIds: [args.securityGroupId],
             port: PORTS.postgres,
             publiclyAccessible: false,
             parameterGroupName: parameters.name,
+            // Needed at create (0 disables automated backups, which a replica's source and the backup
+            // replication require); once AWS Backup's continuous rule owns them they are ignored (below).
             backupRetentionPeriod: args.backupRetentionDays,
             backupWindow: "02:00-02:30",
             maintenanceWindow: "sun:04:00-sun:05:00",
             copyTagsToSnapshot: true,
             deletionProtection: true,
-            skipFinalSnapshot: false,
             deleteAutomatedBackups: false,
             enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
             performanceInsightsEnabled: true,
@@ -164,30 +183,45 @@ export class Database extends pulumi.ComponentResource {
             autoMinorVersionUpgrade: true,
             // Promotion and failover-related changes must not wait for the maintenance window.
             applyImmediately: true,
-            tags: { Name: identifier, ...args.backupSelectionTags },
         };
-        // The replica and the promoted primary are one resource: only replicateSourceDb and sizing differ.
+        // A standalone instance takes a final snapshot when deleted. A read replica must not: the
+        // provider doc on finalSnapshotIdentifier, "Must not be provided when deleting a read replica"
+        // (and with skipFinalSnapshot false and no identifier the provider refuses the delete itself).
+        const standalone = { skipFinalSnapshot: false, finalSnapshotIdentifier: `${identifier}-final` };
+        const replicaDelete = { skipFinalSnapshot: true };
+        // The replica and the promoted primary are one resource: only replicateSourceDb, the final
+        // snapshot settings and sizing differ, none of which replaces it.
         const byRole: Partial<aws.rds.InstanceArgs> =
             role.kind === "primary"
-                ? { engine: "postgres", engineVersion: args.engineVersion, allocatedStorage: args.allocatedStorageGb, username: role.masterUsername, password: role.masterPassword, dbName: role.databaseName }
+                ? { engine: "postgres", engineVersion: args.engineVersion, allocatedStorage: args.allocatedStorageGb, username: role.masterUsername, password: role.masterPassword, dbName: role.databaseName, kmsKeyId: args.kmsKeyArn, ...standalone }
                 : role.kind === "replica"
-                  ? { replicateSourceDb: role.sourceDatabaseArn }
+                  ? // Cross-region: the source's ARN, and this region's key (the provider doc: "if you are
+                    // creating a cross-region replica of an encrypted database you will also need to specify a kmsKeyId").
+                    { replicateSourceDb: role.sourceDatabaseArn, kmsKeyId: args.kmsKeyArn, ...replicaDelete }
                   : role.kind === "promoted"
-                    ? {}
+                    ? { kmsKeyId: args.kmsKeyArn, ...standalone }
                     : {
                           engine: "postgres",
                           engineVersion: args.engineVersion,
+                          // The key of the replicated backups: the restore keeps it, and kmsKeyId forces a replacement.
+                          kmsKeyId: role.backupsKmsKeyArn,
                           restoreToPointInTime: {
                               sourceDbInstanceAutomatedBackupsArn: role.automatedBackupsArn,
                               ...(role.restoreTime ? { restoreTime: role.restoreTime } : { useLatestRestorableTime: true }),
                           },
+                          ...standalone,
                       };
         const instance = new aws.rds.Instance(`${name}-instance`, {
             identifier,
-            finalSnapshotIdentifier: `${identifier}-final`,
             ...common,
             ...byRole,
-        }, { parent: this, protect: args.protect, dependsOn: logGroups });
+            tags: { Name: identifier, ...args.backupSelectionTags },
+        }, {
+            parent: this,
+            protect: args.protect,
+            dependsOn: logGroups,
+            ignoreChanges: args.awsBackupOwnsAutomatedBackups ? [...AWS_BACKUP_OWNED_INPUTS] : undefined,
+        });
         this.identifier = instance.identifier;
         this.arn = instance.arn;
         this.address = instance.address;
@@ -196,10 +230,16 @@ export class Database extends pulumi.ComponentResource {
         if (args.inRegionReadReplica) {
             const replica = new aws.rds.Instance(`${name}-read-replica`, {
                 identifier: `${identifier}-read`,
-                replicateSourceDb: instance.identifier,
-                finalSnapshotIdentifier: `${identifier}-read-final`,
                 ...common,
+                // A same-region replica given a subnet group needs its source's ARN (the provider doc on
+                // replicateSourceDb: "If specifying the dbSubnetGroupName in the same region, use the arn";
+                // AWS otherwise answers DBSubnetGroupNotAllowedFault). No kmsKeyId: "A read replica in the
+                // same AWS Region is always encrypted with the same KMS key as the source DB instance"
+                // (CreateDBInstanceReadReplica, KmsKeyId: "don't specify a value for this parameter").
+                replicateSourceDb: instance.arn,
+                ...replicaDelete,
                 multiAz: false,
+                // No backup-plan tags: the plan backs up the primary, not its copy.
                 tags: { Name: `${identifier}-read` },
             }, { parent: this, protect: args.protect });
             this.readReplicaIdentifier = replica.identifier;
@@ -213,6 +253,7 @@ export class Database extends pulumi.ComponentResource {
                 retentionPeriod: args.backupRetentionDays,
             }, { parent: this, provider: args.automatedBackupReplication.provider, protect: args.protect });
             this.replicatedBackupsArn = replication.id;
+            this.replicatedBackupsKmsKeyArn = pulumi.output(args.automatedBackupReplication.kmsKeyArn);
         }
 
         if (args.eventTopicArn) {
@@ -226,6 +267,13 @@ export class Database extends pulumi.ComponentResource {
             }, parent);
         }
 
-        this.registerOutputs({ identifier: this.identifier, arn: this.arn, address: this.address, replicatedBackupsArn: this.replicatedBackupsArn });
+        this.registerOutputs({
+            identifier: this.identifier,
+            arn: this.arn,
+            address: this.address,
+            subnetGroupName: this.subnetGroupName,
+            replicatedBackupsArn: this.replicatedBackupsArn,
+            replicatedBackupsKmsKeyArn: this.replicatedBackupsKmsKeyArn,
+        });
     }
 }

@@ -19,14 +19,31 @@ export interface RestoreTestingArgs {
     monthlyWindowDays: number;
     /** Tag that selects the database to restore (the backup plan's selection tag). */
     selectionTag: { key: string; value: string };
-    /** Restore parameters that AWS Backup cannot infer (e.g. the DB subnet group), from the database section. */
-    restoreMetadataOverrides?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * Where the restored database lands: the isolated data subnets (the database's DB subnet group) and
+     * the database tier's security groups. Without them AWS Backup infers the default VPC, and "if the
+     * default is not present, for example the default VPC or subnet has been deleted and no metadata
+     * override has been input, the restore will not be successful" (AWS Backup Developer Guide,
+     * restore-testing-inferred-metadata.html; `dbSubnetGroupName` and `vpcSecurityGroupIds` are among
+     * the overridable keys of "Amazon RDS instances"). A restored copy must not land in a public default
+     * VPC either.
+     */
+    restoreTarget: { dbSubnetGroupName: pulumi.Input<string>; vpcSecurityGroupIds: pulumi.Input<string>[] };
+}
+
+/**
+ * The restore metadata overrides of an RDS restore test: the values are strings, a list as its JSON
+ * text (`vpcSecurityGroupIds: "[\"sg-...\"]"`), as the restore job's metadata carries it.
+ */
+export function rdsRestoreMetadataOverrides(target: RestoreTestingArgs["restoreTarget"]): Record<string, pulumi.Input<string>> {
+    return { dbSubnetGroupName: target.dbSubnetGroupName, vpcSecurityGroupIds: pulumi.jsonStringify(pulumi.output(target.vpcSecurityGroupIds)) };
 }
 
 /**
  * The plan's restore tests, run by AWS Backup restore testing: a weekly plan that restores the newest
  * recovery point and a monthly plan that restores a random one within the window, each with a
  * selection of the tagged database and a validation window after which the restored copy is deleted.
+ * The restored copy lands in the isolated data subnets behind the database tier's security group.
  */
 export class RestoreTesting extends pulumi.ComponentResource {
     readonly weeklyPlanName: pulumi.Output<string>;
@@ -38,6 +55,7 @@ export class RestoreTesting extends pulumi.ComponentResource {
             throw new Error(`RestoreTesting ${name}: namePrefix ${JSON.stringify(args.namePrefix)} may hold letters, digits and underscores only`);
         }
         const parent = { parent: this };
+        const overrides = rdsRestoreMetadataOverrides(args.restoreTarget);
         const role = new aws.iam.Role(`${name}-role`, {
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
@@ -71,7 +89,7 @@ export class RestoreTesting extends pulumi.ComponentResource {
                 },
                 iamRoleArn: role.arn,
                 validationWindowHours: RESTORE_VALIDATION_WINDOW_HOURS,
-                restoreMetadataOverrides: args.restoreMetadataOverrides,
+                restoreMetadataOverrides: overrides,
             }, { parent: this, dependsOn: [attachment] });
             return plan;
         };

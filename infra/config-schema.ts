@@ -36,6 +36,12 @@ export const CONFIG_SCHEMA = {
         default: "organization/genie-infra/production",
         description: "Fully qualified name of the production stack, read by the dr stack through a StackReference.",
     },
+    autoscalingServiceLinkedRole: {
+        type: "string",
+        default: "create",
+        description:
+            "The account's EC2 Auto Scaling service-linked role (AWSServiceRoleForAutoScaling), which the app group's key grant names: create (this stack declares it; only the production stack may, and it is deployed first) or existing (it already exists in the account: always on the dr stack, which must not need IAM's us-east-1 control plane; on production when Auto Scaling was used in the account before, or import it with `pulumi import`).",
+    },
     vpcCidr: { type: "string", default: "10.20.0.0/16", description: "IPv4 CIDR of the site's VPC (/16 to /20)." },
     availabilityZoneCount: {
         type: "integer",
@@ -73,7 +79,12 @@ export const CONFIG_SCHEMA = {
         type: "string",
         description: "Optional path of the app's Docker build context; when set, the image is built and pushed with imageTag.",
     },
-    dbEngineVersion: { type: "string", default: "15.10", description: "PostgreSQL engine version of the RDS database." },
+    dbEngineVersion: {
+        type: "string",
+        default: "15",
+        description:
+            "PostgreSQL major version of the RDS database, such as 15 (major only: RDS creates the newest minor version and upgrades minors automatically).",
+    },
     dbInstanceClass: { type: "string", default: "db.r6g.large", description: "RDS instance class on a primary or active site." },
     dbStandbyInstanceClass: {
         type: "string",
@@ -89,7 +100,7 @@ export const CONFIG_SCHEMA = {
     dbPointInTimeRetentionDays: {
         type: "integer",
         default: DR_PLAN.dbDailyRetentionDays,
-        description: "RDS automated backup retention (point-in-time restore window) in days, 7 to 35.",
+        description: `RDS point-in-time restore window in days (AWS Backup's continuous backup keeps it), ${DR_PLAN.dbDailyRetentionDays} to 35.`,
     },
     cacheNodeType: { type: "string", default: "cache.r6g.large", description: "ElastiCache node type on a primary or active site." },
     cacheStandbyNodeType: { type: "string", default: "cache.t4g.medium", description: "ElastiCache node type on a standby site." },
@@ -111,17 +122,22 @@ export const CONFIG_SCHEMA = {
         type: "string",
         description: "DR site: ARN of the production database's automated backups replicated to the DR region (restore source); overrides the production stack's output.",
     },
+    primaryDatabaseBackupsKmsKeyArn: {
+        type: "string",
+        description:
+            "DR site: ARN of the DR-region KMS key that encrypts the production database's replicated automated backups; a database restored from them keeps this key. Overrides the production stack's output.",
+    },
     primaryBackupVaultArn: {
         type: "string",
         description: "DR site: ARN of the production backup vault in the primary region, where an active DR site copies its recovery points; overrides the production stack's output.",
     },
     drBackupsBucketName: {
         type: "string",
-        description: "DR site: name of the production stack's replica backups bucket in the DR region (the landing zone), where an active DR site exports its Redis snapshots; overrides the production stack's output.",
+        description: "DR site: name of the production stack's replica backups bucket in the DR region (the landing zone), where an active DR site writes its database dumps; overrides the production stack's output.",
     },
     cacheSeedRdbArn: {
         type: "string",
-        description: "DR site: S3 ARN of an exported Redis RDB file (arn:aws:s3:::bucket/redis/...rdb) to seed a new cache from; empty starts it empty.",
+        description: "DR site: S3 ARN of an exported Redis RDB file in the landing zone's Redis exports bucket of the DR region (arn:aws:s3:::genie-primary-storage-redis-<account>-<region>/...-export-0001.rdb) to seed a new cache from; empty starts it empty.",
     },
     backupIntervalHours: {
         type: "integer",
@@ -185,6 +201,12 @@ export const CONFIG_SCHEMA = {
         description: "Optional Slack workspace (team) id, T..., authorised once for AWS Chatbot; set with slackChannelId.",
     },
     slackChannelId: { type: "string", description: "Optional Slack channel id, C... or G..., for alerts; set with slackWorkspaceId." },
+    chatbotRegion: {
+        type: "string",
+        default: "us-west-2",
+        description:
+            "Region whose AWS Chatbot API creates the stack's Slack channel configuration: one of us-east-2, us-west-2, ap-southeast-1, eu-west-1 (Chatbot has no API elsewhere); the configuration lists the stack's alert topics of every region. Each stack of an account needs its own Slack channel (Chatbot takes one configuration per channel and account).",
+    },
     errorRateThresholdPercent: {
         type: "integer",
         default: 5,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DR_PLAN } from "./dr-plan";
 import { CONFIG_SCHEMA, ConfigKey, PROJECT_NAME } from "./config-schema";
+import { CHATBOT_REGIONS, ChatbotRegion } from "../components/notifications";
 
 /**
  * The typed, validated configuration of one stack.
@@ -16,6 +17,8 @@ export type DbRecoverySource = (typeof DB_RECOVERY_SOURCES)[number];
 export const VAULT_LOCK_MODES = ["compliance", "governance"] as const;
 export type VaultLockMode = (typeof VAULT_LOCK_MODES)[number];
 export type SiteRole = (typeof SITE_ROLES)[number];
+export const SERVICE_LINKED_ROLE_OWNERSHIP = ["create", "existing"] as const;
+export type ServiceLinkedRoleOwnership = (typeof SERVICE_LINKED_ROLE_OWNERSHIP)[number];
 
 export interface AlertRecipients {
     /** Email addresses subscribed to every alert topic. */
@@ -24,6 +27,8 @@ export interface AlertRecipients {
     smsNumbers: string[];
     /** Slack channel reached through AWS Chatbot, when configured. */
     slack?: { workspaceId: string; channelId: string };
+    /** Where the Slack channel configuration is created: a region that serves Chatbot's API. */
+    chatbotRegion: ChatbotRegion;
 }
 
 export interface StackConfig {
@@ -37,6 +42,8 @@ export interface StackConfig {
     /** The region this stack's site runs in: primaryRegion for `primary`, drRegion otherwise. */
     siteRegion: string;
     productionStack: string;
+    /** Whether this stack declares the account's Auto Scaling service-linked role or names an existing one. */
+    autoscalingServiceLinkedRole: ServiceLinkedRoleOwnership;
     network: { vpcCidr: string; availabilityZoneCount: number };
     dns: { domainName: string; hostedZoneId: string };
     app: {
@@ -65,7 +72,7 @@ export interface StackConfig {
      * DR site: values of the production stack given in config. Each one given here is not read
      * from the production stack; when all are given, the production state is not read at all.
      */
-    productionOverrides: { databaseArn?: string; databaseBackupsArn?: string; backupVaultArn?: string; drBackupsBucketName?: string };
+    productionOverrides: { databaseArn?: string; databaseBackupsArn?: string; databaseBackupsKmsKeyArn?: string; backupVaultArn?: string; drBackupsBucketName?: string };
     /** Schedules and retentions: the plan's values or stricter. */
     backup: {
         intervalHours: number;
@@ -102,7 +109,10 @@ export class ConfigError extends Error {
     }
 }
 
-/** Raw config as the engine passes it: every value a string, structured values as JSON. */
+/**
+ * Raw config as the engine passes it: every value a string, structured values as JSON. At run time it
+ * may also hold keys the schema does not declare (a typo in a stack file): parseStackConfig refuses them.
+ */
 export type RawConfig = Partial<Record<ConfigKey | "aws:region", string>>;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
@@ -113,7 +123,10 @@ const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,32}$/;
 const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|\d*xlarge)$/;
 const DB_INSTANCE_CLASS = /^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/;
 const CACHE_NODE_TYPE = /^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/;
-const PG_VERSION = /^(1[3-9]|[2-9]\d)(\.\d+)?$/;
+/** A PostgreSQL major version alone (13 or later): RDS picks and upgrades the minor version. */
+const PG_MAJOR_VERSION = /^(1[3-9]|[2-9]\d)$/;
+const PG_VERSION_WITH_MINOR = /^(1[3-9]|[2-9]\d)\.\d+$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const SLACK_WORKSPACE = /^T[A-Z0-9]{6,}$/;
 const SLACK_CHANNEL = /^[CG][A-Z0-9]{6,}$/;
@@ -132,6 +145,8 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     const problems: string[] = [];
     const key = (k: string) => `${project}:${k}`;
     const show = (v: unknown) => JSON.stringify(v);
+    // A key the schema does not declare is a mistake (a typo would silently leave the default in force).
+    problems.push(...undeclaredKeyProblems(Object.keys(raw), project));
 
     const text = (k: ConfigKey): string | undefined => {
         const value = raw[k];
@@ -203,6 +218,18 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     }
     const productionStack = str("productionStack");
     matches("productionStack", productionStack, STACK_NAME, "must be a stack name such as organization/genie-infra/production");
+    // One owner per account for the Auto Scaling service-linked role: the production stack, deployed
+    // first. IAM is global and its control plane is in us-east-1, so the dr stack names the role by
+    // its ARN and never creates it (nor could two stacks both create it: the name is taken).
+    const autoscalingServiceLinkedRole = str("autoscalingServiceLinkedRole") as ServiceLinkedRoleOwnership;
+    if (!SERVICE_LINKED_ROLE_OWNERSHIP.includes(autoscalingServiceLinkedRole)) {
+        problems.push(`${key("autoscalingServiceLinkedRole")} = ${show(autoscalingServiceLinkedRole)}: allowed: ${SERVICE_LINKED_ROLE_OWNERSHIP.join(", ")}`);
+    } else if (autoscalingServiceLinkedRole === "create" && siteRole !== "primary") {
+        problems.push(
+            `${key("autoscalingServiceLinkedRole")} = "create": the production stack owns the account's Auto Scaling service-linked role; ` +
+                `a ${siteRole} DR site must use "existing" (it must come up without IAM's us-east-1 control plane, and the role's name is taken once production created it)`,
+        );
+    }
 
     // Network and DNS.
     const vpcCidr = str("vpcCidr");
@@ -242,7 +269,17 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
 
     // Database and cache.
     const engineVersion = str("dbEngineVersion");
-    matches("dbEngineVersion", engineVersion, PG_VERSION, "must be a PostgreSQL version of 13 or later, such as 15.10");
+    if (PG_VERSION_WITH_MINOR.test(engineVersion)) {
+        // RDS retires minor versions for new instances and upgrades running ones (autoMinorVersionUpgrade):
+        // a pinned minor fails the create once retired and asks for a downgrade after the first upgrade.
+        problems.push(
+            `${key("dbEngineVersion")} = ${show(engineVersion)}: give the major version only, such as ${show(engineVersion.split(".")[0])}; ` +
+                "RDS creates the newest minor version it offers and upgrades minor versions automatically (autoMinorVersionUpgrade), " +
+                "so a pinned minor version stops being creatable when AWS retires it and asks for a downgrade once the instance is upgraded",
+        );
+    } else {
+        matches("dbEngineVersion", engineVersion, PG_MAJOR_VERSION, "must be a PostgreSQL major version of 13 or later, such as 15");
+    }
     matches("dbInstanceClass", str("dbInstanceClass"), DB_INSTANCE_CLASS, "must be an RDS instance class such as db.r6g.large");
     matches("dbStandbyInstanceClass", str("dbStandbyInstanceClass"), DB_INSTANCE_CLASS, "must be an RDS instance class such as db.t4g.large");
     const allocatedStorageGb = int("dbAllocatedStorageGb", 20, 65536, "allowed: 20 to 65536 GiB");
@@ -252,11 +289,15 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
             `${key("dbMaxAllocatedStorageGb")} = ${maxAllocatedStorageGb}: must exceed ${key("dbAllocatedStorageGb")} (${allocatedStorageGb}) so storage can grow`,
         );
     }
+    // AWS Backup's continuous rule keeps this window (and sets the instance's retention from it): at most
+    // 35 days (AWS Backup's and RDS's maximum), at least the Vault Lock minimum (the plan's daily
+    // retention), or the locked vault fails the continuous backup job.
     const pointInTimeRetentionDays = int(
         "dbPointInTimeRetentionDays",
-        7,
+        DR_PLAN.dbDailyRetentionDays,
         35,
-        "allowed: 7 to 35 days (RDS's maximum); point-in-time restore needs at least a week of logs",
+        `allowed: ${DR_PLAN.dbDailyRetentionDays} to 35 days: at most 35 (RDS's and AWS Backup's maximum for point-in-time backups), ` +
+            `at least the backup vaults' Vault Lock minimum of ${DR_PLAN.dbDailyRetentionDays} (the plan's daily retention), which refuses a continuous backup kept less`,
     );
     const recoverySource = str("dbRecoverySource") as DbRecoverySource;
     const restoreTime = raw.dbRestoreTime || undefined;
@@ -276,6 +317,7 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     const productionOverrides = {
         databaseArn: raw.primaryDatabaseArn || undefined,
         databaseBackupsArn: raw.primaryDatabaseBackupsArn || undefined,
+        databaseBackupsKmsKeyArn: raw.primaryDatabaseBackupsKmsKeyArn || undefined,
         backupVaultArn: raw.primaryBackupVaultArn || undefined,
         drBackupsBucketName: raw.drBackupsBucketName || undefined,
     };
@@ -288,12 +330,19 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     if (productionOverrides.databaseArn !== undefined) {
         matches("primaryDatabaseArn", productionOverrides.databaseArn, RDS_INSTANCE_ARN, "must be an RDS instance ARN such as arn:aws:rds:us-east-1:123456789012:db:genie-primary-db");
     }
+    if (productionOverrides.databaseBackupsKmsKeyArn !== undefined) {
+        const k = productionOverrides.databaseBackupsKmsKeyArn;
+        matches("primaryDatabaseBackupsKmsKeyArn", k, KMS_KEY_ARN, `must be a KMS key ARN in the DR region, such as arn:aws:kms:${drRegion}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`);
+        if (KMS_KEY_ARN.test(k) && k.split(":")[3] !== drRegion) {
+            problems.push(`${key("primaryDatabaseBackupsKmsKeyArn")} = ${show(k)}: must be a key of the DR region ${drRegion}, where the backups are replicated`);
+        }
+    }
     if (productionOverrides.databaseBackupsArn !== undefined) {
         matches("primaryDatabaseBackupsArn", productionOverrides.databaseBackupsArn, RDS_AUTOMATED_BACKUPS_ARN, "must be an RDS automated backups ARN such as arn:aws:rds:us-west-2:123456789012:auto-backup:ab-...");
     }
     const seedRdbArn = raw.cacheSeedRdbArn || undefined;
     if (seedRdbArn !== undefined) {
-        matches("cacheSeedRdbArn", seedRdbArn, S3_RDB_ARN, "must be the S3 ARN of an .rdb file such as arn:aws:s3:::genie-dr-backups/redis/genie-scheduled-20261130t0330-0001.rdb");
+        matches("cacheSeedRdbArn", seedRdbArn, S3_RDB_ARN, "must be the S3 ARN of an .rdb file such as arn:aws:s3:::genie-primary-storage-redis-123456789012-us-west-2/genie-scheduled-20261130t0330-export-0001.rdb");
     }
     matches("cacheNodeType", str("cacheNodeType"), CACHE_NODE_TYPE, "must be an ElastiCache node type such as cache.r6g.large");
     matches("cacheStandbyNodeType", str("cacheStandbyNodeType"), CACHE_NODE_TYPE, "must be an ElastiCache node type such as cache.t4g.medium");
@@ -362,6 +411,10 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     }
     if (workspaceId !== undefined) matches("slackWorkspaceId", workspaceId, SLACK_WORKSPACE, "must be a Slack workspace id such as T0123ABCD");
     if (channelId !== undefined) matches("slackChannelId", channelId, SLACK_CHANNEL, "must be a Slack channel id such as C0123ABCD");
+    const chatbotRegion = str("chatbotRegion") as ChatbotRegion;
+    if (!CHATBOT_REGIONS.includes(chatbotRegion)) {
+        problems.push(`${key("chatbotRegion")} = ${show(chatbotRegion)}: AWS Chatbot's API exists only in ${CHATBOT_REGIONS.join(", ")}`);
+    }
     const errorRateThresholdPercent = int("errorRateThresholdPercent", 1, 100, "allowed: 1 to 100 percent of requests");
     const diskUsedThresholdPercent = int("diskUsedThresholdPercent", 50, 99, "allowed: 50 to 99 percent");
     const dbFreeStorageThresholdGb = int("dbFreeStorageThresholdGb", 1, 65536, "allowed: 1 to 65536 GiB");
@@ -382,6 +435,7 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         drRegion,
         siteRegion,
         productionStack,
+        autoscalingServiceLinkedRole,
         network: { vpcCidr, availabilityZoneCount },
         dns: { domainName, hostedZoneId: str("hostedZoneId") },
         app: { instanceType, minSize, maxSize, standbySize, imageTag, buildContext },
@@ -403,6 +457,7 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
             emails,
             smsNumbers,
             slack: workspaceId && channelId ? { workspaceId, channelId } : undefined,
+            chatbotRegion,
             errorRateThresholdPercent,
             diskUsedThresholdPercent,
             dbFreeStorageThresholdGb,
@@ -414,17 +469,74 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     };
 }
 
-/** Reads this stack's config from the Pulumi runtime and validates it. */
+/**
+ * Reads this stack's config from the Pulumi runtime and validates it.
+ *
+ * Every key of the project's namespace is read, declared or not: the engine passes the program all
+ * of the stack's config (the PULUMI_CONFIG environment variable, which `pulumi.runtime.allConfig()`
+ * returns) and itself checks only the keys Pulumi.yaml declares (their types and required values:
+ * pulumi/pulumi sdk/go/common/workspace/config.go, `mergeConfig`/`validateStackConfigValues`), so an
+ * undeclared key reaches the program and is refused here, before any resource is declared. The
+ * offline runtime sets the same store (`pulumi.runtime.setAllConfig`), so both paths see the same keys.
+ */
 export function loadStackConfig(): StackConfig {
-    const config = new pulumi.Config(PROJECT_NAME);
-    const raw: RawConfig = {};
-    for (const k of Object.keys(CONFIG_SCHEMA) as ConfigKey[]) {
-        const value = config.get(k);
-        if (value !== undefined) raw[k] = value;
+    const project = pulumi.getProject();
+    const raw: Record<string, string> = {};
+    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (fullKey.startsWith(`${project}:`)) raw[fullKey.slice(project.length + 1)] = value;
     }
     const region = new pulumi.Config("aws").get("region");
     if (region !== undefined) raw["aws:region"] = region;
-    return parseStackConfig(raw, pulumi.getStack(), pulumi.getProject());
+    return parseStackConfig(raw as RawConfig, pulumi.getStack(), project);
+}
+
+/**
+ * One problem per key of the project's namespace that the schema does not declare, naming the
+ * closest declared key. `keys` are raw config keys: unqualified (the project's) or `namespace:key`;
+ * keys of other namespaces (aws:, pulumi:, a provider's) are not the program's to judge and pass.
+ * The value is never shown: an undeclared key may hold a secret.
+ */
+export function undeclaredKeyProblems(keys: Iterable<string>, project = PROJECT_NAME): string[] {
+    const declared = Object.keys(CONFIG_SCHEMA);
+    const problems: string[] = [];
+    for (const rawKey of keys) {
+        const colon = rawKey.indexOf(":");
+        if (colon >= 0 && rawKey.slice(0, colon) !== project) continue;
+        const name = colon >= 0 ? rawKey.slice(colon + 1) : rawKey;
+        if (declared.includes(name)) continue;
+        const { key: closest, distance } = closestKey(name, declared);
+        const near = distance <= Math.max(2, Math.floor(name.length / 3));
+        problems.push(
+            `${project}:${name} is not a config key of this project: ` +
+                (near ? `did you mean ${project}:${closest}?` : `the closest declared key is ${project}:${closest}`) +
+                " (every key is declared in Pulumi.yaml's config block, generated from infra/config-schema.ts)",
+        );
+    }
+    return problems;
+}
+
+/** The declared key nearest to `name` by edit distance (case-insensitive; a transposition counts as one edit). */
+function closestKey(name: string, declared: string[]): { key: string; distance: number } {
+    let best = { key: declared[0], distance: Infinity };
+    for (const candidate of declared) {
+        const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+        if (distance < best.distance) best = { key: candidate, distance };
+    }
+    return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions. */
+export function editDistance(a: string, b: string): number {
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+    for (let j = 0; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.length][b.length];
 }
 
 /** Retention values CloudWatch Logs accepts (days). */

@@ -1,5 +1,6 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BackupStorage } from "../components/backup-storage";
+import { BackupStorage, cacheExportsBucketName } from "../components/backup-storage";
 import { BACKUP_SELECTION_TAG_KEY, BackupPlan, BackupVault, backupSelectionTagValue } from "../components/backup-plan";
 import { SiteKey } from "../components/keys";
 import { AppRegistry, replicatedRepository } from "../components/registry";
@@ -39,17 +40,30 @@ export interface DataProtection {
     uploadsBucketName?: pulumi.Output<string>;
     uploadsBucketArn?: pulumi.Output<string>;
     logsBucketName: pulumi.Output<string>;
+    /** The logs bucket's policy: the ALB is created after it (ELB checks the bucket when access logs are turned on). */
+    logsBucketPolicy: pulumi.Resource;
+    /**
+     * The bucket the site's Redis exports go to (same region, SSE-S3, ElastiCache's bucket policy):
+     * the primary's own, or on an active DR site the landing zone's one in its region.
+     */
+    cacheExportsBucketName?: pulumi.Output<string>;
+    cacheExportsBucketArn?: pulumi.Output<string>;
     repositoryName: pulumi.Output<string>;
     repositoryUrl: pulumi.Output<string>;
-    /** Topic of the site vault's job alerts (the monitoring section subscribes to it). */
-    backupAlertTopicArn?: pulumi.Output<string>;
+    /**
+     * Where the site serves (primary, active DR): the AWS Backup of its database. Its plan has a
+     * continuous-backup rule selecting the database, so AWS Backup owns the instance's backup window
+     * and retention; `defineRestoreTesting` tests restores from `vaultArn`.
+     */
+    databaseBackups?: { vaultArn: pulumi.Output<string>; continuous: true };
     /** The stack outputs of this section. */
     outputs: Record<string, pulumi.Input<unknown>>;
 }
 
 /**
  * The data protection section of a stack (the plan's "Backup Strategy"): keys and secrets, backup
- * storage, AWS Backup with Vault Lock and restore tests, the registry, and, on the primary site, the
+ * storage, AWS Backup with Vault Lock (the restore tests, which restore into the database's subnet group,
+ * are {@link defineRestoreTesting}'s), the registry, and, on the primary site, the
  * recovery landing zone in the DR region (key, vault, replica buckets, ECR replication, secret replicas).
  */
 export function defineDataProtection(config: StackConfig, providers: StackProviders, site: string, production?: ProductionOutputs): DataProtection {
@@ -82,6 +96,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
             backupTags: { [tag.key]: tag.value },
             secretNames,
             logsBucketName: storage.logsBucketName,
+            logsBucketPolicy: storage.logsBucketPolicy,
             repositoryName: repository.repositoryName,
             repositoryUrl: repository.repositoryUrl,
             outputs: {
@@ -101,18 +116,25 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         // restores, and exports its Redis snapshots into the landing zone's backups bucket here.
         const { vault, plan } = siteBackups(config, site, key.keyArn, production.get("backupVaultArn"), siteOpts);
         const backupsBucketName = production.get("drBackupsBucketName");
+        // The landing zone's Redis exports bucket in this region has a fixed name (account and
+        // region): found without the production state.
+        const primaryStorage = `${site.slice(0, site.length - config.siteName.length)}primary-storage`;
+        const account = aws.getCallerIdentityOutput({}, siteOpts).accountId;
+        const cacheExportsBucket = account.apply((a) => cacheExportsBucketName(primaryStorage, a, config.siteRegion));
         return {
             ...dataProtection,
             backupsBucketName,
             backupsBucketArn: pulumi.interpolate`arn:aws:s3:::${backupsBucketName}`,
-            backupAlertTopicArn: vault.alertTopicArn,
+            cacheExportsBucketName: cacheExportsBucket,
+            cacheExportsBucketArn: pulumi.interpolate`arn:aws:s3:::${cacheExportsBucket}`,
+            databaseBackups: { vaultArn: vault.vaultArn, continuous: true },
             outputs: {
                 ...dataProtection.outputs,
                 backupsBucketName,
+                cacheExportsBucketName: cacheExportsBucket,
                 backupVaultName: vault.vaultName,
                 backupVaultArn: vault.vaultArn,
                 backupPlanId: plan.planId,
-                backupAlertTopicArn: vault.alertTopicArn,
             },
         };
     }
@@ -152,9 +174,12 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         uploadsBucketName: storage.uploadsBucketName,
         uploadsBucketArn: storage.uploadsBucketArn,
         logsBucketName: storage.logsBucketName,
+        logsBucketPolicy: storage.logsBucketPolicy,
+        cacheExportsBucketName: storage.cacheExportsBucketName,
+        cacheExportsBucketArn: storage.cacheExportsBucketArn,
         repositoryName: registry.repositoryName,
         repositoryUrl: registry.repositoryUrl,
-        backupAlertTopicArn: vault.alertTopicArn,
+        databaseBackups: { vaultArn: vault.vaultArn, continuous: true },
         outputs: {
             kmsKeyArn: key.keyArn,
             dbMasterSecretArn: secrets.dbMasterSecretArn,
@@ -163,11 +188,11 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
             appEnvSecretName: secrets.appEnvSecretName,
             backupsBucketName: storage.backupsBucketName,
             uploadsBucketName: storage.uploadsBucketName,
+            cacheExportsBucketName: storage.cacheExportsBucketName!,
             logsBucketName: storage.logsBucketName,
             backupVaultName: vault.vaultName,
             backupVaultArn: vault.vaultArn,
             backupPlanId: plan.planId,
-            backupAlertTopicArn: vault.alertTopicArn,
             dbBackupTagKey: tag.key,
             dbBackupTagValue: tag.value,
             ecrRepositoryName: registry.repositoryName,
@@ -176,11 +201,12 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
             drKmsKeyArn: drKey.keyArn,
             drBackupVaultName: drVault.vaultName,
             drBackupVaultArn: drVault.vaultArn,
-            drBackupAlertTopicArn: drVault.alertTopicArn,
             drBackupsBucketName: storage.replicaBackupsBucketName!,
             drBackupsBucketArn: storage.replicaBackupsBucketArn!,
             drUploadsBucketName: storage.replicaUploadsBucketName!,
             drUploadsBucketArn: storage.replicaUploadsBucketArn!,
+            drCacheExportsBucketName: storage.replicaCacheExportsBucketName!,
+            drLogsBucketName: storage.replicaLogsBucketName!,
             drEcrRepositoryUrl: registry.replicaRepositoryUrl!,
             drDbMasterSecretArn: inDr(secrets.dbMasterSecretArn),
             drAppEnvSecretArn: inDr(secrets.appEnvSecretArn),
@@ -194,9 +220,9 @@ function vaultLock(config: StackConfig) {
 }
 
 /**
- * The backups of a serving site's database: a locked vault under the site key, the plan (every
- * `intervalHours` and weekly, each recovery point copied to `copyVaultArn` in the other region) and,
- * with drills on, the weekly and monthly restore tests.
+ * The backups of a serving site's database: a locked vault under the site key and the plan (a snapshot
+ * every `intervalHours` and weekly, each copied to `copyVaultArn` in the other region, and continuous
+ * backup for point-in-time restore within the database's point-in-time window).
  */
 function siteBackups(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<string>, copyVaultArn: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions) {
     const b = config.backup;
@@ -209,16 +235,32 @@ function siteBackups(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<
         dailyRetentionDays: b.dailyRetentionDays,
         weeklyRetentionDays: b.weeklyRetentionDays,
         weeklyColdStorageAfterDays: b.dailyRetentionDays,
+        // AWS Backup sets the database's automated-backup retention from this rule: one number for both.
+        continuousRetentionDays: config.database.pointInTimeRetentionDays,
         selectionTag: tag,
     }, opts);
-    if (config.drillsEnabled) {
-        new RestoreTesting(`${site}-restore-testing`, {
-            namePrefix: site.replace(/-/g, "_"),
-            vaultArn: vault.vaultArn,
-            weeklyWindowDays: WEEKLY_RESTORE_WINDOW_DAYS,
-            monthlyWindowDays: b.dailyRetentionDays,
-            selectionTag: tag,
-        }, opts);
-    }
     return { vault, plan };
+}
+
+/**
+ * With drills on, the weekly and monthly restore tests of a serving site's database, restoring into
+ * `target` (the database's subnet group and security groups: the isolated data subnets). Called by the
+ * database section, which owns the subnet group.
+ */
+export function defineRestoreTesting(
+    config: StackConfig,
+    site: string,
+    dataProtection: DataProtection,
+    target: { dbSubnetGroupName: pulumi.Input<string>; vpcSecurityGroupIds: pulumi.Input<string>[] },
+    opts: pulumi.ComponentResourceOptions,
+): RestoreTesting | undefined {
+    if (!config.drillsEnabled || !dataProtection.databaseBackups) return undefined;
+    return new RestoreTesting(`${site}-restore-testing`, {
+        namePrefix: site.replace(/-/g, "_"),
+        vaultArn: dataProtection.databaseBackups.vaultArn,
+        weeklyWindowDays: WEEKLY_RESTORE_WINDOW_DAYS,
+        monthlyWindowDays: config.backup.dailyRetentionDays,
+        selectionTag: backupSelectionTag(config.siteName),
+        restoreTarget: target,
+    }, opts);
 }

@@ -38,8 +38,12 @@ export const DR_PLAN = {
     /** Application scaling, "Minimum: 2 application instances". */
     appMinInstances: 2,
 
-    /** Critical alerts, "Database down: Immediate notification" (one one-minute datapoint). */
-    databaseDownAlertMinutes: 1,
+    /**
+     * Critical alerts, "Database down: Immediate notification". The RDS event subscription notifies as
+     * the event happens; the metric alarm on RDS's one-minute metrics looks at this many minutes (2 of
+     * 3 datapoints missing page): the soonest CloudWatch tells a silent instance from a late datapoint.
+     */
+    databaseDownAlertMinutes: 3,
     /** Critical alerts, "Application down: Immediate notification". */
     applicationDownAlertMinutes: 1,
     /** Critical alerts, "High error rate: 5-minute notification". */

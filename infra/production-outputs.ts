@@ -11,6 +11,7 @@ import { StackConfig } from "./config";
 export const PRODUCTION_OUTPUTS = {
     databaseArn: { output: "databaseArn", configKey: "primaryDatabaseArn" },
     databaseBackupsArn: { output: "databaseReplicatedBackupsArn", configKey: "primaryDatabaseBackupsArn" },
+    databaseBackupsKmsKeyArn: { output: "databaseReplicatedBackupsKmsKeyArn", configKey: "primaryDatabaseBackupsKmsKeyArn" },
     backupVaultArn: { output: "backupVaultArn", configKey: "primaryBackupVaultArn" },
     drBackupsBucketName: { output: "drBackupsBucketName", configKey: "drBackupsBucketName" },
 } as const satisfies Record<keyof StackConfig["productionOverrides"], { output: string; configKey: string }>;

@@ -4,11 +4,11 @@ import { Cache } from "../components/cache";
 import { CacheSnapshots } from "../components/cache-snapshots";
 import { Database, DatabaseRole } from "../components/database";
 import { Drills } from "../components/drills";
-import { ScheduledDump } from "../components/scheduled-dump";
+import { postgresClientPackage, ScheduledDump } from "../components/scheduled-dump";
 import { Notifications } from "../components/notifications";
 import { SecurityGroups } from "../components/security-groups";
 import { StackConfig } from "./config";
-import { DataProtection, defineDataProtection } from "./data-protection";
+import { DataProtection, defineDataProtection, defineRestoreTesting } from "./data-protection";
 import { defineMonitoring } from "./monitoring";
 import { ProductionOutputs, productionOutputs } from "./production-outputs";
 import { createProviders } from "./providers";
@@ -58,12 +58,13 @@ export function defineStack(config: StackConfig) {
     Object.assign(outputs, dataProtection.outputs);
 
     // ── Alert notifications: a topic per severity, subscribers from config ─────────────────────
-    // Declared before the resources that publish to them (RDS events, alarms).
+    // Declared before the resources that publish to them (RDS events, alarms, backup and restore
+    // job events). Slack is one channel configuration for the whole stack, declared with the
+    // monitoring section once every region's topics exist (infra/monitoring.ts).
     const notifications = new Notifications(`${site}-alerts`, {
         kmsKeyArn: dataProtection.kmsKeyArn,
         emails: config.alerts.emails,
         smsNumbers: config.alerts.smsNumbers,
-        slack: config.alerts.slack,
     }, siteOpts);
     Object.assign(outputs, { alertTopicArns: notifications.topicArns });
 
@@ -80,6 +81,8 @@ export function defineStack(config: StackConfig) {
         securityGroupId: securityGroups.databaseSecurityGroupId,
         kmsKeyArn: dataProtection.kmsKeyArn,
         backupRetentionDays: config.database.pointInTimeRetentionDays,
+        // The site's AWS Backup plan (continuous rule) selects it: AWS Backup owns its backup window and retention.
+        awsBackupOwnsAutomatedBackups: dataProtection.databaseBackups?.continuous === true,
         logRetentionDays: config.backup.logRetentionDays,
         inRegionReadReplica: serving, // read scaling wherever the site serves
         backupSelectionTags: dataProtection.backupTags,
@@ -94,7 +97,13 @@ export function defineStack(config: StackConfig) {
         databaseIdentifier: database.identifier,
         databaseAddress: database.address,
         ...(database.replicatedBackupsArn ? { databaseReplicatedBackupsArn: database.replicatedBackupsArn } : {}),
+        ...(database.replicatedBackupsKmsKeyArn ? { databaseReplicatedBackupsKmsKeyArn: database.replicatedBackupsKmsKeyArn } : {}),
     });
+    // The restore tests restore into the database's isolated data subnets, behind its security group.
+    defineRestoreTesting(config, site, dataProtection, {
+        dbSubnetGroupName: database.subnetGroupName,
+        vpcSecurityGroupIds: [securityGroups.databaseSecurityGroupId],
+    }, siteOpts);
 
     const cache = new Cache(`${site}-cache`, {
         nodeType: serving ? config.cache.nodeType : config.cache.standbyNodeType,
@@ -110,14 +119,14 @@ export function defineStack(config: StackConfig) {
         protect: config.protect,
     }, siteOpts);
     Object.assign(outputs, { cacheReplicationGroupId: cache.replicationGroupId, cachePrimaryEndpoint: cache.primaryEndpoint, cacheAuthSecretArn: cache.authSecretArn });
-    // The second daily snapshot, exported where the bucket's lifecycle and replication apply.
+    // The second daily snapshot, exported to the Redis exports bucket (7-day lifecycle, replicated to the other region).
     let cacheSnapshotJobArn: pulumi.Output<string> | undefined;
-    if (dataProtection.backupsBucketName && dataProtection.backupsBucketArn) {
+    if (dataProtection.cacheExportsBucketName && dataProtection.cacheExportsBucketArn) {
         const cacheSnapshots = new CacheSnapshots(`${site}-cache-snapshots`, {
             replicationGroupId: cache.replicationGroupId,
             intervalHours: config.backup.redisSnapshotIntervalHours,
-            backupsBucketName: dataProtection.backupsBucketName,
-            backupsBucketArn: dataProtection.backupsBucketArn,
+            exportsBucketName: dataProtection.cacheExportsBucketName,
+            exportsBucketArn: dataProtection.cacheExportsBucketArn,
             kmsKeyArn: dataProtection.kmsKeyArn,
             logRetentionDays: config.backup.logRetentionDays,
             enabled: true,
@@ -128,7 +137,15 @@ export function defineStack(config: StackConfig) {
 
     // ── Serving path: app cluster, edge and DNS failover, image, deploy verification ─────────
     // Later sections use `servingPath` (ALB, target group, group, failover health check: monitoring alarms on them).
-    const servingPath = defineServingPath(config, providers, site, `${NAME_PREFIX}-primary`, { network, securityGroups, dataProtection });
+    const servingPath = defineServingPath(config, providers, site, `${NAME_PREFIX}-primary`, {
+        network,
+        securityGroups,
+        dataProtection,
+        // The app's environment names this site's own database and cache (a promoted DR site's too).
+        database,
+        cache,
+        databaseName: APP_DATABASE_NAME,
+    });
     Object.assign(outputs, servingPath.outputs);
 
     // ── Logical backups: the runbook's dump on a schedule, where the site serves ──────────────
@@ -139,6 +156,7 @@ export function defineStack(config: StackConfig) {
             database: { host: database.address, name: APP_DATABASE_NAME, credentialsSecretId: servingPath.dbCredentialsSecretId },
             backupsBucketName: dataProtection.backupsBucketName,
             region: config.siteRegion,
+            postgresClientPackage: postgresClientPackage(config.database.engineVersion),
             enabled: true,
         }, siteOpts);
         Object.assign(outputs, { dbDumpDocumentName: dump.documentName });
@@ -185,5 +203,11 @@ function databaseRole(config: StackConfig, dataProtection: DataProtection, produ
     if (config.database.recoverySource === "replica") {
         return config.siteRole === "standby" ? { kind: "replica", sourceDatabaseArn: production.get("databaseArn") } : { kind: "promoted" };
     }
-    return { kind: "restored", automatedBackupsArn: production.get("databaseBackupsArn"), restoreTime: config.database.restoreTime };
+    // A restore keeps the key of the replicated backups (the production stack's key in this region).
+    return {
+        kind: "restored",
+        automatedBackupsArn: production.get("databaseBackupsArn"),
+        backupsKmsKeyArn: production.get("databaseBackupsKmsKeyArn"),
+        restoreTime: config.database.restoreTime,
+    };
 }

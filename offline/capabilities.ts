@@ -28,7 +28,9 @@ export const CAPABILITIES: Record<string, (site: Resources, all: Resources, regi
     "customer-managed KMS key with rotation": (rs) => has(rs, "aws:kms/key:Key", (k) => k.props.enableKeyRotation === true),
     "Multi-AZ database primary with point-in-time backups": (rs) =>
         has(rs, "aws:rds/instance:Instance", (db) => db.props.multiAz === true && !db.props.replicateSourceDb && Number(db.props.backupRetentionPeriod) > 0 && db.props.deletionProtection === true),
-    "in-region database read replica": (rs) => has(rs, "aws:rds/instance:Instance", (db) => typeof db.props.replicateSourceDb === "string" && !db.props.replicateSourceDb.startsWith("arn:")),
+    // A replica whose source is in its own region (named by identifier, or by an ARN of that region).
+    "in-region database read replica": (rs) =>
+        has(rs, "aws:rds/instance:Instance", (db) => typeof db.props.replicateSourceDb === "string" && db.props.replicateSourceDb !== "" && (!db.props.replicateSourceDb.startsWith("arn:") || db.props.replicateSourceDb.split(":")[3] === db.region)),
     "database in a backup plan every 6 h, copied to another region": (rs) =>
         has(rs, "aws:backup/plan:Plan", (p) =>
             p.props.rules.some((rule: any) => /0\/\d+ \*/.test(rule.schedule) && (rule.copyActions ?? []).length > 0)) && has(rs, "aws:backup/selection:Selection"),

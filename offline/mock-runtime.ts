@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { answerInvoke, computedOutputs, MOCK_ACCOUNT_ID } from "./mock-cloud";
 import { AwsRuleViolation, checkAwsRules, formatViolation } from "./aws-rules";
+import { checkRegionOutage, OutageCall, RegionOutage } from "./region-outage";
 
 // Internal SDK modules: the registration request carries the resource options the mocks API hides.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -93,6 +94,11 @@ export interface EvaluateOptions {
      * a stack's config. It is called inside the stack, after config is set.
      */
     program?: () => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
+    /**
+     * Model an outage of whole regions (offline/region-outage.ts): the evaluation fails, as `pulumi up`
+     * would, where a provider's configuration, an invoke, or a create/update/delete needs one of them.
+     */
+    regionOutage?: RegionOutage;
 }
 
 /**
@@ -189,6 +195,8 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
     const errors: Error[] = [];
     const resources = new Map<string, RecordedResource>();
     const invokes: RecordedInvoke[] = [];
+    /** Invokes with their inputs and provider reference, for a modelled region outage. */
+    const calls: OutageCall[] = [];
     const providerRegions = new Map<string, string | undefined>();
     /** Per resource (`type::name`), the outputs it declares secret (additionalSecretOutputs). */
     const secretOutputs = new Map<string, string[]>();
@@ -216,6 +224,7 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
             call(args: pulumi.runtime.MockCallArgs) {
                 const region = regionOf(args.provider ?? "");
                 invokes.push({ token: args.token, region });
+                calls.push({ token: args.token, inputs: args.inputs, provider: args.provider });
                 try {
                     return answerInvoke(args.token, args.inputs, region);
                 } catch (err) {
@@ -296,9 +305,15 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
     if (errors.length > 0) throw new EvaluationError(stack, dedupe(errors));
     const recorded = [...resources.values()];
     // What AWS or the provider would refuse at `pulumi up` fails the evaluation as the deployment would.
-    const violations = checkAwsRules(recorded);
+    const violations = checkAwsRules(recorded, undefined, config);
     if (violations.length > 0) {
         throw new EvaluationError(stack, [new Error(`AWS would refuse ${violations.length} input${violations.length === 1 ? "" : "s"}:\n${violations.map((v) => `  - ${formatViolation(v)}`).join("\n")}`)], violations);
+    }
+    if (options.regionOutage) {
+        const unreachable = checkRegionOutage(options.regionOutage, recorded, calls);
+        if (unreachable.length > 0) {
+            throw new EvaluationError(stack, [new Error(`the run needs regions that do not answer (${options.regionOutage.regions.join(", ")}):\n${unreachable.map((v) => `  - ${formatViolation(v)}`).join("\n")}`)], unreachable);
+        }
     }
     return { project, stack, config, resources: recorded, invokes, outputs: redactSecrets(outputs).props };
 }

@@ -37,7 +37,7 @@ export const AWS_FIGURES = {
     route53AliasTtlMinutes: 1,
     /** Launching and warming an app instance (boot, image pull, health checks): our budget, 5. */
     instanceLaunchMinutes: 5,
-    /** Rolling back a bad release: the instance refresh back to the previous launch template; our budget, 30. */
+    /** Returning to the last verified image after a bad release: one `pulumi up` of its tag, an instance refresh of a new set of instances; our budget, 30. */
     rollbackMinutes: 30,
 } as const;
 
@@ -136,8 +136,9 @@ export function computePosture(ev: StackEvaluation): Posture {
         db && Number(db.props.backupRetentionPeriod) > 0
             ? { minutes: AWS_FIGURES.rdsLogShippingMinutes, basis: `point-in-time restore of ${db.name} (logs shipped every 5 min)` }
             : undefined;
+    // A replica of a source in another region (an in-region replica names its source by ARN too).
     const crossRegionReplica: Figure | undefined =
-        db && typeof db.props.replicateSourceDb === "string" && db.props.replicateSourceDb.startsWith("arn:")
+        db && typeof db.props.replicateSourceDb === "string" && db.props.replicateSourceDb.startsWith("arn:") && elsewhere(db.props.replicateSourceDb.split(":")[3])
             ? { minutes: 0, basis: `${db.name} is a cross-region replica (asynchronous: seconds of lag, alarmed)` }
             : undefined;
     const backupsReplication = of(T.backupsReplication).find((r) => elsewhere(r.region));
@@ -152,7 +153,9 @@ export function computePosture(ev: StackEvaluation): Posture {
         : undefined;
     const continuous = rules.some((rule) => rule.enableContinuousBackup === true);
     const locked = of(T.vaultLock).some(inSite);
-    const lockedInterval = Math.min(...rules.map((rule) => cronIntervalHours(rule.schedule) ?? Infinity));
+    // A continuous rule's schedule makes no snapshot in the vault (AWS Backup keeps one continuous
+    // recovery point): only the snapshot rules set the interval between locked snapshots.
+    const lockedInterval = Math.min(...rules.filter((rule) => rule.enableContinuousBackup !== true).map((rule) => cronIntervalHours(rule.schedule) ?? Infinity));
     const immutableBackups: Figure | undefined = !locked
         ? undefined
         : continuous
@@ -162,7 +165,8 @@ export function computePosture(ev: StackEvaluation): Posture {
             : undefined;
 
     // Object stores, images, secrets.
-    const replicationOf = (purpose: "uploads" | "backups"): Figure | undefined => {
+    // "redis": the Redis exports bucket (`<storage>-redis-<account>-<region>`), replicated like the backups.
+    const replicationOf = (purpose: "uploads" | "backups" | "redis"): Figure | undefined => {
         const config = of(T.s3Replication).find((r) => inSite(r) && String(r.props.bucket).includes(purpose));
         const rule = (config?.props.rules ?? []).find((x: any) => x.status === "Enabled");
         if (!config || !rule) return undefined;
@@ -195,8 +199,8 @@ export function computePosture(ev: StackEvaluation): Posture {
             store: "cache",
             inRegion: Number.isFinite(cacheSnapshotHours) ? { minutes: cacheSnapshotHours * 60, basis: `Redis snapshot every ${cacheSnapshotHours} h` } : undefined,
             crossRegion: min(
-                replicationOf("backups") && Number.isFinite(cacheSnapshotHours)
-                    ? sum("exported snapshot replicated", { minutes: cacheSnapshotHours * 60, basis: `snapshot every ${cacheSnapshotHours} h` }, replicationOf("backups")!)
+                replicationOf("redis") && Number.isFinite(cacheSnapshotHours)
+                    ? sum("exported snapshot replicated", { minutes: cacheSnapshotHours * 60, basis: `snapshot every ${cacheSnapshotHours} h` }, replicationOf("redis")!)
                     : undefined,
                 landingZone("Redis exports"),
             ),
@@ -252,6 +256,28 @@ export function computePosture(ev: StackEvaluation): Posture {
         };
     };
 
+    // A bad release. The instance refresh's automatic rollback is not counted: it returns to "the
+    // configuration that you last saved on the Auto Scaling group before starting the instance
+    // refresh" (EC2 Auto Scaling User Guide), which the provider has already set to the new launch
+    // template version (terraform-provider-aws #34189). What returns to the previous image is a
+    // `pulumi up` of its tag; it is a known way back only when `pulumi up` awaits and checks each
+    // rollout (a command that watches this group's instances) and so records the last verified image.
+    const badDeployReturn = (): Figure | undefined => {
+        if (!group?.props.instanceRefresh) return undefined;
+        const awaited = of("command:local:Command").some(
+            (c) => typeof c.props.create === "string" && c.props.create.includes("describe-auto-scaling-groups") && c.props.create.includes(String(group.outputs.name)),
+        );
+        if (!awaited) return undefined;
+        const oldServe = Number(group.props.instanceRefresh.preferences?.minHealthyPercentage ?? 90) >= 100;
+        return {
+            minutes: AWS_FIGURES.rollbackMinutes,
+            basis:
+                `pulumi up awaits the rollout and fails when the new instances never turn healthy${oldServe ? " (the old ones keep serving: minimum healthy 100 %)" : ""}; ` +
+                "back: scripts/recovery.sh rollback-image, a pulumi up of the last verified imageTag (one more instance refresh, budget); " +
+                "not the refresh's auto-rollback, which returns to the new version (terraform-provider-aws #34189)",
+        };
+    };
+
     const failures: FailurePosture[] = [
         {
             failure: "instance",
@@ -267,7 +293,7 @@ export function computePosture(ev: StackEvaluation): Posture {
         },
         { failure: "database primary", rto: dbFailover ?? (crossRegionReplica ? { minutes: 0, basis: "the primary is in the other region" } : undefined), rpo: db?.props.multiAz ? { minutes: 0, basis: "Multi-AZ synchronous standby" } : pitr },
         regionFailover(),
-        { failure: "bad deploy", rto: group?.props.instanceRefresh ? { minutes: AWS_FIGURES.rollbackMinutes, basis: "instance refresh back to the previous launch template" } : undefined, rpo: { minutes: 0, basis: "a release changes no data" } },
+        { failure: "bad deploy", rto: badDeployReturn(), rpo: { minutes: 0, basis: "a release changes no data" } },
         {
             failure: "deleted or encrypted data",
             rto: db ? { minutes: AWS_FIGURES.rdsRestoreMinutes, basis: "restoring the database to a point in time from the locked vault" } : undefined,

@@ -1,11 +1,13 @@
 import { expect } from "chai";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { CONFIG_SCHEMA } from "../infra/config-schema";
-import { ConfigError, parseStackConfig, RawConfig } from "../infra/config";
+import { ConfigError, editDistance, parseStackConfig, RawConfig } from "../infra/config";
 import { DR_PLAN } from "../infra/dr-plan";
-import { loadEngineConfig, PROJECT_DIR } from "../offline/mock-runtime";
+import { evaluateStack, EvaluationError, loadEngineConfig, PROJECT_DIR } from "../offline/mock-runtime";
 import { projectConfigBlock } from "../offline/project-config-block";
 
 /** Config as the engine passes it for a stack, without the project prefix. */
@@ -103,7 +105,7 @@ describe("stack config", () => {
         { what: "aws:region other than the site's region", change: { "aws:region": "eu-west-1" }, key: "aws:region", says: /"eu-west-1": must equal the site's region "us-east-1"/ },
         { what: "the 'latest' image tag", change: { imageTag: "latest" }, key: "genie-infra:imageTag", says: /tags are immutable/ },
         { what: "half a Slack configuration", change: { slackWorkspaceId: "T0123ABCD" }, key: "genie-infra:slackChannelId", says: /set both slackWorkspaceId and slackChannelId/ },
-        { what: "a point-in-time window of 0 days", change: { dbPointInTimeRetentionDays: "0" }, key: "genie-infra:dbPointInTimeRetentionDays", says: /= 0: allowed: 7 to 35 days/ },
+        { what: "a point-in-time window of 0 days", change: { dbPointInTimeRetentionDays: "0" }, key: "genie-infra:dbPointInTimeRetentionDays", says: new RegExp(`= 0: allowed: ${DR_PLAN.dbDailyRetentionDays} to 35 days`) },
         { what: "protect not a boolean", change: { protect: "yes" }, key: "genie-infra:protect", says: /"yes": must be true or false/ },
     ];
     for (const c of badConfig) {
@@ -129,5 +131,108 @@ describe("stack config", () => {
         const p = parseStackConfig({ ...production, backupIntervalHours: "1", dailyBackupRetentionDays: "35", logRetentionDays: "365" }, "production");
         expect(p.backup.intervalHours).to.equal(1);
         expect(p.backup.logRetentionDays).to.equal(365);
+    });
+});
+
+describe("config keys the schema does not declare", () => {
+    const production = rawConfigOf("production");
+    const hint = "(every key is declared in Pulumi.yaml's config block, generated from infra/config-schema.ts)";
+
+    it("refuses a misspelt key, naming the declared key it is closest to", () => {
+        const problems = problemsOf({ ...production, appMinSze: "3" } as RawConfig);
+        expect(problems).to.deep.equal([`genie-infra:appMinSze is not a config key of this project: did you mean genie-infra:appMinSize? ${hint}`]);
+        // Case and a swapped pair of letters are one edit each, not a different key.
+        expect(problemsOf({ ...production, dbrecoverysource: "replica" } as RawConfig)[0]).to.contain("did you mean genie-infra:dbRecoverySource?");
+        expect(problemsOf({ ...production, "genie-infra:siteRloe": "primary" } as RawConfig)[0]).to.contain("did you mean genie-infra:siteRole?");
+    });
+
+    it("refuses a key that resembles none, still naming the closest declared key", () => {
+        const [problem, ...rest] = problemsOf({ ...production, bogusKey: "1" } as RawConfig);
+        expect(rest).to.deep.equal([]);
+        expect(problem).to.match(/^genie-infra:bogusKey is not a config key of this project: the closest declared key is genie-infra:[A-Za-z]+ \(/);
+    });
+
+    it("never shows the value of an undeclared key (it may be a secret)", () => {
+        const [problem] = problemsOf({ ...production, dbPasword: "hunter2-very-secret" } as RawConfig);
+        expect(problem).to.contain("genie-infra:dbPasword").and.not.contain("hunter2");
+    });
+
+    it("lets keys of other namespaces pass: they belong to providers and the engine", () => {
+        const raw = { ...production, "aws:skipMetadataApiCheck": "false", "aws:defaultTags": "{}", "pulumi:tags": "{}", "random:anything": "1" } as RawConfig;
+        expect(problemsOf(raw)).to.deep.equal([]);
+    });
+
+    it("measures closeness by edit distance", () => {
+        expect(editDistance("appminsze", "appminsize")).to.equal(1);
+        expect(editDistance("sitrole", "siterole")).to.equal(1);
+        expect(editDistance("siterloe", "siterole")).to.equal(1);
+        expect(editDistance("abc", "xyz")).to.equal(3);
+        expect(editDistance("", "abc")).to.equal(3);
+    });
+
+    it("fails `npm run plan -- production --config bogusKey=1` before any resource is declared", () => {
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "offline/cli.ts", "production", "--config", "bogusKey=1"], {
+            cwd: PROJECT_DIR,
+            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" },
+            encoding: "utf8",
+            timeout: 120_000,
+        });
+        expect(r.status, r.stdout + r.stderr).to.equal(1);
+        expect(r.stderr).to.contain("genie-infra:bogusKey is not a config key of this project");
+        expect(r.stdout).not.to.contain("No problems found");
+    });
+
+    it("fails the evaluation of a stack whose stack file misspells a key (genie-infra:appMinSze: 3)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "genie-config-typo-"));
+        try {
+            fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            const stackFile = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.production.yaml"), "utf8");
+            fs.writeFileSync(path.join(dir, "Pulumi.production.yaml"), stackFile.replace("genie-infra:appMinSize: 2", "genie-infra:appMinSze: 3"));
+            // The config the engine would pass for that stack file, evaluated by the project's program.
+            const { config } = loadEngineConfig("production", dir);
+            expect(config).to.have.property("genie-infra:appMinSze", "3");
+            const error = await evaluateStack("production", { config }).then(
+                () => undefined,
+                (err: unknown) => err,
+            );
+            expect(error).to.be.instanceOf(EvaluationError);
+            expect((error as Error).message).to.contain("Invalid stack configuration (1 problem)");
+            expect((error as Error).message).to.contain("genie-infra:appMinSze is not a config key of this project: did you mean genie-infra:appMinSize?");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("refuses under the real engine too: every key the language host passes in PULUMI_CONFIG reaches the check", () => {
+        // pulumi-language-nodejs passes the stack's whole config as JSON in PULUMI_CONFIG, keys as
+        // <namespace>:config:<name> (pulumi/pulumi sdk/nodejs/cmd/pulumi-language-nodejs/main.go, constructConfig).
+        const { config } = loadEngineConfig("production");
+        const asLanguageHost = (extra: Record<string, string>) =>
+            JSON.stringify(
+                Object.fromEntries(
+                    Object.entries({ ...config, ...extra }).map(([key, value]) => {
+                        const colon = key.indexOf(":");
+                        return [`${key.slice(0, colon)}:config:${key.slice(colon + 1)}`, value];
+                    }),
+                ),
+            );
+        const load = (extra: Record<string, string>) => {
+            const script =
+                "try { const c = require('./infra/config').loadStackConfig(); console.log(JSON.stringify({ minSize: c.app.minSize })); }" +
+                " catch (e) { console.log(JSON.stringify({ error: e.message })); }";
+            const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+                cwd: PROJECT_DIR,
+                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1", PULUMI_CONFIG: asLanguageHost(extra), PULUMI_NODEJS_PROJECT: "genie-infra", PULUMI_NODEJS_STACK: "production" },
+                encoding: "utf8",
+                timeout: 60_000,
+            });
+            expect(r.status, r.stderr).to.equal(0);
+            return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+        };
+        expect(load({})).to.deep.equal({ minSize: 2 });
+        expect(load({ "genie-infra:appMinSize": "3" })).to.deep.equal({ minSize: 3 });
+        const refused = load({ "genie-infra:appMinSze": "3", "aws:skipCredentialsValidation": "true" });
+        expect(refused.error).to.contain("genie-infra:appMinSze is not a config key of this project: did you mean genie-infra:appMinSize?");
+        expect(refused.error).not.to.contain("aws:skipCredentialsValidation");
     });
 });

@@ -1,10 +1,15 @@
 import { expect } from "chai";
 import { ALB_LOGS_PREFIX, BACKUP_PREFIXES, COLD_STORAGE_CLASS } from "../components/backup-storage";
-import { BACKUP_SELECTION_TAG_KEY, VAULT_ALERT_EVENTS } from "../components/backup-plan";
+import { BACKUP_SELECTION_TAG_KEY, CONTINUOUS_RULE_NAME, VAULT_ALERT_EVENTS } from "../components/backup-plan";
+import { runResourceRule } from "../policies/harness";
+import { backupPlanCrossRegionCopy, backupPlanFrequency, backupPlanRetention } from "../policies/rules/backup";
 import { APP_REPOSITORY_NAME } from "../components/registry";
+import { templateApplies } from "../offline/aws-rules/ecr";
 import { DR_PLAN } from "../infra/dr-plan";
 import { EvaluationError, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { planJson, summarise } from "../offline/plan";
+import { ruleContext } from "../offline/aws-rules";
+import { findKey, keyPolicyOf, policyAllows } from "../offline/aws-rules/iam-kms";
 import { childrenOf, ofType, one, resolve, stack, stackWith } from "./support/stacks";
 
 const T = {
@@ -96,9 +101,69 @@ describe("data protection: keys and secrets", () => {
             expect(byId.AccountAdministersAndEnablesIamPolicies.Principal.AWS).to.equal("arn:aws:iam::123456789012:root");
             expect(byId.CloudWatchLogsOfThisAccount.Principal.Service).to.equal(`logs.${k.region}.amazonaws.com`);
             expect(byId.CloudWatchLogsOfThisAccount.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"]).to.equal(`arn:aws:logs:${k.region}:123456789012:log-group:*`);
-            expect(byId.ServicesPublishingToEncryptedTopics.Principal.Service).to.include("backup.amazonaws.com");
-            expect(byId.ServicesPublishingToEncryptedTopics.Condition.StringEquals["aws:SourceAccount"]).to.equal("123456789012");
+            expect(byId.ServicesPublishingToThisAccountsTopics.Principal.Service).to.include.members(["backup.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com"]);
+            // Scoped by the topic ARN SNS puts in the encryption context, not by aws:SourceAccount, which
+            // EventBridge does not send (issue 12: the backup-job-failed events were dropped).
+            expect(byId.ServicesPublishingToThisAccountsTopics.Condition).to.deep.equal({ ArnLike: { "kms:EncryptionContext:aws:sns:topicArn": `arn:aws:sns:${k.region}:123456789012:*` } });
+            expect(byId.LogDeliveryOfEncryptedStateMachines.Principal.Service).to.equal("delivery.logs.amazonaws.com");
         }
+    });
+
+    describe("every AWS service that writes to an encrypted topic or log group may use its key (issue 12)", () => {
+        /** Publishers of SNS topics: the service, the topics, and the aws:Source* keys it sends (EventBridge sends none). */
+        const publishers = (ev: StackEvaluation) => [
+            ...ofType(ev, "aws:cloudwatch/eventTarget:EventTarget").map((r) => ({ r, service: "events.amazonaws.com", topics: [r.props.arn], sourceKeys: false })),
+            ...[...ofType(ev, "aws:cloudwatch/metricAlarm:MetricAlarm"), ...ofType(ev, "aws:cloudwatch/compositeAlarm:CompositeAlarm")].map((r) => ({
+                r, service: "cloudwatch.amazonaws.com", topics: [...(r.props.alarmActions ?? []), ...(r.props.okActions ?? [])], sourceKeys: true,
+            })),
+            ...ofType(ev, "aws:rds/eventSubscription:EventSubscription").map((r) => ({ r, service: "events.rds.amazonaws.com", topics: [r.props.snsTopic], sourceKeys: true })),
+            ...ofType(ev, T.notifications).map((r) => ({ r, service: "backup.amazonaws.com", topics: [r.props.snsTopicArn], sourceKeys: true })),
+        ];
+
+        for (const [name, options] of [["production", {}], ["dr", {}], ["dr active", { config: { siteRole: "active" } }]] as const) {
+            it(`${name}: each publisher of each encrypted topic can encrypt its messages (EventBridge without aws:Source* conditions)`, async () => {
+                const ev = name === "production" ? await stack("production") : await stackWith("dr", options);
+                const ctx = ruleContext(ev.resources);
+                const seen = new Set<string>();
+                for (const { r, service, topics, sourceKeys } of publishers(ev)) {
+                    for (const topicArn of topics.filter((t: unknown) => typeof t === "string" && t.includes(":sns:"))) {
+                        const topic = ctx.resolve(topicArn, T.topic);
+                        if (!topic?.props.kmsMasterKeyId) continue;
+                        const key = findKey(ctx, topic.props.kmsMasterKeyId)!;
+                        expect(key, `${topic.name}'s key`).to.not.equal(undefined);
+                        const context = {
+                            "kms:EncryptionContext:aws:sns:topicArn": topicArn,
+                            ...(sourceKeys ? { "aws:SourceAccount": "123456789012", "aws:SourceArn": r.outputs.arn } : {}),
+                        };
+                        for (const action of ["kms:GenerateDataKey", "kms:Decrypt"]) {
+                            expect(policyAllows(keyPolicyOf(ctx, key), { action, principal: { service }, context }), `${service} (${r.name}) ${action} on ${key.name} for ${topic.name}`).to.equal(true);
+                        }
+                        seen.add(service);
+                    }
+                }
+                expect([...seen]).to.include.members(["events.amazonaws.com", "cloudwatch.amazonaws.com", "events.rds.amazonaws.com"]);
+            });
+        }
+
+        it("production: CloudWatch Logs may use the key of each encrypted log group (for that log group), and log delivery may decrypt for encrypted state machines", async () => {
+            const ev = await stack("production");
+            const ctx = ruleContext(ev.resources);
+            const groups = ofType(ev, "aws:cloudwatch/logGroup:LogGroup").filter((g) => g.props.kmsKeyId);
+            expect(groups.length).to.be.greaterThan(3);
+            for (const g of groups) {
+                const key = findKey(ctx, g.props.kmsKeyId)!;
+                const req = { principal: { service: `logs.${g.region}.amazonaws.com` }, context: { "kms:EncryptionContext:aws:logs:arn": g.outputs.arn } };
+                for (const action of ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]) {
+                    expect(policyAllows(keyPolicyOf(ctx, key), { action, ...req }), `${g.name} ${action}`).to.equal(true);
+                }
+            }
+            const machines = ofType(ev, "aws:sfn/stateMachine:StateMachine").filter((m) => m.props.encryptionConfiguration?.kmsKeyId && m.props.loggingConfiguration);
+            expect(machines.length).to.be.greaterThan(0);
+            for (const m of machines) {
+                const key = findKey(ctx, m.props.encryptionConfiguration.kmsKeyId)!;
+                expect(policyAllows(keyPolicyOf(ctx, key), { action: "kms:Decrypt", principal: { service: "delivery.logs.amazonaws.com" } }), m.name).to.equal(true);
+            }
+        });
     });
 
     it("keeps the DB master credentials and the app environment in Secrets Manager, encrypted with the site key and replicated to the DR region with the DR key", async () => {
@@ -240,23 +305,102 @@ describe("data protection: backup storage", () => {
         const statements = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-storage-replication").props.policy).Statement;
         const resources = (action: string) => statements.filter((s: any) => [s.Action].flat().includes(action)).flatMap((s: any) => [s.Resource].flat());
         const names = (arns: string[]) => arns.map((a) => resolve(ev, a.replace(/\/\*$/, ""))?.name).sort();
-        expect(names(resources("s3:GetObjectVersionForReplication"))).to.deep.equal(["genie-primary-storage-backups-bucket", "genie-primary-storage-uploads-bucket"]);
-        expect(names(resources("s3:ReplicateObject"))).to.deep.equal(["genie-primary-storage-dr-backups-bucket", "genie-primary-storage-dr-uploads-bucket"]);
+        expect(names(resources("s3:GetObjectVersionForReplication"))).to.deep.equal([
+            "genie-primary-storage-backups-bucket",
+            "genie-primary-storage-cache-exports-bucket",
+            "genie-primary-storage-uploads-bucket",
+        ]);
+        expect(names(resources("s3:ReplicateObject"))).to.deep.equal([
+            "genie-primary-storage-dr-backups-bucket",
+            "genie-primary-storage-dr-cache-exports-bucket",
+            "genie-primary-storage-dr-uploads-bucket",
+        ]);
         expect(keyOf(ev, resources("kms:Decrypt")[0], "source key").region).to.equal("us-east-1");
         expect(keyOf(ev, resources("kms:GenerateDataKey")[0], "replica key").region).to.equal("us-west-2");
+    });
+
+    it("logs every S3 access to the backups, uploads and Redis exports buckets, primary and replica, into an SSE-S3 logs bucket of the same region", async () => {
+        const ev = await stack("production");
+        const logged = ["backups", "uploads", "cache-exports", "dr-backups", "dr-uploads", "dr-cache-exports"].map((p) => one(ev, T.bucket, `genie-primary-storage-${p}-bucket`));
+        for (const bucket of logged) {
+            const logging = ofType(ev, "aws:s3/bucketLogging:BucketLogging").filter((l) => bucketOf(ev, l) === bucket);
+            expect(logging, bucket.name).to.have.length(1);
+            const target = ofType(ev, T.bucket).find((b) => b.outputs.bucket === logging[0].props.targetBucket)!;
+            expect(target.name, bucket.name).to.equal(bucket.region === "us-east-1" ? "genie-primary-storage-logs-bucket" : "genie-primary-storage-dr-logs-bucket");
+            expect(target.region).to.equal(bucket.region);
+            expect(logging[0].props.targetPrefix).to.match(/^s3-access\/[a-z-]+\/$/);
+            // S3 delivers server access logs only to SSE-S3 targets; with ACLs disabled, through the target's bucket policy.
+            expect(one(ev, T.sse, target.name.replace(/-bucket$/, "-encryption")).props.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
+            const policy = ofType(ev, T.bucketPolicy).find((p) => bucketOf(ev, p) === target)!;
+            const delivery = JSON.parse(policy.props.policy).Statement.find((st: any) => st.Sid === "S3ServerAccessLogDelivery");
+            expect(delivery.Principal).to.deep.equal({ Service: "logging.s3.amazonaws.com" });
+            expect(delivery.Resource).to.equal(`${target.outputs.arn}/s3-access/*`);
+            expect(delivery.Condition.ArnLike["aws:SourceArn"]).to.include(bucket.outputs.arn);
+            expect(delivery.Condition.StringEquals["aws:SourceAccount"]).to.equal("123456789012");
+            // The delivery permission exists before logging is turned on.
+            expect(logging[0].opts.dependsOn).to.include(policy.urn);
+        }
+        // The logs buckets themselves do not log (an infinite loop of logs, AWS).
+        for (const logs of ofType(ev, T.bucket).filter((b) => /-logs-bucket$/.test(b.name))) {
+            expect(ofType(ev, "aws:s3/bucketLogging:BucketLogging").filter((l) => bucketOf(ev, l) === logs), logs.name).to.deep.equal([]);
+        }
+    });
+
+    it("keeps the Redis exports in an SSE-S3 bucket per region that ElastiCache of that region may write and read, for the plan's 7 days, replicated both ways", async () => {
+        const ev = await stack("production");
+        for (const [name, region] of [["genie-primary-storage-cache-exports", "us-east-1"], ["genie-primary-storage-dr-cache-exports", "us-west-2"]] as const) {
+            const bucket = one(ev, T.bucket, `${name}-bucket`);
+            expect(bucket.region).to.equal(region);
+            // A fixed name: the dr stack finds the one in its region from its own account and region.
+            expect(bucket.outputs.bucket).to.equal(`genie-primary-storage-redis-123456789012-${region}`);
+            expect(bucket.outputs.bucket.length).to.be.at.most(63);
+            expect(bucket.props.tags).to.deep.equal({ purpose: "cache-exports" });
+            // ElastiCache exports (and seeds from) SSE-S3 files only.
+            expect(one(ev, T.sse, `${name}-encryption`).props.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
+            // ACLs disabled: the bucket policy, not the canonical-ID ACL grant, lets ElastiCache in.
+            expect(one(ev, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", `${name}-ownership`).props.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
+            const statements = JSON.parse(one(ev, T.bucketPolicy, `${name}-policy`).props.policy).Statement;
+            const elastiCache = statements.find((st: any) => st.Sid === "ElastiCacheSnapshotExportAndSeed");
+            expect(elastiCache.Principal).to.deep.equal({ Service: `${region}.elasticache-snapshot.amazonaws.com` });
+            expect(elastiCache.Action).to.have.members(["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:GetBucketAcl", "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads"]);
+            expect(elastiCache.Resource).to.deep.equal([bucket.outputs.arn, `${bucket.outputs.arn}/*`]);
+            const rules = lifecycleOf(ev, new RegExp(`^${name}-bucket$`));
+            expect(rules["redis-exports"].expiration.days).to.equal(DR_PLAN.redisRetentionDays);
+            expect(rules["redis-exports"].filter).to.deep.equal({});
+        }
+        for (const [config, from, to] of [
+            ["genie-primary-storage-cache-replication", "genie-primary-storage-cache-exports-bucket", "genie-primary-storage-dr-cache-exports-bucket"],
+            ["genie-primary-storage-dr-cache-replication", "genie-primary-storage-dr-cache-exports-bucket", "genie-primary-storage-cache-exports-bucket"],
+        ]) {
+            const replication = one(ev, T.replication, config);
+            expect(bucketOf(ev, replication).name).to.equal(from);
+            const [rule] = replication.props.rules;
+            expect(resolve(ev, rule.destination.bucket)!.name).to.equal(to);
+            expect(rule.destination.replicationTime).to.deep.equal({ status: "Enabled", time: { minutes: 15 } });
+            // SSE-S3 stays SSE-S3 in the other region (a replica key would make the seed unreadable to ElastiCache).
+            expect(rule.destination.encryptionConfiguration).to.equal(undefined);
+            expect(rule.deleteMarkerReplication.status).to.equal("Disabled");
+        }
+        expect(ev.outputs.cacheExportsBucketName).to.equal("genie-primary-storage-redis-123456789012-us-east-1");
+        expect(ev.outputs.drCacheExportsBucketName).to.equal("genie-primary-storage-redis-123456789012-us-west-2");
     });
 });
 
 describe("data protection: AWS Backup", () => {
-    it("backs up every 6 hours kept 30 days with continuous backup, and weekly kept 365 days", async () => {
+    it("takes a snapshot every 6 hours kept 30 days, keeps continuous backup in a rule of its own, and a weekly snapshot kept 365 days", async () => {
         const ev = await stack("production");
         const plan = one(ev, T.plan, "genie-primary-backup-plan");
         expect(plan.region).to.equal("us-east-1");
         const rules = Object.fromEntries((plan.props.rules as any[]).map((r) => [r.ruleName, r]));
-        expect(Object.keys(rules).sort()).to.deep.equal(["every-6h", "weekly"]);
+        expect(Object.keys(rules).sort()).to.deep.equal(["continuous", "every-6h", "weekly"]);
         expect(rules["every-6h"].schedule).to.equal("cron(0 0/6 * * ? *)");
         expect(rules["every-6h"].lifecycle).to.deep.equal({ deleteAfter: DR_PLAN.dbDailyRetentionDays });
-        expect(rules["every-6h"].enableContinuousBackup).to.equal(true);
+        // Continuous backup keeps ONE recovery point and takes no snapshot: on this rule there would be no 6-hourly snapshots.
+        expect(rules["every-6h"].enableContinuousBackup).to.equal(false);
+        expect(rules[CONTINUOUS_RULE_NAME].enableContinuousBackup).to.equal(true);
+        // AWS Backup: 1 to 35 days, no cold storage; the database's point-in-time window (and at least the vault lock's minimum).
+        expect(rules[CONTINUOUS_RULE_NAME].lifecycle).to.deep.equal({ deleteAfter: DR_PLAN.dbDailyRetentionDays });
+        expect(rules.weekly.enableContinuousBackup ?? false).to.equal(false);
         expect(rules.weekly.schedule).to.equal("cron(0 5 ? * SUN *)");
         expect(rules.weekly.lifecycle.deleteAfter).to.equal(DR_PLAN.dbWeeklyRetentionDays);
         // AWS Backup: delete at least 90 days after the move to cold storage.
@@ -267,10 +411,12 @@ describe("data protection: AWS Backup", () => {
         }
     });
 
-    it("every rule copies its recovery points to the vault in the DR region, with the rule's own lifecycle", async () => {
+    it("every snapshot rule copies its recovery points to the vault in the DR region, with the rule's own lifecycle; the continuous rule stays in its region", async () => {
         const ev = await stack("production");
         const plan = one(ev, T.plan, "genie-primary-backup-plan");
-        for (const rule of plan.props.rules) {
+        // A copy of a continuous backup is only a snapshot (and needs a temporary snapshot deleted): the snapshot rules copy.
+        expect((plan.props.rules as any[]).find((r) => r.ruleName === CONTINUOUS_RULE_NAME).copyActions).to.equal(undefined);
+        for (const rule of (plan.props.rules as any[]).filter((r) => r.ruleName !== CONTINUOUS_RULE_NAME)) {
             expect(rule.copyActions, rule.ruleName).to.have.length(1);
             const target = resolve(ev, rule.copyActions[0].destinationVaultArn)!;
             expect(target.type).to.equal(T.vault);
@@ -279,8 +425,8 @@ describe("data protection: AWS Backup", () => {
         }
     });
 
-    it("follows stricter config: backups every 2 hours kept 60 days (continuous backup moves to its own 35-day rule)", async () => {
-        const ev = await stackWith("production", { config: { backupIntervalHours: "2", dailyBackupRetentionDays: "60" } });
+    it("follows stricter config: snapshots every 2 hours kept 60 days; the continuous rule keeps the point-in-time window", async () => {
+        const ev = await stackWith("production", { config: { backupIntervalHours: "2", dailyBackupRetentionDays: "60", dbPointInTimeRetentionDays: "35" } });
         const rules = Object.fromEntries((one(ev, T.plan, "genie-primary-backup-plan").props.rules as any[]).map((r) => [r.ruleName, r]));
         expect(rules["every-2h"].schedule).to.equal("cron(0 0/2 * * ? *)");
         expect(rules["every-2h"].lifecycle.deleteAfter).to.equal(60);
@@ -289,6 +435,32 @@ describe("data protection: AWS Backup", () => {
         expect(rules.continuous.lifecycle.deleteAfter).to.equal(35);
         const daily = lifecycleOf(ev, /^genie-primary-storage-backups-bucket$/)["db-daily"];
         expect(daily.expiration.days).to.equal(60);
+    });
+
+    it("backs up through a role with AWS Backup's backup and restore policies: rds:DeleteDBSnapshot, which expiring and copying RDS snapshots need, is the backup policy's", async () => {
+        const ev = await stack("production");
+        const selection = one(ev, T.selection, /genie-primary-backup-selection/);
+        const role = resolve(ev, selection.props.iamRoleArn)!;
+        const attached = ofType(ev, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.props.role === role.outputs.name).map((a) => a.props.policyArn);
+        expect(attached).to.have.members([
+            "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+            "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+        ]);
+    });
+
+    it("the policy pack does not count a continuous rule as the 6-hourly, daily or weekly backups, nor ask it to copy", async () => {
+        const plan = (rules: any[]) => ({ type: T.plan, name: "plan", urn: "urn:pulumi:test::genie-infra::aws:backup/plan:Plan::plan", props: { rules } });
+        const weekly = { ruleName: "weekly", schedule: "cron(0 5 ? * SUN *)", lifecycle: { deleteAfter: 365 }, copyActions: [{ destinationVaultArn: "arn:aws:backup:us-west-2:1:backup-vault:dr", lifecycle: { deleteAfter: 365 } }] };
+        const continuousEvery6h = { ruleName: "continuous", schedule: "cron(0 0/6 * * ? *)", enableContinuousBackup: true, lifecycle: { deleteAfter: 30 } };
+        // (Before: a continuous rule scheduled every 6 h passed for the plan's 6-hourly backups.)
+        const onlyContinuous = await runResourceRule(backupPlanFrequency, plan([continuousEvery6h, weekly]), {});
+        expect(onlyContinuous.violations.map((v) => v.message).join()).to.match(/no snapshot rule runs at least every 6 h/);
+        const snapshots = { ...continuousEvery6h, ruleName: "every-6h", enableContinuousBackup: false, copyActions: weekly.copyActions.map((c) => ({ ...c, lifecycle: { deleteAfter: 30 } })) };
+        const declared = (one(await stack("production"), T.plan, "genie-primary-backup-plan").props.rules as any[]);
+        for (const rule of [backupPlanFrequency, backupPlanRetention, backupPlanCrossRegionCopy]) {
+            expect((await runResourceRule(rule, plan([snapshots, { ...continuousEvery6h, lifecycle: { deleteAfter: 7 } }, weekly]), {})).violations, rule.name).to.deep.equal([]);
+            expect((await runResourceRule(rule, plan(declared), {})).violations, `${rule.name} on the declared plan`).to.deep.equal([]);
+        }
     });
 
     it("selects the database by the backup-plan tag the database section puts on it", async () => {
@@ -318,20 +490,17 @@ describe("data protection: AWS Backup", () => {
         for (const lock of ofType(ev, T.lock)) expect(lock.props.changeableForDays).to.equal(undefined);
     });
 
-    it("encrypts each vault with its own region's key and sends failed backup, copy and restore jobs to an alert topic in that region", async () => {
+    it("encrypts each vault with its own region's key; failed jobs are alerted through EventBridge, not through a vault topic nobody hears", async () => {
         const ev = await stack("production");
         for (const vault of ofType(ev, T.vault)) {
             expect(keyOf(ev, vault.props.kmsKeyArn, vault.name).region).to.equal(vault.region);
-            const notifications = ofType(ev, T.notifications).find((n) => n.props.backupVaultName === vault.outputs.name)!;
-            expect(notifications.props.backupVaultEvents).to.include.members(["BACKUP_JOB_COMPLETED", "COPY_JOB_FAILED", "RESTORE_JOB_COMPLETED"]);
-            expect(notifications.props.backupVaultEvents).to.deep.equal([...VAULT_ALERT_EVENTS]);
-            const topic = resolve(ev, notifications.props.snsTopicArn)!;
-            expect(topic.type).to.equal(T.topic);
-            expect(topic.region).to.equal(vault.region);
-            expect(keyOf(ev, topic.props.kmsMasterKeyId, topic.name).region).to.equal(vault.region);
         }
-        expect(ev.outputs.backupAlertTopicArn).to.match(/^arn:aws:sns:us-east-1:/);
-        expect(ev.outputs.drBackupAlertTopicArn).to.match(/^arn:aws:sns:us-west-2:/);
+        // Issue 12: the vaults' own notification topics had no subscriber. Backup, copy and restore job
+        // failures now reach the site's alert topics by severity (test/monitoring.test.ts); the vaults
+        // notify SNS only when given a subscribed topic, and only of failure events.
+        expect(ofType(ev, T.notifications)).to.deep.equal([]);
+        expect(VAULT_ALERT_EVENTS).to.not.include("BACKUP_JOB_COMPLETED");
+        expect(ev.outputs.backupAlertTopicArn).to.equal(undefined);
     });
 });
 
@@ -351,6 +520,22 @@ describe("data protection: restore testing", () => {
         for (const p of Object.values(plans) as RecordedResource[]) {
             const vaults = p.props.recoveryPointSelection.includeVaults.map((arn: string) => resolve(ev, arn)!);
             expect(vaults.map((v: RecordedResource) => [v.type, v.region])).to.deep.equal([[T.vault, "us-east-1"]]);
+        }
+    });
+
+    it("each restore test restores into the isolated data subnets behind the database's security group, never the default VPC", async () => {
+        for (const ev of [await stack("production"), await stackWith("dr", { config: { siteRole: "active" } })]) {
+            const db = ofType(ev, "aws:rds/instance:Instance").find((i) => /-db-instance$/.test(i.name))!;
+            const selections = ofType(ev, T.restoreSelection);
+            expect(selections, ev.stack).to.have.length(2);
+            for (const s of selections) {
+                // (Before: no overrides: AWS Backup restores into the default VPC, and fails where there is none.)
+                expect(s.props.restoreMetadataOverrides.dbSubnetGroupName, s.name).to.equal(db.props.dbSubnetGroupName);
+                expect(JSON.parse(s.props.restoreMetadataOverrides.vpcSecurityGroupIds)).to.deep.equal(db.props.vpcSecurityGroupIds);
+                const subnetGroup = ofType(ev, "aws:rds/subnetGroup:SubnetGroup").find((g) => g.outputs.name === s.props.restoreMetadataOverrides.dbSubnetGroupName)!;
+                expect(subnetGroup.props.subnetIds.map((id: string) => resolve(ev, id)!.props.tags.tier)).to.satisfy((tiers: string[]) => tiers.every((t) => t === "data"));
+                expect(subnetGroup.region).to.equal(s.region);
+            }
         }
     });
 
@@ -403,15 +588,31 @@ describe("data protection: container registry", () => {
         expect(keyOf(ev, template.props.encryptionConfigurations[0].kmsKey, template.name).region).to.equal("us-west-2");
         expect(ev.outputs.drEcrRepositoryUrl).to.equal(`123456789012.dkr.ecr.us-west-2.amazonaws.com/${APP_REPOSITORY_NAME}`);
     });
+
+    it("the creation template applies to the replicated repository (ECR appends \"/\" to a prefix: ROOT, not the repository's name) and exists before replication starts", async () => {
+        const ev = await stack("production");
+        const template = one(ev, T.ecrTemplate, /dr-template$/);
+        const repository = one(ev, T.repository, /registry-repository$/);
+        // (Before: prefix "genie-ai-server", which matches only "genie-ai-server/...": the replica got ECR's defaults.)
+        expect(templateApplies(template.props.prefix, repository.props.name), `prefix ${template.props.prefix}`).to.equal(true);
+        expect(template.props.prefix).to.equal("ROOT");
+        // KMS in a template needs the repository creation role.
+        expect(resolve(ev, template.props.customRoleArn)!.type).to.equal("aws:iam/role:Role");
+        const replication = one(ev, T.ecrReplication, /registry-replication$/);
+        expect(replication.opts.dependsOn).to.include(template.urn);
+    });
 });
 
 describe("data protection: every resource", () => {
     for (const name of ["production", "dr"] as const) {
         it(`${name}: every encrypted resource uses the customer-managed key of its own region`, async () => {
             const ev = await stack(name);
+            // SSE-S3 where the writer accepts nothing else: the logs buckets (ELB access logs, S3 server
+            // access logs) and the Redis exports (ElastiCache exports and seeds from SSE-S3 files only).
+            const sseS3 = (s: RecordedResource) => /-(logs|cache-exports)-encryption$/.test(s.name);
             const checks: [RecordedResource, string | undefined][] = [
                 ...ours(ev).filter((r) => r.type === T.sse)
-                    .filter((s) => !/-logs-/.test(s.name))
+                    .filter((s) => !sseS3(s))
                     .map((s): [RecordedResource, string] => [s, s.props.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId]),
                 ...ours(ev).filter((r) => r.type === T.secret).map((s): [RecordedResource, string] => [s, s.props.kmsKeyId]),
                 ...ours(ev).filter((r) => r.type === T.vault).map((v): [RecordedResource, string] => [v, v.props.kmsKeyArn]),
@@ -422,13 +623,13 @@ describe("data protection: every resource", () => {
                 expect(keyArn, resource.name).to.be.a("string");
                 expect(keyOf(ev, keyArn!, resource.name).region, resource.name).to.equal(resource.region);
             }
-            for (const sse of ours(ev).filter((r) => r.type === T.sse).filter((s) => !/-logs-/.test(s.name))) {
+            for (const sse of ours(ev).filter((r) => r.type === T.sse).filter((s) => !sseS3(s))) {
                 expect(sse.props.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("aws:kms");
                 expect(sse.props.rules[0].bucketKeyEnabled).to.equal(true);
             }
-            // The ALB access-log bucket: Elastic Load Balancing writes only to SSE-S3 buckets.
-            const logs = one(ev, T.sse, /-logs-encryption$/);
-            expect(logs.props.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
+            const s3Managed = ours(ev).filter((r) => r.type === T.sse).filter(sseS3);
+            expect(s3Managed.length).to.equal(name === "production" ? 4 : 1);
+            for (const sse of s3Managed) expect(sse.props.rules[0].applyServerSideEncryptionByDefault, sse.name).to.deep.equal({ sseAlgorithm: "AES256" });
         });
 
         it(`${name}: every stateful resource is protected and retained on delete`, async () => {
@@ -468,12 +669,14 @@ describe("data protection: the recovery landing zone", () => {
         const drProvider = ofType(ev, "pulumi:providers:aws").find((p) => p.region === "us-west-2")!;
         const inDr = ev.resources.filter((r) => r.region === "us-west-2" && r.custom && r.type.startsWith("aws:"));
         const types = new Set(inDr.map((r) => r.type));
-        for (const t of [T.key, T.vault, T.lock, T.notifications, T.bucket, T.versioning, T.lifecycle, T.ecrTemplate, T.topic]) {
+        for (const t of [T.key, T.vault, T.lock, T.bucket, T.versioning, T.lifecycle, T.ecrTemplate]) {
             expect(types.has(t), t).to.equal(true);
         }
         for (const r of inDr) expect(r.provider, r.name).to.equal(drProvider.urn);
         expect(ofType(ev, T.bucket).filter((b) => b.region === "us-west-2").map((b) => b.name).sort()).to.deep.equal([
             "genie-primary-storage-dr-backups-bucket",
+            "genie-primary-storage-dr-cache-exports-bucket",
+            "genie-primary-storage-dr-logs-bucket",
             "genie-primary-storage-dr-uploads-bucket",
         ]);
     });

@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { DATABASE_EVENT_CATEGORIES, RDS_REPLACE_ON_CHANGE } from "../components/database";
+import { AWS_BACKUP_OWNED_INPUTS, DATABASE_EVENT_CATEGORIES } from "../components/database";
+import { RDS_REPLACE_ON_CHANGE } from "../offline/aws-rules/rds";
+import { checkTransition } from "../offline/aws-rules/transitions";
 import { EvaluationError, RecordedResource, REDACTED, StackEvaluation } from "../offline/mock-runtime";
 import { DR_PLAN } from "../infra/dr-plan";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
@@ -11,6 +13,9 @@ const ACTIVE_SITE_VALUES = {
     primaryBackupVaultArn: "arn:aws:backup:us-east-1:123456789012:backup-vault:genie-primary-backup-vault",
     drBackupsBucketName: "genie-primary-storage-dr-backups-bucket",
 };
+
+/** The DR-region key of the replicated backups, as an operator gives it in config during an outage. */
+const BACKUPS_KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 /** The KMS key a resource's key ARN points at. */
 function keyOf(ev: StackEvaluation, arn: string): RecordedResource {
@@ -54,11 +59,33 @@ describe("database: the primary site", () => {
         expect(db.opts.protect).to.equal(true);
     });
 
-    it("keeps point-in-time backups for the configured window (default: the plan's 30 days)", async () => {
+    it("runs PostgreSQL by major version (15) with automatic minor upgrades, so RDS picks and upgrades the minor", async () => {
         const db = one(await stack("production"), INSTANCE, "genie-primary-db-instance");
+        expect(db.props).to.include({ engine: "postgres", engineVersion: "15", autoMinorVersionUpgrade: true });
+        const params = ofType(await stack("production"), "aws:rds/parameterGroup:ParameterGroup").find((p) => p.outputs.name === db.props.parameterGroupName)!;
+        expect(params.props.family).to.equal("postgres15");
+    });
+
+    it("keeps point-in-time backups for the configured window (default: the plan's 30 days), the same window AWS Backup's continuous rule keeps", async () => {
+        const ev = await stack("production");
+        const db = one(ev, INSTANCE, "genie-primary-db-instance");
         expect(db.props.backupRetentionPeriod).to.equal(DR_PLAN.dbDailyRetentionDays);
-        const changed = one(await stackWith("production", { config: { dbPointInTimeRetentionDays: "14" } }), INSTANCE, "genie-primary-db-instance");
-        expect(changed.props.backupRetentionPeriod).to.equal(14);
+        const continuous = (one(ev, "aws:backup/plan:Plan", "genie-primary-backup-plan").props.rules as any[]).find((r) => r.enableContinuousBackup === true);
+        expect(continuous.lifecycle.deleteAfter).to.equal(db.props.backupRetentionPeriod);
+        // (Before: 14 days was accepted, and the continuous rule kept 14 days in a vault locked at 30: every job failed.)
+        const changed = await stackWith("production", { config: { dbPointInTimeRetentionDays: "35" } });
+        expect(one(changed, INSTANCE, "genie-primary-db-instance").props.backupRetentionPeriod).to.equal(35);
+        expect((one(changed, "aws:backup/plan:Plan", "genie-primary-backup-plan").props.rules as any[]).find((r) => r.enableContinuousBackup === true).lifecycle.deleteAfter).to.equal(35);
+    });
+
+    it("leaves its backup window and retention to AWS Backup once the continuous rule selects it: declared for the create, then ignored", async () => {
+        const db = one(await stack("production"), INSTANCE, "genie-primary-db-instance");
+        // Needed at create: a retention of 0 would disable the automated backups the replicas and the backup replication copy.
+        expect(db.props.backupRetentionPeriod).to.be.greaterThan(0);
+        expect(db.opts.ignoreChanges).to.have.members([...AWS_BACKUP_OWNED_INPUTS]).and.to.have.members(["backupWindow", "backupRetentionPeriod"]);
+        // A standby replica is in no backup plan: RDS keeps them.
+        expect(one(await stack("dr"), INSTANCE, "genie-dr-db-instance").opts.ignoreChanges).to.deep.equal([]);
+        expect(one(await stackWith("dr", { config: { siteRole: "active" } }), INSTANCE, "genie-dr-db-instance").opts.ignoreChanges).to.have.members([...AWS_BACKUP_OWNED_INPUTS]);
     });
 
     it("takes its master password from the secrets component, as a secret", async () => {
@@ -107,11 +134,19 @@ describe("database: the primary site", () => {
         }
     });
 
-    it("has an in-region read replica of itself", async () => {
+    it("has an in-region read replica of itself, named by ARN because it is given the subnet group, that takes no final snapshot and keeps the source's key", async () => {
         const ev = await stack("production");
+        const db = one(ev, INSTANCE, "genie-primary-db-instance");
         const replica = one(ev, INSTANCE, "genie-primary-db-read-replica");
-        expect(replica.props.replicateSourceDb).to.equal("genie-primary-db");
+        // Same region with dbSubnetGroupName: the source's ARN (an identifier gets DBSubnetGroupNotAllowedFault).
+        expect(replica.props.replicateSourceDb).to.equal(db.outputs.arn).and.to.match(/^arn:aws:rds:us-east-1:/);
+        expect(replica.props.dbSubnetGroupName).to.equal(db.props.dbSubnetGroupName);
         expect(replica.region).to.equal("us-east-1");
+        // Deleting a replica with a final snapshot identifier fails.
+        expect(replica.props.skipFinalSnapshot).to.equal(true);
+        expect(replica.props).not.to.have.property("finalSnapshotIdentifier");
+        // A same-region replica always has its source's key: none declared.
+        expect(replica.props).not.to.have.property("kmsKeyId");
         expect(replica.props.storageEncrypted).to.equal(true);
         expect(replica.opts.protect).to.equal(true);
     });
@@ -156,6 +191,9 @@ describe("database: the DR site", () => {
         expect(db.props.multiAz).to.equal(false);
         expect(db.props).not.to.have.property("password");
         expect(db.props).not.to.have.property("username");
+        // A replica takes no final snapshot: with an identifier, deleting it (going back to standby, destroy) fails.
+        expect(db.props.skipFinalSnapshot).to.equal(true);
+        expect(db.props).not.to.have.property("finalSnapshotIdentifier");
     });
 
     it("standby: takes the source from config when the production state cannot be read", async () => {
@@ -179,6 +217,23 @@ describe("database: the DR site", () => {
         expect(changed.filter((k) => (RDS_REPLACE_ON_CHANGE as readonly string[]).includes(k))).to.deep.equal([]);
         // ...and it runs at production size.
         expect(active.props).to.include({ instanceClass: "db.r6g.large", multiAz: true });
+        // Once standalone it is the site's primary: a delete takes a final snapshot. The provider keeps
+        // these two in state only (no API call): part of the same in-place update.
+        expect(active.props).to.include({ skipFinalSnapshot: false, finalSnapshotIdentifier: "genie-dr-db-final" });
+    });
+
+    it("standby -> active is an update AWS and the provider accept: no replacement of a protected resource, no refused update", async () => {
+        const standby = await stack("dr");
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        expect(checkTransition(standby.resources, active.resources)).to.deep.equal([]);
+    });
+
+    it("active -> standby is not an update (documented, the fence and the way back are the next issue's): setting replicateSourceDb on the promoted instance is refused", async () => {
+        const standby = await stack("dr");
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        const back = checkTransition(active.resources, standby.resources);
+        expect(back.map((v) => [v.rule, v.name])).to.deep.equal([["rds-cannot-elect-new-source", "genie-dr-db-instance"]]);
+        expect(back[0].message).to.match(/deleting it \(final snapshot\) and creating a new replica/);
     });
 
     it("active: promotion needs nothing of the production database (the primary region may be gone)", async () => {
@@ -190,7 +245,7 @@ describe("database: the DR site", () => {
     it("active without a replica: restores the newest replicated recovery point, or a given time", async () => {
         const backupsArn = "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-genie";
         const latest = one(
-            await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsArn: backupsArn, ...ACTIVE_SITE_VALUES }, stackReference: "unavailable" }),
+            await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsArn: backupsArn, primaryDatabaseBackupsKmsKeyArn: BACKUPS_KEY_ARN, ...ACTIVE_SITE_VALUES }, stackReference: "unavailable" }),
             INSTANCE,
             "genie-dr-db-instance",
         );
@@ -205,6 +260,35 @@ describe("database: the DR site", () => {
         );
         expect(pitr.props.restoreToPointInTime).to.include({ restoreTime: "2026-11-30T01:15:00Z" });
         expect(pitr.props.restoreToPointInTime).not.to.have.property("useLatestRestorableTime");
+        for (const restored of [latest, fromProduction, pitr]) expect(restored.props).to.include({ skipFinalSnapshot: false, finalSnapshotIdentifier: "genie-dr-db-final" });
+    });
+
+    it("restored: declares the key the restore really uses, the key of the replicated backups, so the next pulumi up keeps the database", async () => {
+        const production = await stack("production");
+        const replication = one(production, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "genie-primary-db-dr-backups");
+        expect(production.outputs.databaseReplicatedBackupsKmsKeyArn).to.equal(replication.props.kmsKeyId);
+        for (const source of ["latest-backup", "point-in-time"]) {
+            const ev = await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: source, dbRestoreTime: source === "point-in-time" ? "2026-11-30T01:15:00Z" : undefined } });
+            const db = one(ev, INSTANCE, "genie-dr-db-instance");
+            // (Before: the DR site's own key, which RestoreDBInstanceToPointInTime cannot apply; kmsKeyId forces a replacement.)
+            expect(db.props.kmsKeyId, source).to.equal(replication.props.kmsKeyId);
+            expect(db.props.kmsKeyId).not.to.equal(ev.outputs.kmsKeyArn);
+            expect(keyOf(production, db.props.kmsKeyId).region).to.equal("us-west-2");
+        }
+    });
+
+    it("restored: takes the backups' key from config when the production state cannot be read", async () => {
+        const ev = await stackWith("dr", {
+            config: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsArn: "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-genie", primaryDatabaseBackupsKmsKeyArn: BACKUPS_KEY_ARN, ...ACTIVE_SITE_VALUES },
+            stackReference: "unavailable",
+        });
+        expect(one(ev, INSTANCE, "genie-dr-db-instance").props.kmsKeyId).to.equal(BACKUPS_KEY_ARN);
+        // Without it (and without the production state) the evaluation fails, as pulumi up would: the restore needs the key.
+        const message = await failureOf(stackWith("dr", {
+            config: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsArn: "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-genie", ...ACTIVE_SITE_VALUES },
+            stackReference: "unavailable",
+        }));
+        expect(message).to.include("cannot be read");
     });
 
     const badConfig: { what: string; change: Record<string, string>; says: RegExp }[] = [
@@ -213,7 +297,13 @@ describe("database: the DR site", () => {
         { what: "an unknown recovery source", change: { siteRole: "active", dbRecoverySource: "snapshot" }, says: /genie-infra:dbRecoverySource = "snapshot": allowed: replica, latest-backup, point-in-time/ },
         { what: "a restore time that is not UTC", change: { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "30/11/2026 01:15" }, says: /genie-infra:dbRestoreTime = "30\/11\/2026 01:15": must be a UTC time/ },
         { what: "a malformed source database ARN", change: { primaryDatabaseArn: "genie-primary-db" }, says: /genie-infra:primaryDatabaseArn = "genie-primary-db": must be an RDS instance ARN/ },
-        { what: "a backup retention of 0", change: { dbPointInTimeRetentionDays: "0" }, says: /genie-infra:dbPointInTimeRetentionDays = 0: allowed: 7 to 35 days/ },
+        { what: "a backup retention of 0", change: { dbPointInTimeRetentionDays: "0" }, says: /genie-infra:dbPointInTimeRetentionDays = 0: allowed: 30 to 35 days/ },
+        { what: "a point-in-time window below the vaults' lock minimum", change: { dbPointInTimeRetentionDays: "14" }, says: /genie-infra:dbPointInTimeRetentionDays = 14: allowed: 30 to 35 days: .*Vault Lock minimum of 30/ },
+        { what: "a pinned minor engine version", change: { dbEngineVersion: "15.10" }, says: /genie-infra:dbEngineVersion = "15\.10": give the major version only, such as "15"; RDS creates the newest minor version/ },
+        { what: "an engine version that is not a PostgreSQL major", change: { dbEngineVersion: "postgres15" }, says: /genie-infra:dbEngineVersion = "postgres15": must be a PostgreSQL major version of 13 or later, such as 15/ },
+        { what: "a too old engine version", change: { dbEngineVersion: "12" }, says: /genie-infra:dbEngineVersion = "12": must be a PostgreSQL major version of 13 or later/ },
+        { what: "a backups key of another region", change: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/abcd" }, says: /genie-infra:primaryDatabaseBackupsKmsKeyArn = .*must be a key of the DR region us-west-2/ },
+        { what: "a backups key that is not a key ARN", change: { siteRole: "active", dbRecoverySource: "latest-backup", primaryDatabaseBackupsKmsKeyArn: "alias/genie" }, says: /genie-infra:primaryDatabaseBackupsKmsKeyArn = "alias\/genie": must be a KMS key ARN in the DR region/ },
     ];
     for (const c of badConfig) {
         it(`rejects ${c.what} before anything is declared`, async () => {

@@ -57,16 +57,18 @@ describe("the dr stack: a complete second site", () => {
         const active = await stackWith("dr", { config: { siteRole: "active", ...PRODUCTION_VALUES_IN_CONFIG }, stackReference: "unavailable" });
         const plan = one(active, "aws:backup/plan:Plan", "genie-dr-backup-plan");
         expect(plan.region).to.equal("us-west-2");
-        const copies = plan.props.rules.flatMap((rule: any) => rule.copyActions.map((c: any) => c.destinationVaultArn));
+        // Every snapshot rule copies (the continuous rule's point-in-time window stays in its region).
+        const copies = plan.props.rules.filter((rule: any) => rule.enableContinuousBackup !== true).flatMap((rule: any) => rule.copyActions.map((c: any) => c.destinationVaultArn));
         expect(new Set(copies)).to.deep.equal(new Set([PRODUCTION_VALUES_IN_CONFIG.primaryBackupVaultArn]));
         const vault = resolve(active, plan.props.rules[0].targetVaultName)!;
         expect(vault.type).to.equal("aws:backup/vault:Vault");
         expect(vault.region).to.equal("us-west-2");
         const lock = ofType(active, "aws:backup/vaultLockConfiguration:VaultLockConfiguration").find((l) => l.props.backupVaultName === vault.id)!;
         expect(lock.props.minRetentionDays).to.be.at.least(DR_PLAN.dbDailyRetentionDays);
-        // Its Redis exports go to the landing zone's backups bucket in its region.
+        // Its Redis exports go to the landing zone's Redis exports bucket in its region (SSE-S3, ElastiCache's
+        // bucket policy; the KMS backups bucket cannot take them), found by its fixed name.
         const job = JSON.parse(one(active, "aws:sfn/stateMachine:StateMachine", "genie-dr-cache-snapshots-job").props.definition);
-        expect(job.States.ExportToS3.Arguments.TargetBucket).to.equal(PRODUCTION_VALUES_IN_CONFIG.drBackupsBucketName);
+        expect(job.States.ExportToS3.Arguments.TargetBucket).to.equal("genie-primary-storage-redis-123456789012-us-west-2");
     });
 });
 

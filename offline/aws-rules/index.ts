@@ -16,6 +16,7 @@ import { rules as monitoringRules } from "./monitoring";
 import { rules as rdsRules } from "./rds";
 import { rules as route53AcmRules } from "./route53-acm";
 import { rules as s3Rules } from "./s3";
+import { rules as secretsRules } from "./secrets";
 
 export type { AwsRule, AwsRuleViolation, RuleContext } from "./types";
 
@@ -31,10 +32,11 @@ export const AWS_RULES: readonly AwsRule[] = [
     ...rdsRules,
     ...route53AcmRules,
     ...s3Rules,
+    ...secretsRules,
 ];
 
 /** Builds the context rules see: lookups over one evaluation's resources. */
-export function ruleContext(resources: readonly RecordedResource[]): RuleContext {
+export function ruleContext(resources: readonly RecordedResource[], config: Readonly<Record<string, string>> = {}): RuleContext {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const custom = resources.filter((r) => r.custom);
     const byType = new Map<string, RecordedResource[]>();
@@ -45,6 +47,7 @@ export function ruleContext(resources: readonly RecordedResource[]): RuleContext
         (r.urn === ref || r.id === ref || r.outputs.arn === ref || r.outputs.name === ref || r.outputs.bucket === ref || r.outputs.identifier === ref);
     return {
         resources,
+        config,
         ofType: (type) => byType.get(type) ?? [],
         resolve: (ref, type) => (type ? (byType.get(type) ?? []) : custom).find((r) => refersTo(r, ref)),
         dependsOn(from, target) {
@@ -67,8 +70,8 @@ export function ruleContext(resources: readonly RecordedResource[]): RuleContext
 }
 
 /** Runs every rule (or the given ones) over the resources; returns the violations, in declaration order. */
-export function checkAwsRules(resources: readonly RecordedResource[], rules: readonly AwsRule[] = AWS_RULES): AwsRuleViolation[] {
-    const ctx = ruleContext(resources);
+export function checkAwsRules(resources: readonly RecordedResource[], rules: readonly AwsRule[] = AWS_RULES, config: Readonly<Record<string, string>> = {}): AwsRuleViolation[] {
+    const ctx = ruleContext(resources, config);
     const violations: AwsRuleViolation[] = [];
     for (const resource of resources) {
         if (!resource.custom) continue;

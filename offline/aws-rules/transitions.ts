@@ -4,6 +4,12 @@
  * need one. `checkTransition(before, after)` compares the resources both declare, by URN.
  */
 import type { RecordedResource } from "../mock-runtime";
+import {
+    BACKUPS_REPLICATION_REPLACE_ON_CHANGE,
+    BACKUPS_REPLICATION_REPLACE_ON_CHANGE_SOURCE,
+    RDS_REPLACE_ON_CHANGE,
+    RDS_REPLACE_ON_CHANGE_SOURCE,
+} from "./rds";
 import type { AwsRuleViolation } from "./types";
 
 /** A type's inputs whose change replaces the resource (the Terraform provider's ForceNew), with the source. */
@@ -13,7 +19,13 @@ export interface ReplaceOnChange {
 }
 
 /** Per type token: the inputs whose change forces a replacement. Filled per service. */
-export const REPLACE_ON_CHANGE: Record<string, ReplaceOnChange> = {};
+export const REPLACE_ON_CHANGE: Record<string, ReplaceOnChange> = {
+    "aws:rds/instance:Instance": { inputs: RDS_REPLACE_ON_CHANGE, source: RDS_REPLACE_ON_CHANGE_SOURCE },
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": {
+        inputs: BACKUPS_REPLICATION_REPLACE_ON_CHANGE,
+        source: BACKUPS_REPLICATION_REPLACE_ON_CHANGE_SOURCE,
+    },
+};
 
 /** An update AWS or the provider refuses outright (not a replacement): checked on each pair. */
 export interface RefusedUpdate {
@@ -23,17 +35,39 @@ export interface RefusedUpdate {
     check(before: RecordedResource, after: RecordedResource): string | undefined;
 }
 
-export const REFUSED_UPDATES: RefusedUpdate[] = [];
+export const REFUSED_UPDATES: RefusedUpdate[] = [
+    {
+        id: "rds-cannot-elect-new-source",
+        types: ["aws:rds/instance:Instance"],
+        source:
+            "hashicorp/terraform-provider-aws internal/service/rds/instance.go, resourceInstanceUpdate: a change of replicate_source_db to \"\" calls PromoteReadReplica, any other change fails with \"cannot elect new source database for replication\"; " +
+            "node_modules/@pulumi/aws/rds/instance.d.ts: \"Removing the \`replicateSourceDb\` attribute from an existing RDS Replicate database managed by the provider will promote the database to a fully standalone database\"",
+        check(before, after) {
+            const was = before.props.replicateSourceDb ?? "";
+            const is = after.props.replicateSourceDb ?? "";
+            if (was === is || is === "") return undefined;
+            return was === ""
+                ? `setting replicateSourceDb (${JSON.stringify(is)}) on a standalone instance is refused ("cannot elect new source database for replication"): making it a replica again means deleting it (final snapshot) and creating a new replica`
+                : `changing replicateSourceDb from ${JSON.stringify(was)} to ${JSON.stringify(is)} is refused ("cannot elect new source database for replication")`;
+        },
+    },
+];
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-/** The violations of going from `before` to `after`: replacements of protected resources and refused updates. */
+/**
+ * The violations of going from `before` to `after`: replacements of protected resources and refused
+ * updates. An input `after` lists in `ignoreChanges` keeps its old value, as the engine does.
+ */
 export function checkTransition(before: readonly RecordedResource[], after: readonly RecordedResource[]): AwsRuleViolation[] {
     const previous = new Map(before.filter((r) => r.custom).map((r) => [r.urn, r]));
     const violations: AwsRuleViolation[] = [];
-    for (const next of after) {
-        const prev = previous.get(next.urn);
-        if (!prev || !next.custom) continue;
+    for (const declared of after) {
+        const prev = previous.get(declared.urn);
+        if (!prev || !declared.custom) continue;
+        const ignored = declared.opts.ignoreChanges ?? [];
+        const next: RecordedResource =
+            ignored.length === 0 ? declared : { ...declared, props: { ...declared.props, ...Object.fromEntries(ignored.filter((k) => k in prev.props).map((k) => [k, prev.props[k]])) } };
         const replace = REPLACE_ON_CHANGE[next.type];
         if (replace && (prev.opts.protect || next.opts.protect)) {
             const changed = replace.inputs.filter((k) => !same(prev.props[k], next.props[k]));

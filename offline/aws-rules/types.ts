@@ -18,6 +18,11 @@ export interface RuleContext {
     resolve(ref: unknown, type?: string): RecordedResource | undefined;
     /** True when `from` is ordered after a resource matching `target` (dependsOn or an input), at any depth. */
     dependsOn(from: RecordedResource, target: (r: RecordedResource) => boolean): boolean;
+    /**
+     * The stack's config as the engine passes it (`project:key` → value): what the operator states
+     * about the account that the pretend AWS cannot see (e.g. a service-linked role that already exists).
+     */
+    readonly config?: Readonly<Record<string, string>>;
 }
 
 /** A rule on one resource type's create/update inputs (and, where needed, its neighbours). */

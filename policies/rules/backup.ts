@@ -41,9 +41,21 @@ export function cronIntervalHours(schedule: unknown): number | undefined {
 
 const days = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
+/**
+ * A rule with continuous backup makes no periodic snapshots: for RDS, AWS Backup keeps ONE continuous
+ * recovery point ("For recovery points of Aurora and Amazon RDS resources, only one recovery point is
+ * possible at a time") and its schedule is "for maintenance and syncing purposes" ("A backup frequency
+ * rule for a continuous backup is not the same as a periodic backup snapshot", AWS Backup Developer
+ * Guide, point-in-time-recovery-retention-period.html). Such a rule is not one of the plan's 6-hourly,
+ * daily or weekly backups, whatever its schedule.
+ */
+export const isContinuousRule = (r: any): boolean => r?.enableContinuousBackup === true;
+/** The rules that take periodic snapshots. */
+const snapshotRules = (rules: any[]) => rules.filter((r) => !isContinuousRule(r));
+
 export const backupPlanFrequency: Rule = {
     name: "backup-plan-frequency",
-    description: 'Database backups, "Frequency: Every 6 hours": an AWS Backup plan runs a rule at least that often.',
+    description: 'Database backups, "Frequency: Every 6 hours": an AWS Backup plan takes a snapshot at least that often (a continuous-backup rule takes none, whatever its schedule).',
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -58,10 +70,10 @@ export const backupPlanFrequency: Rule = {
                 report(`rule ${r.ruleName}: schedule ${JSON.stringify(r.schedule)} is not a cron(...) expression the pack can read${fix("use cron(min hour dom month dow year), e.g. cron(0 */6 * * ? *)")}`);
             }
         }
-        const shortest = Math.min(...rules.map((r) => cronIntervalHours(r.schedule) ?? Infinity));
+        const shortest = Math.min(...snapshotRules(rules).map((r) => cronIntervalHours(r.schedule) ?? Infinity));
         if (!(shortest <= maxIntervalHours)) {
             report(
-                `no rule runs at least every ${maxIntervalHours} h (most frequent: ${Number.isFinite(shortest) ? `every ${shortest} h` : "none"})` +
+                `no snapshot rule runs at least every ${maxIntervalHours} h (most frequent: ${Number.isFinite(shortest) ? `every ${shortest} h` : "none"}; a continuous-backup rule takes no snapshots)` +
                     fix(`add a rule with schedule cron(0 */${maxIntervalHours} * * ? *)`),
             );
         }
@@ -80,7 +92,8 @@ export const backupPlanRetention: Rule = {
     },
     validateResource: forTypes(T.backupPlan, (props, args, report) => {
         const s = settingsOf<{ dailyRetentionDays: number; weeklyRetentionDays: number }>(backupPlanRetention.configSchema!, args);
-        const rules = asArray<any>(props.rules);
+        // The continuous rule is the point-in-time window (at most 35 days), not the daily backups.
+        const rules = snapshotRules(asArray<any>(props.rules));
         for (const r of rules) {
             const interval = cronIntervalHours(r.schedule);
             const kept = days(r.lifecycle?.deleteAfter);
@@ -108,11 +121,12 @@ export const backupPlanRetention: Rule = {
 
 export const backupPlanCrossRegionCopy: Rule = {
     name: "backup-plan-cross-region-copy",
-    description: 'Database backups, "Location: Local storage + cloud storage": every backup rule copies its recovery points to a vault in another region.',
+    description:
+        'Database backups, "Location: Local storage + cloud storage": every snapshot rule copies its recovery points to a vault in another region (a continuous rule\'s point-in-time window stays in its region: a copy of it is only a snapshot, and cross-region point-in-time restore is RDS automated-backup replication).',
     enforcementLevel: "mandatory",
     validateResource: forTypes(T.backupPlan, (props, args, report) => {
         const home = regionOf(args);
-        for (const r of asArray<any>(props.rules)) {
+        for (const r of snapshotRules(asArray<any>(props.rules))) {
             const copies = asArray<any>(r.copyActions);
             const elsewhere = copies.filter((c) => {
                 const region = arnRegion(c.destinationVaultArn);

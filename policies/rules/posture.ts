@@ -6,7 +6,7 @@
  * and its estimates with the full posture report (every store, measured drill times).
  */
 import { DR_PLAN } from "../../infra/dr-plan";
-import { cronIntervalHours } from "./backup";
+import { cronIntervalHours, isContinuousRule } from "./backup";
 import { arnRegion, asArray, concernAbsentSchema, fix, isOneOf, label, PolicyResource, purposeOf, refsOf, regionOf, reportConcernAbsent, Rule, settingsOf, siteOf, StackValidationArgs, T } from "./common";
 
 /**
@@ -118,7 +118,8 @@ function copyOf(args: StackValidationArgs, store: PolicyResource): string | unde
     if (store.type === T.backupVault) {
         for (const plan of args.resources.filter((r) => r.type === T.backupPlan && regionOf(r) === home)) {
             const refs = refsOf(store);
-            const rules = asArray<any>(plan.props.rules).filter((r) => refs.has(r.targetVaultName));
+            // A continuous rule's point-in-time window stays in its region (its copies would only be snapshots): the snapshot rules copy.
+            const rules = asArray<any>(plan.props.rules).filter((r) => refs.has(r.targetVaultName) && !isContinuousRule(r));
             if (rules.length > 0 && rules.every((r) => asArray<any>(r.copyActions).some((c) => arnRegion(c.destinationVaultArn) !== home))) return `copied by ${plan.name}`;
         }
         return undefined;

@@ -1,0 +1,99 @@
+import { expect } from "chai";
+import * as aws from "@pulumi/aws";
+import { AwsRuleViolation } from "../../offline/aws-rules";
+import { evaluateStack, EvaluationError } from "../../offline/mock-runtime";
+
+const DR_VAULT_ARN = "arn:aws:backup:us-west-2:123456789012:backup-vault:dr-vault";
+
+/** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
+async function refusals(program: () => void): Promise<AwsRuleViolation[]> {
+    try {
+        await evaluateStack("production", { program });
+        return [];
+    } catch (err) {
+        if (err instanceof EvaluationError && err.violations.length > 0) return err.violations;
+        throw err;
+    }
+}
+const ids = (vs: AwsRuleViolation[]) => vs.map((v) => `${v.rule} ${v.name}`);
+const east = () => new aws.Provider("east", { region: "us-east-1" });
+
+const snapshotRule = { ruleName: "every-6h", targetVaultName: "vault", schedule: "cron(0 0/6 * * ? *)", lifecycle: { deleteAfter: 30 } };
+const continuousRule = { ruleName: "continuous", targetVaultName: "vault", schedule: "cron(0 3 * * ? *)", enableContinuousBackup: true, lifecycle: { deleteAfter: 30 } };
+
+describe("offline AWS rules: AWS Backup", () => {
+    it("backup-continuous-rule-retention: a continuous rule keeps 1 to 35 days and no cold storage (item 13)", async () => {
+        const plan = (rule: Record<string, unknown>) => () => void new aws.backup.Plan("plan", { name: "plan", rules: [snapshotRule, rule as any] }, { provider: east() });
+        expect(ids(await refusals(plan({ ...continuousRule, lifecycle: { deleteAfter: 60 } })))).to.deep.equal(["backup-continuous-rule-retention plan"]);
+        expect(ids(await refusals(plan({ ...continuousRule, lifecycle: undefined })))).to.deep.equal(["backup-continuous-rule-retention plan"]);
+        expect(ids(await refusals(plan({ ...continuousRule, lifecycle: { deleteAfter: 35, coldStorageAfter: 7 } })))).to.deep.equal(["backup-continuous-rule-retention plan"]);
+        expect(await refusals(plan(continuousRule))).to.deep.equal([]);
+        // The same retention on a snapshot rule is fine.
+        expect(await refusals(plan({ ...snapshotRule, ruleName: "daily", lifecycle: { deleteAfter: 60 } }))).to.deep.equal([]);
+    });
+
+    it("backup-rule-within-vault-lock: a rule or a copy kept less than the target vault's lock minimum fails every job", async () => {
+        const program = (continuousDays: number, copyDays: number) => () => {
+            const p = east();
+            const west = new aws.Provider("west", { region: "us-west-2" });
+            const vault = new aws.backup.Vault("vault", { name: "vault" }, { provider: p });
+            new aws.backup.VaultLockConfiguration("lock", { backupVaultName: vault.name, minRetentionDays: 30, maxRetentionDays: 3653 }, { provider: p });
+            const drVault = new aws.backup.Vault("dr-vault", { name: "dr-vault" }, { provider: west });
+            new aws.backup.VaultLockConfiguration("dr-lock", { backupVaultName: drVault.name, minRetentionDays: 30, maxRetentionDays: 3653 }, { provider: west });
+            new aws.backup.Plan("plan", {
+                name: "plan",
+                rules: [
+                    { ...snapshotRule, targetVaultName: vault.name, copyActions: [{ destinationVaultArn: drVault.arn, lifecycle: { deleteAfter: copyDays } }] },
+                    { ...continuousRule, targetVaultName: vault.name, lifecycle: { deleteAfter: continuousDays } },
+                ],
+            }, { provider: p });
+        };
+        // The original configuration this change refuses: a 14-day point-in-time window, in a vault locked at 30.
+        const refused = await refusals(program(14, 7));
+        expect(ids(refused)).to.deep.equal(["backup-rule-within-vault-lock plan", "backup-rule-within-vault-lock plan"]);
+        expect(refused.map((v) => v.message).join("\n")).to.match(/rule continuous: its backups are kept 14 days, below the lock's minRetentionDays 30/).and.to.match(/its copies are kept 7 days/);
+        expect(await refusals(program(30, 30))).to.deep.equal([]);
+    });
+
+    it("backup-role-can-delete-snapshots: the selection's role may delete AWS Backup's RDS snapshots (expiry, copies)", async () => {
+        const program = (policies: string[]) => () => {
+            const p = east();
+            const role = new aws.iam.Role("backup-role", {
+                assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+            }, { provider: p });
+            for (const policy of policies) new aws.iam.RolePolicyAttachment(`backup-role-${policy.split("/").pop()}`, { role: role.name, policyArn: policy }, { provider: p });
+            const plan = new aws.backup.Plan("plan", { name: "plan", rules: [{ ...snapshotRule, copyActions: [{ destinationVaultArn: DR_VAULT_ARN, lifecycle: { deleteAfter: 30 } }] }] }, { provider: p });
+            new aws.backup.Selection("selection", { name: "by-tag", planId: plan.id, iamRoleArn: role.arn, selectionTags: [{ type: "STRINGEQUALS", key: "backup-plan", value: "x" }] }, { provider: p });
+        };
+        expect(ids(await refusals(program(["arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"])))).to.deep.equal(["backup-role-can-delete-snapshots selection"]);
+        expect(await refusals(program(["arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"]))).to.deep.equal([]);
+    });
+
+    it("backup-restore-test-rds-target: an RDS restore test names the subnet group and security groups it restores into (item 14)", async () => {
+        const program = (overrides: Record<string, string> | undefined) => () => {
+            const p = east();
+            const plan = new aws.backup.RestoreTestingPlan("weekly", {
+                name: "genie_weekly",
+                scheduleExpression: "cron(0 6 ? * MON *)",
+                recoveryPointSelection: { algorithm: "LATEST_WITHIN_WINDOW", includeVaults: ["*"], recoveryPointTypes: ["SNAPSHOT"], selectionWindowDays: 7 },
+            }, { provider: p });
+            new aws.backup.RestoreTestingSelection("weekly-database", {
+                name: "genie_weekly_database",
+                restoreTestingPlanName: plan.name,
+                protectedResourceType: "RDS",
+                protectedResourceArns: ["*"],
+                iamRoleArn: "arn:aws:iam::123456789012:role/restore-testing",
+                validationWindowHours: 24,
+                restoreMetadataOverrides: overrides,
+            }, { provider: p });
+        };
+        // The original input: no overrides (AWS Backup infers the default VPC).
+        const refused = await refusals(program(undefined));
+        expect(ids(refused)).to.deep.equal(["backup-restore-test-rds-target weekly-database", "backup-restore-test-rds-target weekly-database"]);
+        expect(refused[0].message).to.match(/restores into the default VPC/);
+        // A list that is not JSON text.
+        expect(ids(await refusals(program({ dbSubnetGroupName: "genie-db-subnets", vpcSecurityGroupIds: "sg-0123" })))).to.deep.equal(["backup-restore-test-rds-target weekly-database"]);
+        // Keys are not case sensitive.
+        expect(await refusals(program({ DBSubnetGroupName: "genie-db-subnets", vpcSecurityGroupIds: JSON.stringify(["sg-0123"]) }))).to.deep.equal([]);
+    });
+});
