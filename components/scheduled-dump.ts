@@ -14,9 +14,43 @@ export interface ScheduledDumpArgs {
     /** The backups bucket: dumps land under db/daily/ and db/weekly/, where its lifecycle applies. */
     backupsBucketName: pulumi.Input<string>;
     region: string;
+    /**
+     * The Amazon Linux 2023 package of the PostgreSQL client tools the runbook needs (psql, pg_dump,
+     * pg_restore), from {@link postgresClientPackage}: the job installs it when the instance lacks it.
+     */
+    postgresClientPackage: string;
     /** Run the associations on their schedules (false keeps them for manual runs). */
     enabled: boolean;
 }
+
+/**
+ * PostgreSQL client packages Amazon Linux 2023 offers, by major version (AL2023 package list:
+ * `postgresql15`, `postgresql16`, each with psql, pg_dump and pg_restore; `-server` is the server).
+ */
+export const AL2023_POSTGRES_CLIENT_MAJORS = [15, 16] as const;
+
+/**
+ * The Amazon Linux 2023 package of the client tools for a database engine version ("15" or "15.10"):
+ * the same major version. pg_dump refuses a server newer than itself ("pg_dump cannot dump from
+ * PostgreSQL servers newer than its own major version", PostgreSQL docs, pg_dump) and "can also dump
+ * from PostgreSQL servers older than its own version": a server older than the oldest package gets
+ * that oldest one; a newer server than the newest package is refused here.
+ */
+export function postgresClientPackage(engineVersion: string): string {
+    const major = Number(engineVersion.split(".")[0]);
+    const oldest = AL2023_POSTGRES_CLIENT_MAJORS[0];
+    const newest = AL2023_POSTGRES_CLIENT_MAJORS[AL2023_POSTGRES_CLIENT_MAJORS.length - 1];
+    if (!Number.isInteger(major) || major > newest) {
+        throw new Error(
+            `PostgreSQL ${engineVersion}: Amazon Linux 2023 has client packages for ${AL2023_POSTGRES_CLIENT_MAJORS.join(", ")} only, ` +
+                "and pg_dump cannot dump a newer server: the scheduled dump would fail",
+        );
+    }
+    return `postgresql${Math.max(major, oldest)}`;
+}
+
+/** What runbook commands need on the instance besides bash and coreutils, by the package that provides them on AL2023. */
+export const JOB_COMMANDS = { aws: "awscli-2 (in the AL2023 AMI)", jq: "jq (user data)", flock: "util-linux", psql: "postgresqlNN", pg_dump: "postgresqlNN", pg_restore: "postgresqlNN" } as const;
 
 /** Where the SSM document installs the runbooks on an instance. */
 export const SCRIPTS_DIR = "/opt/genie/scripts";
@@ -93,7 +127,7 @@ export class ScheduledDump extends pulumi.ComponentResource {
 }
 
 /** The document's shell lines: install the runbook, elect the leader, run the command. */
-export function jobScript(args: Pick<ScheduledDumpArgs, "autoScalingGroupName" | "database" | "backupsBucketName" | "region">): pulumi.Output<string[]> {
+export function jobScript(args: Pick<ScheduledDumpArgs, "autoScalingGroupName" | "database" | "backupsBucketName" | "region" | "postgresClientPackage">): pulumi.Output<string[]> {
     const install = JOB_FILES.map((file) => {
         const packed = zlib.gzipSync(fs.readFileSync(path.join(REPO_SCRIPTS, file))).toString("base64");
         return `echo '${packed}' | base64 -d | gunzip > ${SCRIPTS_DIR}/${file}`;
@@ -110,6 +144,9 @@ export function jobScript(args: Pick<ScheduledDumpArgs, "autoScalingGroupName" |
             `leader=$(aws autoscaling describe-auto-scaling-groups --region ${args.region} --auto-scaling-group-names '${group}' ` +
                 "--query 'AutoScalingGroups[0].Instances[?LifecycleState==`InService`].InstanceId' --output text | tr '\\t' '\\n' | sort | head -n 1)",
             'if [ "$me" != "$leader" ]; then echo "not the leader ($leader runs the job)"; exit 0; fi',
+            // The user data installs the client at boot; an instance launched before that (or where it
+            // failed) gets it here, so the dump never runs without the server's pg_dump.
+            `rpm -q ${args.postgresClientPackage} >/dev/null 2>&1 || dnf install -y ${args.postgresClientPackage}`,
             `export PGHOST='${host}' PGPORT=5432 PGDATABASE='${args.database.name}' PGSSLMODE=require`,
             `export DB_SECRET_ID='${secretId}' AWS_REGION='${args.region}' BACKUP_BUCKET='${bucket}'`,
             `export BACKUP_DIR=/var/backups/genie BACKUP_KEEP_LOCAL=${LOCAL_DUMPS_KEPT}`,

@@ -2,9 +2,11 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { JOB_FILES, SCRIPTS_DIR } from "../components/scheduled-dump";
+import { JOB_COMMANDS, JOB_FILES, postgresClientPackage, SCRIPTS_DIR } from "../components/scheduled-dump";
 import { DR_PLAN } from "../infra/dr-plan";
-import { PROJECT_DIR } from "../offline/mock-runtime";
+import { PROJECT_DIR, StackEvaluation } from "../offline/mock-runtime";
+import { ruleContext } from "../offline/aws-rules";
+import { PolicyRequest, policyAllows, rolePolicyStatements, SSM_ASSOCIATION_INSTANCE_ACTIONS } from "../offline/aws-rules/iam-kms";
 import { ofType, one, stack, stackWith } from "./support/stacks";
 
 const commandsOf = (document: { props: Record<string, any> }): string[] => JSON.parse(document.props.content).mainSteps[0].inputs.runCommand;
@@ -54,7 +56,7 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
         const secret = policy.Statement.find((s: any) => s.Sid === "DatabaseCredentialsForBackups");
         expect(secret.Resource).to.equal(one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-db-master").outputs.arn);
         const list = policy.Statement.find((s: any) => s.Sid === "ListBackupPrefixes");
-        expect(list.Condition.StringLike["s3:prefix"]).to.deep.equal(["db/daily/*", "db/weekly/*", "redis/*"]);
+        expect(list.Condition.StringLikeIfExists["s3:prefix"]).to.deep.equal(["db/", "db/daily/*", "db/weekly/*", "redis/*"]);
     });
 
     it("does not run on a standby DR site; an active one dumps into the landing zone's bucket with the replica credentials", async () => {
@@ -64,5 +66,102 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
         expect(commands).to.include("DB_SECRET_ID='genie/primary/db-master'");
         expect(commands).to.include("BACKUP_BUCKET='genie-primary-storage-dr-backups-bucket'");
         expect(commands).to.include("AWS_REGION='us-west-2'");
+    });
+
+    describe("what the job needs on the instance (issue 12: it had no PostgreSQL client and no SSM permissions)", () => {
+        /** The app instance role's statements (every policy attached to it) and an `allowed` check over them. */
+        const instanceRole = (ev: StackEvaluation, site: string) => {
+            const ctx = ruleContext(ev.resources);
+            const { statements, unknownManaged } = rolePolicyStatements(ctx, one(ev, "aws:iam/role:Role", `${site}-app-instance`));
+            expect(unknownManaged).to.deep.equal([]);
+            return (req: PolicyRequest) => policyAllows(statements, req);
+        };
+        /** Every AWS request the document and backup.sh (db-dump, verify --from-s3) make, as IAM sees them. */
+        const jobRequests = (o: { region: string; bucketArn: string; secretArn: string; document: string; bucketKeyArn: string; keyContext?: Record<string, string[]> }): [string, PolicyRequest][] => {
+            const stamp = "20260101T003000Z";
+            const viaS3 = { "kms:ViaService": `s3.${o.region}.amazonaws.com`, ...o.keyContext };
+            const viaSecrets = { "kms:ViaService": `secretsmanager.${o.region}.amazonaws.com`, ...o.keyContext };
+            return [
+                ...SSM_ASSOCIATION_INSTANCE_ACTIONS.map((action): [string, PolicyRequest] => [
+                    `SSM Agent: ${action}`,
+                    { action, resource: action === "ssm:GetDocument" ? `arn:aws:ssm:${o.region}:123456789012:document/${o.document}` : `arn:aws:ec2:${o.region}:123456789012:instance/i-0123456789abcdef0` },
+                ]),
+                ["leader election: DescribeAutoScalingGroups", { action: "autoscaling:DescribeAutoScalingGroups", resource: "*" }],
+                ["credentials: GetSecretValue", { action: "secretsmanager:GetSecretValue", resource: o.secretArn }],
+                ["credentials: the secret's key through Secrets Manager", { action: "kms:Decrypt", resource: o.bucketKeyArn, context: viaSecrets }],
+                ["s3_preflight: HeadBucket (s3:ListBucket, no prefix)", { action: "s3:ListBucket", resource: o.bucketArn }],
+                ["upload: PutObject of the dump", { action: "s3:PutObject", resource: `${o.bucketArn}/db/daily/${stamp}/dump/toc.dat`, context: {} }],
+                ["upload: PutObject of a weekly manifest", { action: "s3:PutObject", resource: `${o.bucketArn}/db/weekly/${stamp}/MANIFEST.json` }],
+                ["upload: the bucket key through S3", { action: "kms:GenerateDataKey", resource: o.bucketKeyArn, context: viaS3 }],
+                ["verify: newest_s3 lists db/", { action: "s3:ListBucket", resource: o.bucketArn, context: { "s3:prefix": "db/" } }],
+                ["verify: fetch_s3 lists one backup", { action: "s3:ListBucket", resource: o.bucketArn, context: { "s3:prefix": `db/daily/${stamp}/` } }],
+                ["verify: GetObject", { action: "s3:GetObject", resource: `${o.bucketArn}/db/daily/${stamp}/MANIFEST.json` }],
+                ["verify: the bucket key through S3", { action: "kms:Decrypt", resource: o.bucketKeyArn, context: viaS3 }],
+            ];
+        };
+
+        it("production: the instance role allows every call the association and backup.sh make, and no listing outside the backup prefixes", async () => {
+            const ev = await stack("production");
+            const allowed = instanceRole(ev, "genie-primary");
+            const bucketArn = one(ev, "aws:s3/bucket:Bucket", "genie-primary-storage-backups-bucket").outputs.arn;
+            const requests = jobRequests({
+                region: "us-east-1",
+                bucketArn,
+                secretArn: one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-db-master").outputs.arn,
+                document: one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook").props.name,
+                bucketKeyArn: one(ev, "aws:kms/key:Key", "genie-primary-key-key").outputs.arn,
+            });
+            const denied = requests.filter(([, req]) => !allowed(req)).map(([what]) => what);
+            expect(denied).to.deep.equal([]);
+            expect(allowed({ action: "s3:ListBucket", resource: bucketArn, context: { "s3:prefix": "uploads/" } })).to.equal(false);
+            expect(allowed({ action: "s3:ListBucket", resource: bucketArn, context: { "s3:prefix": "" } })).to.equal(false);
+        });
+
+        it("an active DR site: the same calls against the landing zone's bucket and the replicated credentials", async () => {
+            const ev = await stackWith("dr", { config: { siteRole: "active" } });
+            const allowed = instanceRole(ev, "genie-dr");
+            const requests = jobRequests({
+                region: "us-west-2",
+                bucketArn: "arn:aws:s3:::genie-primary-storage-dr-backups-bucket",
+                secretArn: "arn:aws:secretsmanager:us-west-2:123456789012:secret:genie/primary/db-master-AbCdEf",
+                document: one(ev, "aws:ssm/document:Document", "genie-dr-db-dump-runbook").props.name,
+                // The landing zone's key, known here only by its alias.
+                bucketKeyArn: "arn:aws:kms:us-west-2:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-0123456789ab",
+                keyContext: { "kms:ResourceAliases": ["alias/genie-primary-dr-key"] },
+            });
+            expect(requests.filter(([, req]) => !allowed(req)).map(([what]) => what)).to.deep.equal([]);
+        });
+
+        it("installs the PostgreSQL client of the database's major version at boot, and the job installs it when an instance lacks it", async () => {
+            const ev = await stack("production");
+            const pkg = postgresClientPackage(ev.config["genie-infra:dbEngineVersion"]);
+            expect(pkg).to.equal("postgresql15");
+            const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook"));
+            const install = commands.indexOf(`rpm -q ${pkg} >/dev/null 2>&1 || dnf install -y ${pkg}`);
+            expect(install, "the job installs the client").to.be.greaterThan(0);
+            expect(install).to.be.lessThan(commands.indexOf(`${SCRIPTS_DIR}/backup.sh {{ command }}`));
+            const userData = Buffer.from(one(ev, "aws:ec2/launchTemplate:LaunchTemplate", "genie-primary-app-lt").props.userData, "base64").toString("utf8");
+            expect(userData).to.include(`\ndnf install -y ${pkg}\n`);
+        });
+
+        it("the client package follows the engine's major version; pg_dump may be newer than the server, never older", () => {
+            expect(postgresClientPackage("15")).to.equal("postgresql15");
+            expect(postgresClientPackage("15.10")).to.equal("postgresql15");
+            expect(postgresClientPackage("16")).to.equal("postgresql16");
+            expect(postgresClientPackage("14")).to.equal("postgresql15");
+            expect(() => postgresClientPackage("18")).to.throw(/pg_dump cannot dump a newer server/);
+        });
+
+        it("every command backup.sh requires for db-dump and verify is provided on the instance", () => {
+            const script = fs.readFileSync(path.join(PROJECT_DIR, "scripts", "backup.sh"), "utf8");
+            const body = (fn: string) => script.slice(script.indexOf(`${fn}() {`), script.indexOf("\n}\n", script.indexOf(`${fn}() {`)));
+            const required = new Set(
+                [body("cmd_db_dump"), body("cmd_verify"), fs.readFileSync(path.join(PROJECT_DIR, "scripts", "lib", "dump.sh"), "utf8")]
+                    .flatMap((text) => [...text.matchAll(/require_cmd ([^\n;|]+)/g)].flatMap((m) => m[1].trim().split(/\s+/))),
+            );
+            const coreutils = new Set(["sha256sum"]);
+            expect([...required].filter((c) => !coreutils.has(c) && !(c in JOB_COMMANDS))).to.deep.equal([]);
+            for (const tool of ["pg_dump", "pg_restore", "psql", "jq", "aws"]) expect(required.has(tool), tool).to.equal(true);
+        });
     });
 });

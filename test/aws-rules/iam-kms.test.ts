@@ -1,0 +1,232 @@
+import { expect } from "chai";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { siteKeyPolicy } from "../../components/keys";
+import { evaluateStack, EvaluationError, MOCK_ACCOUNT_ID } from "../../offline/mock-runtime";
+import { conditionHolds, evaluatePolicy, policyStatements, rules } from "../../offline/aws-rules/iam-kms";
+
+const ACCOUNT = MOCK_ACCOUNT_ID;
+const REGION = "eu-west-1";
+const SLR_ARN = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+const GRANT_OPERATIONS = ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant"];
+
+/** The rule ids of the evaluation's violations ([] when it passes). */
+async function refusals(program: () => void, config: Record<string, string> = {}): Promise<{ rule: string; name: string; message: string }[]> {
+    try {
+        await evaluateStack("production", { program, config });
+        return [];
+    } catch (err) {
+        if (!(err instanceof EvaluationError) || err.violations.length === 0) throw err;
+        return err.violations.map((v) => ({ rule: v.rule, name: v.name, message: v.message }));
+    }
+}
+const ids = (found: { rule: string }[]) => [...new Set(found.map((f) => f.rule))];
+
+const provider = () => new aws.Provider("test-region", { region: REGION });
+
+/** The site key of components/keys.ts before issue 12: every publisher conditioned on aws:SourceAccount. */
+const OLD_TOPIC_STATEMENT = {
+    Sid: "ServicesPublishingToEncryptedTopics",
+    Effect: "Allow",
+    Principal: { Service: ["backup.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com"] },
+    Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+    Resource: "*",
+    Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+};
+const oldKeyPolicy = () => {
+    const policy = siteKeyPolicy(ACCOUNT, REGION) as { Statement: any[] };
+    return JSON.stringify({ ...policy, Statement: [...policy.Statement.filter((s) => s.Sid !== "ServicesPublishingToThisAccountsTopics"), OLD_TOPIC_STATEMENT] });
+};
+
+describe("offline AWS rules: IAM and KMS", () => {
+    describe("the policy evaluator", () => {
+        it("a condition key absent from the request fails the condition, except with IfExists and negated operators", () => {
+            expect(conditionHolds({ StringEquals: { "aws:SourceAccount": ACCOUNT } }, {})).to.equal(false);
+            expect(conditionHolds({ StringEquals: { "aws:SourceAccount": ACCOUNT } }, { "aws:sourceaccount": ACCOUNT })).to.equal(true);
+            expect(conditionHolds({ StringLike: { "s3:prefix": ["db/*"] } }, {})).to.equal(false);
+            expect(conditionHolds({ StringLikeIfExists: { "s3:prefix": ["db/*"] } }, {})).to.equal(true);
+            expect(conditionHolds({ StringLikeIfExists: { "s3:prefix": ["db/*"] } }, { "s3:prefix": "uploads/" })).to.equal(false);
+            expect(conditionHolds({ StringNotEquals: { "aws:SourceAccount": "999999999999" } }, {})).to.equal(true);
+            expect(conditionHolds({ ArnLike: { "kms:EncryptionContext:aws:sns:topicArn": `arn:aws:sns:${REGION}:${ACCOUNT}:*` } }, { "kms:EncryptionContext:aws:sns:topicArn": `arn:aws:sns:${REGION}:${ACCOUNT}:alerts` })).to.equal(true);
+        });
+
+        it("an explicit Deny wins; an account principal in a key policy does not by itself admit a role or a service", () => {
+            const statements = policyStatements({
+                Statement: [
+                    { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
+                    { Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "kms:GenerateDataKey*", Resource: "*" },
+                    { Effect: "Deny", Principal: "*", Action: "kms:GenerateDataKeyWithoutPlaintext", Resource: "*" },
+                ],
+            });
+            expect(evaluatePolicy(statements, { action: "kms:GenerateDataKey", principal: { service: "cloudwatch.amazonaws.com" } })).to.equal("allow");
+            expect(evaluatePolicy(statements, { action: "kms:GenerateDataKeyWithoutPlaintext", principal: { service: "cloudwatch.amazonaws.com" } })).to.equal("deny");
+            expect(evaluatePolicy(statements, { action: "kms:Decrypt", principal: { arn: SLR_ARN } })).to.equal("implicit-deny");
+        });
+
+        it("every rule names its source", () => {
+            for (const rule of rules) expect(rule.source, rule.id).to.match(/https:\/\/|terraform-provider-aws/);
+        });
+    });
+
+    describe("kms-principal-must-exist", () => {
+        const keyAndGrant = (opts: { declareRole?: boolean; ordered?: boolean } = {}) => () => {
+            const p = provider();
+            const key = new aws.kms.Key("k", { description: "k" }, { provider: p });
+            const role = opts.declareRole ? new aws.iam.ServiceLinkedRole("asg-role", { awsServiceName: "autoscaling.amazonaws.com" }, { provider: p }) : undefined;
+            new aws.kms.Grant("g", { keyId: key.arn, granteePrincipal: SLR_ARN, operations: GRANT_OPERATIONS }, { provider: p, dependsOn: role && opts.ordered ? [role] : [] });
+        };
+
+        it("refuses a grant to the Auto Scaling service-linked role that nothing creates (the original app cluster grant on a fresh account)", async () => {
+            const found = await refusals(keyAndGrant());
+            expect(ids(found)).to.deep.equal(["kms-principal-must-exist"]);
+            expect(found[0].message).to.match(/AWSServiceRoleForAutoScaling.*InvalidArnException/);
+        });
+
+        it("refuses it when the role is declared but the grant is not ordered after it", async () => {
+            expect(ids(await refusals(keyAndGrant({ declareRole: true, ordered: false })))).to.deep.equal(["kms-principal-must-exist"]);
+        });
+
+        it("accepts it ordered after the declared ServiceLinkedRole, or when the stack states the role already exists", async () => {
+            expect(await refusals(keyAndGrant({ declareRole: true, ordered: true }))).to.deep.equal([]);
+            expect(await refusals(keyAndGrant(), { autoscalingServiceLinkedRole: "existing" })).to.deep.equal([]);
+        });
+
+        it("refuses a key policy naming a role this stack creates without waiting for it", async () => {
+            const program = (ordered: boolean) => () => {
+                const p = provider();
+                const role = new aws.iam.Role("r", { assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [] }) }, { provider: p });
+                const roleArn = `arn:aws:iam::${ACCOUNT}:role/r`;
+                new aws.kms.Key("k", {
+                    policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: roleArn }, Action: "kms:Decrypt", Resource: "*" }] }),
+                }, { provider: p, dependsOn: ordered ? [role] : [] });
+            };
+            expect(ids(await refusals(program(false)))).to.deep.equal(["kms-principal-must-exist"]);
+            expect(await refusals(program(true))).to.deep.equal([]);
+        });
+    });
+
+    describe("autoscaling-cmk-volumes-need-service-linked-role-access", () => {
+        const group = (access: "none" | "grant" | "grant-without-create-grant" | "grant-not-awaited") => () => {
+            const p = provider();
+            const key = new aws.kms.Key("k", { description: "k" }, { provider: p });
+            const lt = new aws.ec2.LaunchTemplate("lt", {
+                imageId: "ami-0123456789abcdef0",
+                blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true", kmsKeyId: key.arn, volumeSize: 30 } }],
+            }, { provider: p });
+            const deps: pulumi.Resource[] = [];
+            if (access !== "none") {
+                const operations = access === "grant-without-create-grant" ? GRANT_OPERATIONS.filter((o) => o !== "CreateGrant") : GRANT_OPERATIONS;
+                const grant = new aws.kms.Grant("g", { keyId: key.arn, granteePrincipal: SLR_ARN, operations }, { provider: p });
+                if (access !== "grant-not-awaited") deps.push(grant);
+            }
+            new aws.autoscaling.Group("asg", { minSize: 1, maxSize: 2, launchTemplate: { id: lt.id, version: "1" }, vpcZoneIdentifiers: ["subnet-1"] }, { provider: p, dependsOn: deps });
+        };
+        const existing = { autoscalingServiceLinkedRole: "existing" };
+
+        it("refuses a group whose launch template encrypts volumes with a customer managed key its service-linked role may not use", async () => {
+            expect(ids(await refusals(group("none"), existing))).to.deep.equal(["autoscaling-cmk-volumes-need-service-linked-role-access"]);
+            expect(ids(await refusals(group("grant-without-create-grant"), existing))).to.deep.equal(["autoscaling-cmk-volumes-need-service-linked-role-access"]);
+            expect(ids(await refusals(group("grant-not-awaited"), existing))).to.deep.equal(["autoscaling-cmk-volumes-need-service-linked-role-access"]);
+        });
+
+        it("accepts it once the group waits for a grant with the documented operations", async () => {
+            expect(await refusals(group("grant"), existing)).to.deep.equal([]);
+        });
+    });
+
+    describe("EventBridge and the other publishers of encrypted topics", () => {
+        const site = (policy: () => string, publisher: "events" | "alarm" | "rds" | "vault", keyRef?: string) => () => {
+            const p = provider();
+            const key = new aws.kms.Key("k", { policy: policy() }, { provider: p });
+            const topic = new aws.sns.Topic("alerts", { name: "alerts", kmsMasterKeyId: keyRef ?? key.arn }, { provider: p });
+            if (publisher === "events") {
+                const rule = new aws.cloudwatch.EventRule("backup-failed", { name: "backup-failed", eventPattern: JSON.stringify({ source: ["aws.backup"] }) }, { provider: p });
+                new aws.cloudwatch.EventTarget("backup-failed", { rule: rule.name, arn: topic.arn }, { provider: p });
+            } else if (publisher === "alarm") {
+                new aws.cloudwatch.MetricAlarm("down", {
+                    name: "down", comparisonOperator: "LessThanThreshold", evaluationPeriods: 1, threshold: 1, metricName: "HealthyHostCount",
+                    namespace: "AWS/ApplicationELB", period: 60, statistic: "Minimum", alarmActions: [topic.arn],
+                }, { provider: p });
+            } else if (publisher === "rds") {
+                new aws.rds.EventSubscription("db-events", { snsTopic: topic.arn, sourceType: "db-instance" }, { provider: p });
+            } else {
+                new aws.backup.VaultNotifications("vault", { backupVaultName: "v", snsTopicArn: topic.arn, backupVaultEvents: ["COPY_JOB_FAILED"] }, { provider: p });
+            }
+        };
+        const current = () => JSON.stringify(siteKeyPolicy(ACCOUNT, REGION));
+
+        it("refuses the original site key: an events.amazonaws.com statement conditioned on aws:SourceAccount, on a key that encrypts topics", async () => {
+            const found = await refusals(site(oldKeyPolicy, "events"));
+            expect(ids(found)).to.have.members(["kms-eventbridge-statement-without-source-conditions", "sns-encrypted-topic-publisher-allowed-by-key"]);
+            expect(found.find((f) => f.rule === "sns-encrypted-topic-publisher-allowed-by-key")!.name).to.equal("backup-failed");
+        });
+
+        it("accepts an aws:SourceAccount-conditioned EventBridge statement on a key that encrypts no topic (event bus encryption documents it)", async () => {
+            const program = () => {
+                new aws.kms.Key("k", { policy: oldKeyPolicy() }, { provider: provider() });
+            };
+            expect(await refusals(program)).to.deep.equal([]);
+        });
+
+        it("refuses a publisher the key policy does not name, and a topic under the AWS managed key", async () => {
+            const withoutCloudWatch = () => {
+                const policy = siteKeyPolicy(ACCOUNT, REGION) as { Statement: any[] };
+                return JSON.stringify({ ...policy, Statement: policy.Statement.map((s) => (s.Principal?.Service instanceof Array ? { ...s, Principal: { Service: s.Principal.Service.filter((x: string) => x !== "cloudwatch.amazonaws.com") } } : s)) });
+            };
+            expect(ids(await refusals(site(withoutCloudWatch, "alarm")))).to.deep.equal(["sns-encrypted-topic-publisher-allowed-by-key"]);
+            const managed = await refusals(site(current, "alarm", "alias/aws/sns"));
+            expect(ids(managed)).to.deep.equal(["sns-encrypted-topic-publisher-allowed-by-key"]);
+            expect(managed[0].message).to.match(/AWS managed key alias\/aws\/sns/);
+        });
+
+        for (const publisher of ["events", "alarm", "rds", "vault"] as const) {
+            it(`accepts the site key's policy for a ${publisher} publisher`, async () => {
+                expect(await refusals(site(current, publisher))).to.deep.equal([]);
+            });
+        }
+    });
+
+    describe("ssm-association-targets-need-instance-permissions", () => {
+        const fleet = (permissions: "original" | "managed-core" | "no-profile") => () => {
+            const p = provider();
+            const role = new aws.iam.Role("app", { assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [] }) }, { provider: p });
+            new aws.iam.RolePolicy("app", {
+                role: role.id,
+                // components/app-cluster.ts before issue 12: registration and status, but not GetDocument/DescribeAssociation.
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{
+                        Effect: "Allow",
+                        Action: ["ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations", "ssm:UpdateInstanceAssociationStatus"],
+                        Resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`,
+                    }],
+                }),
+            }, { provider: p });
+            if (permissions === "managed-core") {
+                new aws.iam.RolePolicyAttachment("ssm-core", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, { provider: p });
+            }
+            const profile = new aws.iam.InstanceProfile("app", { role: role.name }, { provider: p });
+            const lt = new aws.ec2.LaunchTemplate("lt", {
+                imageId: "ami-0123456789abcdef0",
+                ...(permissions === "no-profile" ? {} : { iamInstanceProfile: { arn: profile.arn } }),
+            }, { provider: p });
+            const group = new aws.autoscaling.Group("asg", { name: "app-asg", minSize: 1, maxSize: 2, launchTemplate: { id: lt.id, version: "1" }, vpcZoneIdentifiers: ["subnet-1"] }, { provider: p });
+            const doc = new aws.ssm.Document("runbook", { name: "runbook", documentType: "Command", content: "{}" }, { provider: p });
+            new aws.ssm.Association("dump", { name: doc.name, targets: [{ key: "tag:aws:autoscaling:groupName", values: [group.name] }], scheduleExpression: "rate(6 hours)" }, { provider: p });
+        };
+
+        it("refuses an association whose instances' role cannot fetch the document (the original instance role)", async () => {
+            const found = await refusals(fleet("original"));
+            expect(ids(found)).to.deep.equal(["ssm-association-targets-need-instance-permissions"]);
+            expect(found[0].message).to.match(/lacks ssm:DescribeAssociation, ssm:GetDocument/);
+        });
+
+        it("refuses an association whose instances have no instance profile", async () => {
+            expect(ids(await refusals(fleet("no-profile")))).to.deep.equal(["ssm-association-targets-need-instance-permissions"]);
+        });
+
+        it("accepts it with AmazonSSMManagedInstanceCore attached", async () => {
+            expect(await refusals(fleet("managed-core"))).to.deep.equal([]);
+        });
+    });
+});
