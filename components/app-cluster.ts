@@ -5,6 +5,15 @@ import { PORTS } from "./security-groups";
 /** Key prefixes of the backups bucket the app instances may write (the plan's dumps and RDB exports). */
 export const BACKUP_WRITE_PREFIXES = ["db/daily/", "db/weekly/", "redis/"] as const;
 
+/**
+ * `s3:prefix` values the scheduled dump's instances may list: each write prefix, and `db/` itself
+ * (scripts/lib/dump.sh `newest_s3` lists `--prefix db/` to find the newest dump of either kind).
+ */
+export const BACKUP_LIST_PREFIXES = ["db/", ...BACKUP_WRITE_PREFIXES.map((prefix) => `${prefix}*`)];
+
+/** AWS's managed policy for Systems Manager's core functionality on an instance. */
+export const SSM_MANAGED_INSTANCE_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+
 /** Namespace the CloudWatch agent publishes to; the memory target tracking and the disk alarm read it. */
 export const AGENT_NAMESPACE = "CWAgent";
 /** The agent's metric names (memory and disk used, percent). */
@@ -46,9 +55,34 @@ export interface AppClusterArgs {
      * policy (an ARN pattern ending `-??????` when only the name is known) and the id (name or ARN)
      * the instances read it by.
      */
-    appEnvSecret: { arn: pulumi.Input<string>; id: pulumi.Input<string> };
+    appEnvSecret: {
+        arn: pulumi.Input<string>;
+        id: pulumi.Input<string>;
+        /**
+         * `sha256:<hex>` of the environment the program wrote (components/secrets.ts AppEnvironment):
+         * in the user data, so a new environment is a new launch template version and rolls the group.
+         */
+        digest?: pulumi.Input<string>;
+        /**
+         * The secrets the environment names for credentials (database, Redis AUTH): the user data
+         * reads them at boot into the root-only env file, so the instance role may read them.
+         */
+        credentialSecretArns?: pulumi.Input<string>[];
+    };
     /** The region's customer-managed KMS key: root volumes and the log group. */
     kmsKeyArn: pulumi.Input<string>;
+    /**
+     * The account's EC2 Auto Scaling service-linked role, which launches the group's instances and so
+     * needs a grant on `kmsKeyArn` for their encrypted volumes: its ARN, and the resource that creates
+     * it when this stack does (the grant is ordered after it: KMS refuses a grant to a principal that
+     * does not exist yet). Without `createdBy` the role must already exist (infra/serving-path.ts).
+     */
+    autoscalingServiceLinkedRole: { arn: pulumi.Input<string>; createdBy?: pulumi.Resource };
+    /**
+     * The Amazon Linux 2023 package of the PostgreSQL client tools (psql, pg_dump, pg_restore) the
+     * scheduled dump runs (components/scheduled-dump.ts `postgresClientPackage`); installed at boot.
+     */
+    postgresClientPackage?: string;
     /**
      * The key that encrypts the app's secret and the backups bucket, when not `kmsKeyArn`: by ARN, or
      * by alias when its ARN is not known here (the DR site reads the production stack's replicas,
@@ -90,8 +124,10 @@ export interface AppClusterArgs {
  * - an instance role with least privilege (SSM management, the agent's metrics, pulling this
  *   repository, reading this secret, writing only the backup prefixes);
  * - the group over every zone's app subnet with ELB health checks, target tracking on CPU and on the
- *   agent's memory metric, and an instance refresh (rolling, launch before terminate, automatic
- *   rollback) whenever the launch template changes: the plan's "Rolling Recovery" without downtime.
+ *   agent's memory metric, and an instance refresh (rolling, launch before terminate) whenever the
+ *   launch template changes: the plan's "Rolling Recovery" without downtime. The refresh's automatic
+ *   rollback is off (it would return to the new version: see the group); the deploy verification
+ *   awaits the rollout, and the way back is a `pulumi up` of the last verified image.
  */
 export class AppCluster extends pulumi.ComponentResource {
     readonly autoScalingGroupName: pulumi.Output<string>;
@@ -150,29 +186,6 @@ export class AppCluster extends pulumi.ComponentResource {
                 Version: "2012-10-17",
                 Statement: [
                     {
-                        Sid: "SsmManagedInstance",
-                        Effect: "Allow",
-                        Action: ["ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations", "ssm:UpdateInstanceAssociationStatus"],
-                        Resource: pulumi.interpolate`arn:aws:ec2:${region}:${account}:instance/*`,
-                    },
-                    {
-                        Sid: "SsmSessionsAndCommands", // these actions have no resource type
-                        Effect: "Allow",
-                        Action: [
-                            "ssmmessages:CreateControlChannel",
-                            "ssmmessages:CreateDataChannel",
-                            "ssmmessages:OpenControlChannel",
-                            "ssmmessages:OpenDataChannel",
-                            "ec2messages:AcknowledgeMessage",
-                            "ec2messages:DeleteMessage",
-                            "ec2messages:FailMessage",
-                            "ec2messages:GetEndpoint",
-                            "ec2messages:GetMessages",
-                            "ec2messages:SendReply",
-                        ],
-                        Resource: "*",
-                    },
-                    {
                         Sid: "AgentMetrics",
                         Effect: "Allow",
                         Action: "cloudwatch:PutMetricData",
@@ -211,11 +224,14 @@ export class AppCluster extends pulumi.ComponentResource {
                         ? []
                         : [
                             {
+                                // backup.sh checks the bucket first (HeadBucket, which S3 authorises as
+                                // s3:ListBucket and sends without s3:prefix: hence IfExists), finds the
+                                // newest dump under db/ and lists one backup's prefix to download it.
                                 Sid: "ListBackupPrefixes",
                                 Effect: "Allow",
                                 Action: "s3:ListBucket",
                                 Resource: args.backupsBucketArn,
-                                Condition: { StringLike: { "s3:prefix": BACKUP_WRITE_PREFIXES.map((prefix) => `${prefix}*`) } },
+                                Condition: { StringLikeIfExists: { "s3:prefix": BACKUP_LIST_PREFIXES } },
                             },
                             { Sid: "DatabaseCredentialsForBackups", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: args.backupJob.dbCredentialsSecretArn },
                             // Electing the instance that dumps; this action has no resource-level permissions.
@@ -236,15 +252,24 @@ export class AppCluster extends pulumi.ComponentResource {
                 ],
             }),
         }, parent);
+        // Systems Manager on the instances (State Manager runs the scheduled dump, Session Manager
+        // replaces SSH): AWS's AmazonSSMManagedInstanceCore, "the minimum permissions which allow the
+        // instance to ... be managed by Systems Manager" (SSM User Guide, "Configure instance
+        // permissions"): registering, listing its associations, fetching their documents
+        // (ssm:GetDocument, ssm:DescribeAssociation), reporting status, and the message channels.
+        new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: SSM_MANAGED_INSTANCE_CORE_POLICY_ARN }, parent);
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: role.name }, parent);
 
         // The group launches instances with volumes encrypted by the site key: its service-linked role
-        // needs a grant on the key (a service-linked role's own policy cannot be changed).
+        // needs a grant on the key (a service-linked role's own policy cannot be changed), with the
+        // operations of "Required AWS KMS key policy for use with encrypted volumes" (EC2 Auto Scaling
+        // User Guide). KMS refuses a grant to a principal that does not exist (InvalidArnException),
+        // and the role exists on a fresh account only once declared: the grant waits for it.
         const keyGrant = new aws.kms.Grant(`${name}-autoscaling-ebs`, {
             keyId: args.kmsKeyArn,
-            granteePrincipal: pulumi.interpolate`arn:aws:iam::${account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+            granteePrincipal: args.autoscalingServiceLinkedRole.arn,
             operations: ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant"],
-        }, parent);
+        }, { parent: this, dependsOn: args.autoscalingServiceLinkedRole.createdBy ? [args.autoscalingServiceLinkedRole.createdBy] : [] });
 
         const ami = aws.ec2.getAmiOutput({
             owners: ["amazon"],
@@ -257,10 +282,40 @@ export class AppCluster extends pulumi.ComponentResource {
             ],
         }, parent);
 
+        // The credentials the app's environment names, read by the user data at boot. The site key
+        // decrypts the site's own secrets (its app-env on a DR site, the Redis AUTH token) when the
+        // data key above is another one (a DR site's replicas are under the landing zone's key).
+        const credentialSecretArns = args.appEnvSecret.credentialSecretArns ?? [];
+        const appCredentials = credentialSecretArns.length === 0 && !args.dataKey
+            ? undefined
+            : new aws.iam.RolePolicy(`${name}-app-credentials`, {
+                role: role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        ...(credentialSecretArns.length === 0
+                            ? []
+                            : [{ Sid: "AppCredentials", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: credentialSecretArns }]),
+                        ...(args.dataKey
+                            ? [{
+                                Sid: "SiteKeyThroughSecrets",
+                                Effect: "Allow",
+                                Action: "kms:Decrypt",
+                                Resource: args.kmsKeyArn,
+                                Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`secretsmanager.${region}.amazonaws.com` } },
+                            }]
+                            : []),
+                    ],
+                }),
+            }, parent);
+
+        // The launch template waits for the credentials policy (its user data is computed after the
+        // policy exists), so no instance boots before it may read what it needs; the boot script
+        // also retries while IAM propagates.
         const userData = pulumi
-            .all([args.imageUri, args.appEnvSecret.id, logGroup.name, region])
-            .apply(([imageUri, appEnvSecretId, logGroupName, regionName]) =>
-                Buffer.from(renderUserData({ imageUri, appEnvSecretId, logGroupName, region: regionName })).toString("base64"),
+            .all([args.imageUri, args.appEnvSecret.id, args.appEnvSecret.digest, logGroup.name, region, appCredentials?.id])
+            .apply(([imageUri, appEnvSecretId, appEnvDigest, logGroupName, regionName]) =>
+                Buffer.from(renderUserData({ imageUri, appEnvSecretId, appEnvDigest, logGroupName, region: regionName, postgresClientPackage: args.postgresClientPackage })).toString("base64"),
             );
 
         const tagSpecification = (resourceType: string) => ({ resourceType, tags: { ...args.instanceTags, Name: `${name}-app` } });
@@ -300,7 +355,7 @@ export class AppCluster extends pulumi.ComponentResource {
             maxSize: args.maxSize,
             desiredCapacity,
             // A pinned version (not $Latest): a new template version is a change of the group, which
-            // starts the instance refresh, and automatic rollback has a version to return to.
+            // starts the instance refresh, and the deploy verification knows which version to await.
             launchTemplate: { id: launchTemplate.id, version: launchTemplateVersion },
             targetGroupArns: [args.targetGroupArn],
             healthCheckType: "ELB",
@@ -313,7 +368,17 @@ export class AppCluster extends pulumi.ComponentResource {
                     minHealthyPercentage: args.minHealthyPercentage ?? 100,
                     maxHealthyPercentage: 200,
                     instanceWarmup: "120",
-                    autoRollback: true,
+                    // Off: it would not return to the previous image. AWS rolls back to "the
+                    // configuration that you last saved on the Auto Scaling group before starting the
+                    // instance refresh" (EC2 Auto Scaling User Guide, "Undo changes with a manual or
+                    // auto rollback"), and the provider saves the new launch template version on the
+                    // group before it starts the refresh (terraform-provider-aws #34189): the rollback
+                    // target is the new version itself. The provider does not wait for the refresh
+                    // either ("This resource does not wait for the instance refresh to complete",
+                    // input.d.ts, instanceRefresh). The rollout is awaited and checked by the deploy
+                    // verification (components/deploy-verification.ts); the way back is a `pulumi up`
+                    // of the last verified image tag (`scripts/recovery.sh rollback-image`).
+                    autoRollback: false,
                     skipMatching: true,
                 },
                 triggers: ["tag"],
@@ -379,9 +444,16 @@ export interface UserDataParams {
     imageUri: string;
     /** Name or ARN of the app's environment secret in the instance's region. */
     appEnvSecretId: string;
+    /** `sha256:<hex>` of the environment written: a new environment is a new launch template version. */
+    appEnvDigest?: string;
+    /** PostgreSQL client package to install (for the scheduled dump), e.g. postgresql15; none: not installed. */
+    postgresClientPackage?: string;
     logGroupName: string;
     region: string;
 }
+
+/** EC2 refuses user data above 16 KB before base64 ("User data is limited to 16 KB, in raw form, before it is base64-encoded", EC2 User Guide, "Run commands when you launch an EC2 instance with user data input"). */
+export const USER_DATA_MAX_BYTES = 16 * 1024;
 
 /** The CloudWatch agent's configuration: memory and root-disk used percent, per instance and per group. */
 export function agentConfig(): object {
@@ -403,17 +475,42 @@ export function agentConfig(): object {
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
 
-/** The instances' boot script (bash): Docker, the CloudWatch agent, the app's environment and container. */
+/**
+ * The instances' boot script (bash): Docker, the CloudWatch agent, the app's environment and container.
+ *
+ * The environment secret holds endpoints and the names of the credential secrets (never a password);
+ * the script reads those secrets on the host (the container cannot reach the instance role: IMDS hop
+ * limit 1) into `/etc/genie/app.env`, root-only, which Docker passes to the container:
+ * `DATABASE_USER`, `DATABASE_PASSWORD`, `DATABASE_URL` (`postgresql://...?sslmode=require`),
+ * `REDIS_PASSWORD`, `REDIS_URL` (`rediss://...`), besides every key of the environment document.
+ * AWS calls and the image pull are retried (IAM propagation, a version written moments before);
+ * anything still failing stops the script (`set -e`): no container starts, the target stays unhealthy,
+ * and the group replaces the instance after the health-check grace period.
+ */
 export function renderUserData(p: UserDataParams): string {
-    return [
+    const script = [
         "#!/bin/bash",
         "# Genie AI Server app instance: rendered by components/app-cluster.ts.",
         "set -euo pipefail",
         `REGION=${shellQuote(p.region)}`,
         `IMAGE=${shellQuote(p.imageUri)}`,
         `APP_ENV_SECRET=${shellQuote(p.appEnvSecretId)}`,
+        // Not read by the script: a new environment must change the launch template to roll the group.
+        `APP_ENV_DIGEST=${shellQuote(p.appEnvDigest ?? "")}`,
         `LOG_GROUP=${shellQuote(p.logGroupName)}`,
         'REGISTRY="${IMAGE%%/*}"',
+        "",
+        "# retry ATTEMPTS DELAY COMMAND...: the command's output once it succeeds; its last failure otherwise.",
+        "retry() {",
+        '  local attempts=$1 delay=$2 i; shift 2',
+        '  for (( i = 1; ; i++ )); do',
+        '    "$@" && return 0',
+        '    [ "$i" -ge "$attempts" ] && return 1',
+        '    echo "genie boot: attempt $i/$attempts failed: $1 ... (retrying in ${delay}s)" >&2',
+        '    sleep "$delay"',
+        "  done",
+        "}",
+        'secret_string() { aws secretsmanager get-secret-value --region "$REGION" --secret-id "$1" --query SecretString --output text; }',
         "",
         "dnf install -y docker amazon-cloudwatch-agent jq",
         "systemctl enable --now docker",
@@ -424,20 +521,49 @@ export function renderUserData(p: UserDataParams): string {
         "CWAGENT",
         "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json",
         "",
-        "# The app's environment from Secrets Manager (a JSON object), readable by root only.",
+        "# The app's environment from Secrets Manager (a JSON object written by Pulumi: endpoints and the",
+        "# names of the credential secrets), then the credentials themselves: root-only, never logged.",
         "install -d -m 0700 /etc/genie",
         "umask 077",
-        'aws secretsmanager get-secret-value --region "$REGION" --secret-id "$APP_ENV_SECRET" --query SecretString --output text \\',
-        "  | jq -r 'to_entries[] | \"\\(.key)=\\(.value)\"' > /etc/genie/app.env",
+        'echo "genie boot: app environment $APP_ENV_SECRET ($APP_ENV_DIGEST)" >&2',
+        'APP_ENV_JSON="$(retry 20 15 secret_string "$APP_ENV_SECRET")"',
+        String.raw`printf '%s' "$APP_ENV_JSON" | jq -r 'to_entries[] | "\(.key)=\(.value)"' > /etc/genie/app.env`,
+        String.raw`DB_SECRET="$(printf '%s' "$APP_ENV_JSON" | jq -r '.DATABASE_CREDENTIALS_SECRET // empty')"`,
+        'if [ -n "$DB_SECRET" ]; then',
+        '  DB_JSON="$(retry 20 15 secret_string "$DB_SECRET")"',
+        String.raw`  printf '%s' "$DB_JSON" | jq -r --argjson env "$APP_ENV_JSON"` + " \\",
+        String.raw`    '"DATABASE_USER=\(.username)", "DATABASE_PASSWORD=\(.password)", "DATABASE_URL=postgresql://\(.username | @uri):\(.password | @uri)@\($env.DATABASE_HOST):\($env.DATABASE_PORT)/\($env.DATABASE_NAME)?sslmode=\($env.DATABASE_SSLMODE)"'` + " \\",
+        "    >> /etc/genie/app.env",
+        "  unset DB_JSON",
+        "fi",
+        String.raw`REDIS_SECRET="$(printf '%s' "$APP_ENV_JSON" | jq -r '.REDIS_AUTH_SECRET // empty')"`,
+        'if [ -n "$REDIS_SECRET" ]; then',
+        '  REDIS_TOKEN="$(retry 20 15 secret_string "$REDIS_SECRET")"',
+        String.raw`  printf '%s' "$REDIS_TOKEN" | jq -R -r --argjson env "$APP_ENV_JSON"` + " \\",
+        String.raw`    '"REDIS_PASSWORD=\(.)", "REDIS_URL=rediss://:\(. | @uri)@\($env.REDIS_HOST):\($env.REDIS_PORT)"' >> /etc/genie/app.env`,
+        "  unset REDIS_TOKEN",
+        "fi",
         "",
         'TOKEN="$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"',
         'INSTANCE_ID="$(curl -sS -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)"',
         "",
-        'aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"',
-        'docker pull "$IMAGE"',
+        'ecr_login() { aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"; }',
+        "retry 10 15 ecr_login",
+        'retry 10 15 docker pull "$IMAGE"',
         `docker run -d --name genie-app --restart always -p ${PORTS.app}:${PORTS.app} --env-file /etc/genie/app.env \\`,
         '  --log-driver awslogs --log-opt awslogs-region="$REGION" --log-opt awslogs-group="$LOG_GROUP" --log-opt awslogs-stream="$INSTANCE_ID" \\',
         '  "$IMAGE"',
         "",
+        ...(p.postgresClientPackage
+            ? [
+                "# PostgreSQL client tools of the database's major version (psql, pg_dump, pg_restore) for the",
+                "# scheduled dump (scripts/backup.sh); after the app, which does not need them.",
+                `dnf install -y ${p.postgresClientPackage}`,
+                "",
+            ]
+            : []),
     ].join("\n");
+    const bytes = Buffer.byteLength(script, "utf8");
+    if (bytes > USER_DATA_MAX_BYTES) throw new Error(`app user data is ${bytes} bytes; EC2 allows ${USER_DATA_MAX_BYTES} before base64`);
+    return script;
 }

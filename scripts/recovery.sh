@@ -6,6 +6,7 @@
 #   recovery.sh pitr          RDS point-in-time restore into a new instance
 #   recovery.sh promote       promote the DR region's read replica (when Pulumi cannot run)
 #   recovery.sh verify-app    health check of /api/health with retries and a verdict
+#   recovery.sh rollback-image  return a site to the last image its deploy verification saw healthy
 set -euo pipefail
 
 # shellcheck disable=SC2034 # read by lib/common.sh
@@ -26,6 +27,7 @@ Commands:
   pitr          restore the RDS instance to a point in time into a new instance
   promote       promote the DR region's read replica to a standalone primary
   verify-app    check https://<app>/api/health with retries; prints healthy/unhealthy
+  rollback-image  set the stack's imageTag back to the last verified image and run pulumi up
 
 Global options (before or after the command):
   --endpoint-url URL   AWS API endpoint (default $AWS_ENDPOINT_URL; for tests against moto)
@@ -488,6 +490,80 @@ cmd_verify_app() {
 }
 
 # ----------------------------------------------------------------------------------------
+rollback_image_usage() {
+  cat <<'EOF'
+Usage: recovery.sh rollback-image --stack STACK [--to TAG] [--cwd DIR] [--dry-run] [--yes]
+
+Returns a site to the last image its deploy verification saw healthy, through Pulumi, so the next
+`pulumi up` keeps it: `pulumi config set imageTag <tag>`, then `pulumi up`, which rolls the group
+(one more instance refresh) and awaits and checks the rollout like any other.
+
+Which tag, from the stack's outputs (written by the deploy verification):
+  - the stack's imageTag differs from verifiedAppImageTag: the last rollout was never verified
+    (pulumi up failed at the deploy verification): back to verifiedAppImageTag;
+  - they are equal: that image verified, but is bad: back to previousVerifiedAppImageTag;
+  - --to TAG: that tag (pulumi up checks it is in the registry before anything rolls).
+Not the instance refresh's own rollback: it returns to the configuration the group had when the
+refresh started, which the provider has already set to the new launch template version
+(terraform-provider-aws #34189); it is off.
+
+Settings: PULUMI_STACK (--stack: production or dr), PULUMI_CWD (--cwd: the Pulumi project
+          directory, default the repository root). Needs the pulumi CLI, logged in to the backend.
+
+Example:
+  scripts/recovery.sh rollback-image --stack production --dry-run
+EOF
+}
+
+cmd_rollback_image() {
+  local stack=${PULUMI_STACK:-} cwd=${PULUMI_CWD:-} to="" dry=0 yes=0
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --stack|-s) need_value "$1" "$#"; stack=$2; shift 2;;
+      --to) need_value "$1" "$#"; to=$2; shift 2;;
+      --cwd) need_value "$1" "$#"; cwd=$2; shift 2;;
+      --dry-run) dry=1; shift;;
+      --yes|-y) yes=1; shift;;
+      -h|--help) rollback_image_usage; return 0;;
+      *) usage_error "rollback-image: unknown option '$1'";;
+    esac
+  done
+  PULUMI_STACK=$stack; require_env PULUMI_STACK "the stack to return to its last verified image: production or dr"
+  [[ -n $cwd ]] || cwd=$(cd "$SCRIPT_DIR/.." && pwd)
+  require_cmd pulumi
+  local current verified previous target why
+  current=$(pulumi -C "$cwd" config get -s "$stack" imageTag) || die "cannot read imageTag of stack $stack (pulumi config get)"
+  verified=$(pulumi -C "$cwd" stack output -s "$stack" verifiedAppImageTag 2>/dev/null) || verified=""
+  previous=$(pulumi -C "$cwd" stack output -s "$stack" previousVerifiedAppImageTag 2>/dev/null) || previous=""
+  if [[ -n $to ]]; then
+    target=$to; why="chosen with --to"
+  elif [[ -n $verified && $current != "$verified" ]]; then
+    target=$verified; why="imageTag $current was never verified on this site; $verified was the last"
+  elif [[ -n $previous ]]; then
+    target=$previous; why="$current is the last verified image; $previous was verified before it"
+  else
+    die "no earlier verified image recorded for stack $stack (verifiedAppImageTag '$verified', previousVerifiedAppImageTag '$previous'); pass --to TAG"
+  fi
+  [[ $target =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || usage_error "not an image tag: '$target'"
+  [[ $target != "$current" ]] || die "stack $stack already has imageTag $target: run pulumi up -s $stack to roll it out"
+  if [[ $dry == 1 ]]; then
+    cat <<EOF
+dry-run: rollback-image would (nothing has been changed):
+  1. pulumi -C $cwd config set -s $stack imageTag $target   (now $current: $why)
+  2. pulumi -C $cwd up -s $stack$([[ $yes == 0 ]] || printf ' --yes')   (checks the image is in the registry, rolls the group, awaits and checks the rollout)
+EOF
+    return 0
+  fi
+  log "stack $stack: imageTag $current -> $target ($why)"
+  confirm "About to set imageTag of stack $stack to $target and run pulumi up." "$yes"
+  pulumi -C "$cwd" config set -s "$stack" imageTag "$target" || die "pulumi config set failed"
+  local up=(pulumi -C "$cwd" up -s "$stack")
+  [[ $yes == 0 ]] || up+=(--yes)
+  "${up[@]}" >&2 || die "pulumi up -s $stack failed with imageTag $target (the config now says $target; see the output above)"
+  printf 'rollback-image ok: stack %s runs %s again (was %s), rollout verified by pulumi up\n' "$stack" "$target" "$current"
+}
+
+# ----------------------------------------------------------------------------------------
 main() {
   parse_globals "$@"
   set -- "${ARGS[@]+"${ARGS[@]}"}"
@@ -498,6 +574,7 @@ main() {
     pitr) cmd_pitr "$@";;
     promote) cmd_promote "$@";;
     verify-app) cmd_verify_app "$@";;
+    rollback-image) cmd_rollback_image "$@";;
     -h|--help|help) main_usage;;
     *) printf 'error: unknown command: %s\n' "$cmd" >&2; main_usage >&2; exit "$EX_USAGE";;
   esac

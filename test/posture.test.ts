@@ -113,6 +113,21 @@ describe("recovery posture", () => {
         expect(renderPlan(report)).to.match(/Recovery posture \(targets: RPO 60 min, RTO 240 min/);
     });
 
+    for (const name of ["production", "dr"] as const) {
+        it(`${name}: a bad deploy is caught by pulumi up awaiting the rollout and undone by the last verified image, not by the refresh's auto-rollback`, async () => {
+            const ev = await stack(name);
+            const row = failure(computePosture(ev), "bad deploy");
+            expect(row.rto!.minutes).to.equal(AWS_FIGURES.rollbackMinutes);
+            expect(row.rto!.basis).to.match(/pulumi up awaits the rollout/).and.to.match(/old ones keep serving/);
+            expect(row.rto!.basis).to.match(/scripts\/recovery\.sh rollback-image/).and.to.match(/terraform-provider-aws #34189/);
+            expect(row.rto!.basis).not.to.match(/instance refresh back to the previous launch template/);
+            // Without a check that awaits the rollout (and records the verified image) there is no known way back.
+            const unchecked = computePosture(changed(ev, without("command:local:Command")));
+            expect(failure(unchecked, "bad deploy").rto).to.equal(undefined);
+            expect(check(unchecked, "RTO bad deploy").met).to.equal(false);
+        });
+    }
+
     it("an active DR site reports the regional failover as failback instead of checking it", async () => {
         const posture = computePosture(await stackWith("dr", { config: { siteRole: "active" } }));
         expect(posture.checks.some((c) => c.what === "RTO whole region")).to.equal(false);

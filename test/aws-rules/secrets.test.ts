@@ -1,0 +1,80 @@
+import { expect } from "chai";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AWS_RULES, AwsRuleViolation, checkAwsRules } from "../../offline/aws-rules";
+import { evaluateStack, EvaluationError } from "../../offline/mock-runtime";
+import { stack } from "../support/stacks";
+
+/** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
+async function refusals(program: () => void): Promise<AwsRuleViolation[]> {
+    try {
+        await evaluateStack("production", { program });
+        return [];
+    } catch (err) {
+        if (err instanceof EvaluationError && err.violations.length > 0) return err.violations;
+        throw err;
+    }
+}
+const ids = (vs: AwsRuleViolation[]) => vs.map((v) => `${v.rule} ${v.name}`);
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+/**
+ * A launch template whose boot script reads a secret, as the app's did before item 7 (`aws
+ * secretsmanager get-secret-value --secret-id <the app-env ARN>`), with or without a version of it.
+ */
+function appLikeProgram(opts: { version: boolean; readBy?: "arn" | "name" | "longer-name"; script?: (ref: string) => string }) {
+    return () => {
+        const p = new aws.Provider("east", { region: "us-east-1" });
+        const secret = new aws.secretsmanager.Secret("app-env", { name: "genie/primary/app-env" }, { provider: p });
+        if (opts.version) new aws.secretsmanager.SecretVersion("app-env", { secretId: secret.id, secretString: JSON.stringify({ DATABASE_HOST: "db" }) }, { provider: p });
+        const ref = opts.readBy === "name" ? pulumi.output("genie/primary/app-env") : opts.readBy === "longer-name" ? pulumi.output("genie/primary/app-env-v2") : secret.arn;
+        const script = opts.script ?? ((r: string) => `#!/bin/bash\nset -euo pipefail\naws secretsmanager get-secret-value --secret-id '${r}' --query SecretString --output text > /etc/app.env\n`);
+        new aws.ec2.LaunchTemplate("app", { imageId: "ami-0123", userData: ref.apply((r) => b64(script(r))) }, { provider: p });
+    };
+}
+
+describe("offline AWS rules: Secrets Manager", () => {
+    it("secret-read-at-boot-has-a-value: user data that reads a secret this program declares without a version is refused (item 7)", async () => {
+        // The original bad input: the app-env secret had no SecretVersion, the instances read it at boot.
+        const refused = await refusals(appLikeProgram({ version: false }));
+        expect(ids(refused)).to.deep.equal(["secret-read-at-boot-has-a-value app"]);
+        expect(refused[0].message).to.match(/reads the secret genie\/primary\/app-env \(app-env\), which this program declares without a value/);
+        expect(refused[0].source).to.match(/CreateSecret/);
+        // By name too.
+        expect(ids(await refusals(appLikeProgram({ version: false, readBy: "name" })))).to.deep.equal(["secret-read-at-boot-has-a-value app"]);
+        // With its version written by the program: accepted.
+        expect(await refusals(appLikeProgram({ version: true }))).to.deep.equal([]);
+    });
+
+    it("judges only what it can: a longer name, a script that reads no secret, a secret another stack owns", async () => {
+        // Another secret whose name starts with this one's is not this one (and is not declared here).
+        expect(await refusals(appLikeProgram({ version: false, readBy: "longer-name" }))).to.deep.equal([]);
+        // The script names the secret but never reads a secret value.
+        expect(await refusals(appLikeProgram({ version: false, script: (r) => `#!/bin/bash\necho '${r}'\n` }))).to.deep.equal([]);
+        // A replica from another stack (not declared in this evaluation) is not judged.
+        const otherStack = () => {
+            const p = new aws.Provider("west", { region: "us-west-2" });
+            new aws.ec2.LaunchTemplate("app", { imageId: "ami-0123", userData: b64("aws secretsmanager get-secret-value --secret-id 'genie/primary/app-env'\n") }, { provider: p });
+        };
+        expect(await refusals(otherStack)).to.deep.equal([]);
+    });
+
+    it("an EC2 instance's clear-text user data is read the same way", async () => {
+        const program = (version: boolean) => () => {
+            const p = new aws.Provider("east", { region: "us-east-1" });
+            const secret = new aws.secretsmanager.Secret("token", { name: "genie/primary/token" }, { provider: p });
+            if (version) new aws.secretsmanager.SecretVersion("token", { secretId: secret.arn, secretString: "t" }, { provider: p });
+            new aws.ec2.Instance("worker", { ami: "ami-0123", instanceType: "t3.micro", userData: secret.name.apply((n) => `#!/bin/bash\naws secretsmanager get-secret-value --secret-id ${n}\n`) }, { provider: p });
+        };
+        expect(ids(await refusals(program(false)))).to.deep.equal(["secret-read-at-boot-has-a-value worker"]);
+        expect(await refusals(program(true))).to.deep.equal([]);
+    });
+
+    it("the production stack: accepted as built; refused as before item 7 (no version of the app's environment)", async () => {
+        const ev = await stack("production");
+        const rule = AWS_RULES.filter((r) => r.id === "secret-read-at-boot-has-a-value");
+        expect(checkAwsRules(ev.resources, rule)).to.deep.equal([]);
+        const before = ev.resources.filter((r) => !(r.type === "aws:secretsmanager/secretVersion:SecretVersion" && r.name === "genie-primary-app-env"));
+        expect(ids(checkAwsRules(before, rule))).to.deep.equal(["secret-read-at-boot-has-a-value genie-primary-app-lt"]);
+    });
+});
