@@ -12,8 +12,20 @@ export const MINUTE = 60;
 export const SUSTAINED_PERIOD_SECONDS = 300;
 /** Period of the alarms on job-like metrics (replication failures, failed snapshot runs). */
 export const JOB_PERIOD_SECONDS = 300;
-/** Consecutive one-minute datapoints of cross-region replica lag above the RPO budget before the alarm. */
+/** Consecutive one-minute datapoints of replica lag above the RPO budget before the alarm. */
 export const REPLICA_LAG_MINUTES = 5;
+/**
+ * "Database down" from the metrics: of the plan's {@link PLAN_ALERTS} minutes of one-minute
+ * DatabaseConnections datapoints, this many missing (or empty) ones page. RDS publishes its metrics
+ * once a minute and they can arrive late; CloudWatch then evaluates the real datapoints it has, and
+ * fills in missing ones (as breaching here) only "if ... the number of actual data points that were
+ * retrieved is lower than the alarm's number of Evaluation Periods" (CloudWatch user guide, "How alarm
+ * state is evaluated when data is missing"; its evaluation range for 3 periods is 5 datapoints). With
+ * 2 of 3 the alarm never pages on up to three late datapoints and pages once four minutes are missing
+ * (test/monitoring.test.ts models the documented evaluation). The immediate notification is the RDS
+ * event subscription (the database component), delivered as the event happens.
+ */
+export const DATABASE_DOWN_DATAPOINTS = 2;
 const GIB = 1024 ** 3;
 
 /**
@@ -49,7 +61,10 @@ export interface MonitoringArgs {
          * ReplicaLag is held to the plan's RPO budget.
          */
         crossRegionReplica: boolean;
-        /** The in-region read replica, for the dashboard's lag widget (primary site). */
+        /**
+         * The in-region read replica, where the site has one (a serving site): its ReplicaLag is held to
+         * the plan's RPO budget too, and the dashboard shows it.
+         */
         readReplicaIdentifier?: pulumi.Input<string>;
     };
     /** The site's ALB (`app/<name>/<id>`) and its target group (`targetgroup/<name>/<id>`), as CloudWatch dimensions. */
@@ -65,6 +80,12 @@ export interface MonitoringArgs {
     replications?: Record<string, { sourceBucket: pulumi.Input<string>; destinationBucket: pulumi.Input<string>; ruleId: string }>;
     /** Alert on failed AWS Backup backup and copy jobs of this region (EventBridge). Where the site's backup plan runs. */
     backupJobFailures?: boolean;
+    /**
+     * Alert on failed or aborted AWS Backup restore jobs of this region (EventBridge): the weekly and
+     * monthly restore tests are restore jobs, and so is a restore an operator starts from a vault of
+     * this region (the production stack's landing-zone vault, in the dr stack's region).
+     */
+    restoreJobFailures?: boolean;
     /** The Redis snapshot job's state machine (the plan's 12-hour RDB snapshots). */
     cacheSnapshotStateMachineArn?: pulumi.Input<string>;
 }
@@ -107,11 +128,14 @@ export class Monitoring extends pulumi.ComponentResource {
         };
         const line = (id: AlertId) => `Plan: "${PLAN_ALERTS[id].line}"`;
 
-        // ── Database down: immediate. (The database component's RDS event subscription sends availability
-        // and failure events to the critical topic as they happen.) The instance publishes
-        // DatabaseConnections every minute while it runs: one minute without it is "down".
+        // ── Database down: immediate. The database component's RDS event subscription sends availability,
+        // failover and failure events to the critical topic as they happen (seconds). This alarm is the
+        // backstop for an instance that goes silent without an event: it publishes DatabaseConnections
+        // every minute while it runs, so missing datapoints are "down" (breaching), but only
+        // DATABASE_DOWN_DATAPOINTS of the plan's minutes, so a late datapoint never pages.
+        const dbTiming = planTiming("database-down", MINUTE);
         const dbDown = alarm("database-down", "critical", {
-            alarmDescription: `${line("database-down")}. The database reported no DatabaseConnections datapoint for a minute (missing data is breaching): the instance is stopped, failing over or unreachable.`,
+            alarmDescription: `${line("database-down")}. The database reported no DatabaseConnections datapoint in ${Math.min(DATABASE_DOWN_DATAPOINTS, dbTiming.evaluationPeriods)} of the last ${dbTiming.evaluationPeriods} minutes (missing data is breaching): the instance is stopped, failing over or unreachable. The RDS event subscription reports the event itself immediately.`,
             namespace: "AWS/RDS",
             metricName: "DatabaseConnections",
             dimensions: { DBInstanceIdentifier: args.database.identifier },
@@ -119,7 +143,8 @@ export class Monitoring extends pulumi.ComponentResource {
             comparisonOperator: "LessThanThreshold",
             threshold: 1,
             treatMissingData: "breaching",
-            ...planTiming("database-down", MINUTE),
+            ...dbTiming,
+            datapointsToAlarm: Math.min(DATABASE_DOWN_DATAPOINTS, dbTiming.evaluationPeriods),
         }, { alert: "database-down" });
 
         // ── Application down: immediate. No healthy target behind the site's ALB, or the failover
@@ -215,6 +240,24 @@ export class Monitoring extends pulumi.ComponentResource {
                 datapointsToAlarm: REPLICA_LAG_MINUTES,
             });
         }
+        if (args.database.readReplicaIdentifier && !args.database.crossRegionReplica) {
+            // The in-region read replica serves reads and is the copy an operator promotes if the
+            // primary is lost beyond Multi-AZ: lagging past the RPO budget, or no longer reporting lag
+            // (replication stopped, replica down), breaks the plan's recovery point.
+            alarm("read-replica-lag", "high", {
+                alarmDescription: `Plan: "RPO: ${DR_PLAN.rpoMinutes / 60} hour". The in-region read replica has lagged the primary by more than the RPO budget (${DR_PLAN.rpoMinutes} min) for ${REPLICA_LAG_MINUTES} minutes, or stopped reporting lag.`,
+                namespace: "AWS/RDS",
+                metricName: "ReplicaLag",
+                dimensions: { DBInstanceIdentifier: args.database.readReplicaIdentifier },
+                statistic: "Maximum",
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: DR_PLAN.rpoMinutes * 60,
+                treatMissingData: "breaching",
+                period: MINUTE,
+                evaluationPeriods: REPLICA_LAG_MINUTES,
+                datapointsToAlarm: REPLICA_LAG_MINUTES,
+            });
+        }
         for (const [bucket, u] of Object.entries(args.replications ?? {})) {
             const dimensions = { SourceBucket: u.sourceBucket, DestinationBucket: u.destinationBucket, RuleId: u.ruleId };
             // Replication Time Control promises 15 minutes: an object replicated later missed it.
@@ -277,6 +320,22 @@ export class Monitoring extends pulumi.ComponentResource {
                 arn: args.topicArns.high,
             }, { parent: this });
         }
+        if (args.restoreJobFailures) {
+            // Restore jobs report `status` (not `state`): "if your restore job is part of a restore
+            // testing plan, the parameter restoreTestingPlanArn is included" (AWS Backup developer guide,
+            // "Monitoring AWS Backup events using Amazon EventBridge", Restore Job events). Statuses:
+            // PENDING | RUNNING | COMPLETED | ABORTED | FAILED (DescribeRestoreJob).
+            const rule = new aws.cloudwatch.EventRule(`${name}-restore-job-failed`, {
+                name: `${name}-restore-job-failed`,
+                description: 'Plan: "Database restore test: Restore from backup and verify data" (monthly), "Restore test: Test restoring from recent backup" (weekly): a restore job of this region (a restore test or an operator\'s restore) failed or was aborted.',
+                eventPattern: JSON.stringify(RESTORE_JOB_FAILED_PATTERN),
+                tags: { severity: "high" },
+            }, { parent: this });
+            new aws.cloudwatch.EventTarget(`${name}-restore-job-failed`, {
+                rule: rule.name,
+                arn: args.topicArns.high,
+            }, { parent: this });
+        }
 
         // ── P1: complete system outage. Application down AND database down together (alarms of this
         // region: a composite alarm cannot read another region's alarms).
@@ -301,6 +360,13 @@ export class Monitoring extends pulumi.ComponentResource {
         this.registerOutputs({ criticalAlarmArn: this.criticalAlarmArn, alarmNames: this.alarmNames, dashboardName: this.dashboardName });
     }
 }
+
+/** The EventBridge pattern of a failed or aborted AWS Backup restore job (restore tests included). */
+export const RESTORE_JOB_FAILED_PATTERN = {
+    source: ["aws.backup"],
+    "detail-type": ["Restore Job State Change"],
+    detail: { status: ["FAILED", "ABORTED"] },
+} as const;
 
 /** The dashboard widgets' titles: traffic, errors, latency, healthy hosts, database, replica lag, backup jobs, alarms. */
 export const DASHBOARD_WIDGETS = {

@@ -6,15 +6,29 @@ import { SNS_PUBLISHING_SERVICES } from "./keys";
 export const SEVERITIES = ["critical", "high", "warning"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+/**
+ * The regions that serve AWS Chatbot's API, and so the only regions a channel configuration can be
+ * created through. AWS Chatbot API Reference, "Welcome": "AWS Chatbot APIs are currently available in
+ * the following Regions: US East (Ohio) - us-east-2, US West (Oregon) - us-west-2, Asia Pacific
+ * (Singapore) - ap-southeast-1, Europe (Ireland) - eu-west-1"
+ * (https://docs.aws.amazon.com/chatbot/latest/APIReference/Welcome.html).
+ */
+export const CHATBOT_REGIONS = ["us-east-2", "us-west-2", "ap-southeast-1", "eu-west-1"] as const;
+export type ChatbotRegion = (typeof CHATBOT_REGIONS)[number];
+
 export interface NotificationsArgs {
     /** The region's key: the topics are encrypted with it (its policy lets CloudWatch, EventBridge and AWS Backup publish). */
     kmsKeyArn: pulumi.Input<string>;
+    /**
+     * The account the topics' publishers must belong to (`aws:SourceAccount`). Give it when the
+     * component's provider must not be asked (a region that may be down: see infra/providers.ts);
+     * otherwise it is read through the component's provider.
+     */
+    accountId?: pulumi.Input<string>;
     /** Subscribed to every topic: the plan's primary channel. */
     emails: string[];
     /** Paged by SMS on critical alerts only: the plan's emergency channel. */
     smsNumbers: string[];
-    /** The plan's secondary channel, through AWS Chatbot: every topic goes to the channel. */
-    slack?: { workspaceId: string; channelId: string };
     /**
      * The severities to create topics for (default: all). A region that hosts only some alarms (us-east-1
      * for Route 53 health-check alarms on a site elsewhere) needs only their severities: an alarm can
@@ -25,8 +39,8 @@ export interface NotificationsArgs {
 
 /**
  * Where alerts go, by severity (the plan's "Alert Channels"): an encrypted SNS topic per severity;
- * email on all of them, SMS on critical, Slack (AWS Chatbot, read-only guardrail) on all when
- * configured. Email subscriptions stay pending until each recipient confirms (AWS).
+ * email on all of them, SMS on critical. Slack is one {@link SlackChannel} per stack, listing the
+ * topics of every region. Email subscriptions stay pending until each recipient confirms (AWS).
  */
 export class Notifications extends pulumi.ComponentResource {
     /** The topic of each severity this component was asked for (all of them by default). */
@@ -35,7 +49,7 @@ export class Notifications extends pulumi.ComponentResource {
     constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("genie:monitoring:Notifications", name, {}, opts);
         const parent = { parent: this };
-        const identity = aws.getCallerIdentityOutput({}, parent);
+        const accountId = args.accountId ?? aws.getCallerIdentityOutput({}, parent).accountId;
 
         const severities = args.severities ?? SEVERITIES;
         const topics = {} as Record<Severity, aws.sns.Topic>;
@@ -56,7 +70,7 @@ export class Notifications extends pulumi.ComponentResource {
                         Principal: { Service: [...SNS_PUBLISHING_SERVICES] },
                         Action: "sns:Publish",
                         Resource: topic.arn,
-                        Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
+                        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
                     }],
                 }),
             }, parent);
@@ -69,26 +83,61 @@ export class Notifications extends pulumi.ComponentResource {
             }
         }
 
-        if (args.slack) {
-            const chatbotRole = new aws.iam.Role(`${name}-chatbot`, {
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "chatbot.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-                managedPolicyArns: ["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"],
-            }, parent);
-            new aws.chatbot.SlackChannelConfiguration(`${name}-slack`, {
-                configurationName: `${name}-slack`,
-                slackTeamId: args.slack.workspaceId,
-                slackChannelId: args.slack.channelId,
-                iamRoleArn: chatbotRole.arn,
-                guardrailPolicyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
-                snsTopicArns: severities.map((s) => topics[s].arn),
-                loggingLevel: "ERROR",
-            }, parent);
-        }
-
         this.topicArns = Object.fromEntries(severities.map((s) => [s, topics[s].arn])) as Record<Severity, pulumi.Output<string>>;
         this.registerOutputs({ topicArns: this.topicArns });
+    }
+}
+
+export interface SlackChannelArgs {
+    /** The authorised Slack workspace (team) and the channel (from config). */
+    slack: { workspaceId: string; channelId: string };
+    /** Every alert topic of the stack, of any region: one configuration lists them all. */
+    topicArns: pulumi.Input<string>[];
+}
+
+/**
+ * The plan's secondary channel: the stack's alert topics in one Slack channel through AWS Chatbot.
+ *
+ * - Created through a provider of one of {@link CHATBOT_REGIONS}: Chatbot has no API elsewhere (a
+ *   configuration through a us-east-1 provider fails: `Could not connect to the endpoint URL:
+ *   "https://chatbot.us-east-1.amazonaws.com/..."`, aws/aws-cli#8658). The configuration may list SNS
+ *   topics of any region (the configuration data "is stored in each of the relevant available
+ *   Regions", Chatbot API Reference, Welcome).
+ * - ONE configuration per stack, listing every region's topics: Chatbot takes one configuration per
+ *   Slack channel and account ("there is no way of creating multiple SlackChannelConfiguration for the
+ *   same channel id. However, we do support multiple sns topic arns", AWS in
+ *   aws-cloudformation/cloudformation-coverage-roadmap#1155). So two stacks of one account need two
+ *   Slack channels.
+ * - Encrypted topics: SNS decrypts for delivery; only publishers need the topic's key (SNS developer
+ *   guide, "Key management": KMS requests scale with "the number of publishing principals"). Chatbot
+ *   needs no key grant.
+ * - The channel role and the guardrail are both CloudWatch read-only: the channel shows alarms and
+ *   graphs and can change nothing, and no channel member reads the backups bucket through it.
+ */
+export class SlackChannel extends pulumi.ComponentResource {
+    readonly configurationArn: pulumi.Output<string>;
+
+    constructor(name: string, args: SlackChannelArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("genie:monitoring:SlackChannel", name, {}, opts);
+        const parent = { parent: this };
+        const readOnly = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess";
+        const role = new aws.iam.Role(`${name}-role`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "chatbot.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            managedPolicyArns: [readOnly],
+        }, parent);
+        const configuration = new aws.chatbot.SlackChannelConfiguration(name, {
+            configurationName: name,
+            slackTeamId: args.slack.workspaceId,
+            slackChannelId: args.slack.channelId,
+            iamRoleArn: role.arn,
+            guardrailPolicyArns: [readOnly],
+            snsTopicArns: args.topicArns,
+            loggingLevel: "ERROR",
+        }, parent);
+        this.configurationArn = configuration.chatConfigurationArn;
+        this.registerOutputs({ configurationArn: this.configurationArn });
     }
 }

@@ -1,9 +1,10 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { Database } from "../components/database";
 import { SiteKey } from "../components/keys";
 import { Monitoring } from "../components/monitoring";
-import { Notifications } from "../components/notifications";
+import { Notifications, SEVERITIES, SlackChannel } from "../components/notifications";
 import { StackConfig } from "./config";
 import { DataProtection } from "./data-protection";
 import { StackProviders } from "./providers";
@@ -21,27 +22,34 @@ export interface MonitoredSite {
 
 /**
  * The monitoring section of a stack: the plan's critical alerts at its timings, the recovery point's
- * alarms, the P1 composite alarm (the FIS drills stop on it) and the site's dashboard, routed to the
- * alert topics by severity.
+ * alarms, backup and restore job failures, the P1 composite alarm (the FIS drills stop on it), the
+ * site's dashboard, routed to the alert topics by severity, and the stack's one Slack channel.
  *
  * Route 53 publishes health-check metrics only in us-east-1: a site elsewhere alarms on its health
- * check there, notifying a critical topic of that region (its own key, the same subscribers).
+ * check there, notifying a critical topic of that region (its own key, the same subscribers). The
+ * provider of those resources is configured so that a `pulumi up` of the site calls us-east-1 only
+ * when one of them changes (infra/providers.ts, `outageTolerantProviderArgs`), and nothing here reads
+ * through it: the account id comes through the site's provider. A failover run during a us-east-1
+ * outage therefore completes as long as it changes nothing there (and runs without `--refresh`).
  */
 export function defineMonitoring(config: StackConfig, providers: StackProviders, site: string, watched: MonitoredSite) {
     const { notifications, database, servingPath, dataProtection } = watched;
     const siteOpts = { provider: providers.site };
     let healthCheckTopicArn = notifications.topicArns.critical;
+    const chatTopics: pulumi.Input<string>[] = SEVERITIES.map((s) => notifications.topicArns[s]);
     if (providers.globalMetrics) {
         const globalOpts = { provider: providers.globalMetrics };
+        const accountId = aws.getCallerIdentityOutput({}, siteOpts).accountId;
         const globalKey = new SiteKey(`${site}-global-metrics-key`, { purpose: `the ${config.siteName} site's alarm topic in us-east-1`, protect: config.protect }, globalOpts);
         const globalAlerts = new Notifications(`${site}-global-metrics-alerts`, {
             kmsKeyArn: globalKey.keyArn,
+            accountId,
             emails: config.alerts.emails,
             smsNumbers: config.alerts.smsNumbers,
-            slack: config.alerts.slack,
             severities: ["critical"],
         }, globalOpts);
         healthCheckTopicArn = globalAlerts.topicArns.critical;
+        chatTopics.push(healthCheckTopicArn);
     }
     const monitoring = new Monitoring(`${site}-monitoring`, {
         region: config.siteRegion,
@@ -67,8 +75,19 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
             : undefined,
         // The site's AWS Backup plan (and its copies to the other region's vault) runs where the site serves.
         backupJobFailures: config.siteRole !== "standby",
+        // Restore tests run where the site serves; on the dr stack, in any role, this also catches a
+        // restore an operator starts from the production stack's landing-zone vault, which is in the
+        // dr stack's region. (Copies INTO that vault are the source region's copy jobs, alerted there.)
+        restoreJobFailures: true,
         cacheSnapshotStateMachineArn: watched.cacheSnapshotJobArn,
     }, siteOpts);
+
+    // Slack: one channel configuration for the stack, through a region with Chatbot's API, listing
+    // every alert topic of every region (components/notifications.ts, SlackChannel).
+    if (config.alerts.slack) {
+        if (!providers.chatbot) throw new Error("Slack is configured but the stack has no provider in a Chatbot region");
+        new SlackChannel(`${site}-alerts-slack`, { slack: config.alerts.slack, topicArns: chatTopics }, { provider: providers.chatbot });
+    }
     return {
         criticalAlarmArn: monitoring.criticalAlarmArn,
         outputs: {

@@ -1,11 +1,15 @@
 import { expect } from "chai";
 import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { DATABASE_EVENT_CATEGORIES } from "../components/database";
-import { DASHBOARD_WIDGETS } from "../components/monitoring";
+import { DASHBOARD_WIDGETS, DATABASE_DOWN_DATAPOINTS, RESTORE_JOB_FAILED_PATTERN } from "../components/monitoring";
+import { CHATBOT_REGIONS } from "../components/notifications";
 import { ConfigError, parseStackConfig, RawConfig } from "../infra/config";
 import { DR_PLAN } from "../infra/dr-plan";
-import { EvaluationError, loadEngineConfig, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
-import { ALERT_TAG, AlertId, PLAN_ALERTS } from "../policies/rules/alerting";
+import * as aws from "@pulumi/aws";
+import { evaluateStack, EvaluationError, loadEngineConfig, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
+import { providerConfigureRegions } from "../offline/region-outage";
+import { runRules } from "../policies/harness";
+import { ALERT_TAG, AlertId, PLAN_ALERTS, planAlertsRouted } from "../policies/rules/alerting";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
@@ -39,12 +43,12 @@ function expectSeverity(ev: StackEvaluation, r: RecordedResource, name: StackNam
     expect(r.props.tags.severity).to.equal(severity);
 }
 
-/** Period x evaluation periods, every datapoint breaching: exactly the plan's minutes for the alert. */
-function expectPlanDelay(r: RecordedResource, id: AlertId, periodSeconds: number) {
+/** Period x evaluation periods: exactly the plan's minutes for the alert; every datapoint of them breaching unless `datapoints` says M of N. */
+function expectPlanDelay(r: RecordedResource, id: AlertId, periodSeconds: number, datapoints?: number) {
     const period = r.props.period ?? Math.max(...(r.props.metricQueries ?? []).map((q: any) => q.metric?.period ?? 0));
     expect(period, `${r.name} period`).to.equal(periodSeconds);
     expect(period * r.props.evaluationPeriods, `${r.name}: delay in seconds`).to.equal(PLAN_ALERTS[id].minutes * 60);
-    expect(r.props.datapointsToAlarm, `${r.name}: every datapoint in the window breaches`).to.equal(r.props.evaluationPeriods);
+    expect(r.props.datapointsToAlarm, `${r.name}: breaching datapoints in the window`).to.equal(datapoints ?? r.props.evaluationPeriods);
     expect(r.props.tags[ALERT_TAG]).to.equal(id);
     expect(r.props.alarmDescription).to.include(PLAN_ALERTS[id].line);
 }
@@ -56,15 +60,15 @@ for (const name of ["production", "dr"] as const) {
             ev = await stack(name);
         });
 
-        it("database down, immediately: the RDS event subscription (availability, failure) and no DatabaseConnections for 1 minute (missing is breaching), critical", () => {
+        it("database down, immediately: the RDS event subscription (availability, failure) and no DatabaseConnections in 2 of 3 minutes (missing is breaching), critical", () => {
             const r = alarm(ev, name, "database-down");
             expect(r.region).to.equal(ev.outputs.siteRegion);
             expect([r.props.namespace, r.props.metricName, r.props.statistic]).to.deep.equal(["AWS/RDS", "DatabaseConnections", "SampleCount"]);
             expect(r.props.dimensions).to.deep.equal({ DBInstanceIdentifier: ev.outputs.databaseIdentifier });
             expect(ofType(ev, "aws:rds/instance:Instance").filter((db) => db.outputs.identifier === ev.outputs.databaseIdentifier)).to.have.length(1);
             expect([r.props.comparisonOperator, r.props.threshold, r.props.treatMissingData]).to.deep.equal(["LessThanThreshold", 1, "breaching"]);
-            expectPlanDelay(r, "database-down", 60);
-            expect(r.props.evaluationPeriods).to.equal(DR_PLAN.databaseDownAlertMinutes);
+            expectPlanDelay(r, "database-down", 60, DATABASE_DOWN_DATAPOINTS);
+            expect([r.props.evaluationPeriods, r.props.datapointsToAlarm]).to.deep.equal([DR_PLAN.databaseDownAlertMinutes, 2]);
             expectSeverity(ev, r, name, "critical");
 
             const events = one(ev, "aws:rds/eventSubscription:EventSubscription", `${SITES[name]}-db-events`);
@@ -187,11 +191,24 @@ describe("monitoring: the recovery point", () => {
         expectSeverity(ev, r, "dr", "high");
     });
 
-    it("production and an active dr site have no replica lag alarm (nothing replicates into them)", async () => {
-        expect(ofType(await stack("production"), ALARM).filter((r) => r.name.endsWith("replica-lag"))).to.deep.equal([]);
-        const active = await stackWith("dr", { config: { siteRole: "active" } });
-        expect(ofType(active, ALARM).filter((r) => r.name.endsWith("replica-lag"))).to.deep.equal([]);
-        expect(ofType(active, ALARM).map((r) => r.name)).to.include("genie-dr-monitoring-database-down");
+    it("production and an active dr site: the in-region read replica's lag above the RPO budget (5 one-minute datapoints; no lag reported is breaching), high", async () => {
+        for (const ev of [await stack("production"), await stackWith("dr", { config: { siteRole: "active" } })]) {
+            const site = ev.stack === "production" ? "production" : "dr";
+            // Nothing replicates into the site's own database any more: no cross-region lag alarm.
+            expect(ofType(ev, ALARM).filter((r) => r.name.endsWith("-replica-lag") && !r.name.endsWith("read-replica-lag")).map((r) => r.name)).to.deep.equal([]);
+            const replicas = ofType(ev, "aws:rds/instance:Instance").filter((db) => db.outputs.identifier !== ev.outputs.databaseIdentifier && db.region === ev.outputs.siteRegion);
+            expect(replicas, `${ev.stack}: the in-region read replica`).to.have.length(1);
+            expect(replicas[0].props.replicateSourceDb, "a replica of the site's database").to.be.a("string");
+            const r = alarm(ev, site, "read-replica-lag");
+            expect([r.props.namespace, r.props.metricName, r.props.statistic]).to.deep.equal(["AWS/RDS", "ReplicaLag", "Maximum"]);
+            expect(r.props.dimensions).to.deep.equal({ DBInstanceIdentifier: replicas[0].outputs.identifier });
+            expect([r.props.comparisonOperator, r.props.threshold, r.props.treatMissingData]).to.deep.equal(["GreaterThanThreshold", DR_PLAN.rpoMinutes * 60, "breaching"]);
+            expect([r.props.period, r.props.evaluationPeriods, r.props.datapointsToAlarm]).to.deep.equal([60, 5, 5]);
+            expectSeverity(ev, r, site, "high");
+            expect(ofType(ev, ALARM).map((a) => a.name)).to.include(`${SITES[site]}-monitoring-database-down`);
+        }
+        // A standby has no in-region read replica (its database is the cross-region replica).
+        expect(ofType(await stack("dr"), ALARM).map((a) => a.name)).to.not.include("genie-dr-monitoring-read-replica-lag");
     });
 
     for (const bucket of ["uploads", "backups"] as const) {
@@ -258,23 +275,39 @@ describe("monitoring: thresholds and recipients come from config", () => {
                 for (const e of emails) expected.push(`${t.name} email ${e}`);
                 if (t.name.endsWith("-critical")) for (const n of sms) expected.push(`${t.name} sms ${n}`);
             }
-            // Every subscription of the stack is one of these (the backup vault hook topics have none).
+            // Every subscription of the stack is one of these (and no other topic exists: see "every notification reaches somebody").
             expect(subs.map((s) => `${resolve(plain, s.props.topic)!.name} ${s.props.protocol} ${s.props.endpoint}`).sort()).to.deep.equal(expected.sort());
             expect(ofType(plain, SLACK)).to.deep.equal([]);
 
             const withSlack = await stackWith(name, { config: { slackWorkspaceId: "T0ABCDEF1", slackChannelId: "C0ABCDEF1" } });
+            // One channel configuration per stack (Chatbot takes one per channel and account), created in a
+            // region that serves Chatbot's API, listing the alert topics of every region.
             const slack = ofType(withSlack, SLACK);
-            expect(slack.length).to.equal(name === "dr" ? 2 : 1);
+            expect(slack.length).to.equal(1);
             for (const s of slack) {
                 expect([s.props.slackTeamId, s.props.slackChannelId]).to.deep.equal(["T0ABCDEF1", "C0ABCDEF1"]);
-                expect(s.props.guardrailPolicyArns).to.deep.equal(["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
-                for (const arn of s.props.snsTopicArns) expect(resolve(withSlack, arn)!.region).to.equal(s.region);
+                expect(CHATBOT_REGIONS as readonly string[], `${s.name} is created through a Chatbot region`).to.include(s.region);
+                expect(s.region).to.equal("us-west-2");
+                expect(s.props.guardrailPolicyArns).to.deep.equal(["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]);
+                const role = resolve(withSlack, s.props.iamRoleArn)!;
+                expect(role.props.managedPolicyArns).to.deep.equal(["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]);
+                const regions = new Set(s.props.snsTopicArns.map((arn: string) => resolve(withSlack, arn)!.region));
+                expect([...regions].sort()).to.deep.equal(name === "dr" ? ["us-east-1", "us-west-2"] : ["us-east-1"]);
             }
             const heard = new Set(slack.flatMap((s) => s.props.snsTopicArns));
             const alertTopics = ofType(withSlack, TOPIC).filter((t) => /-alerts-(critical|high|warning)$/.test(t.name));
             expect(alertTopics.filter((t) => !heard.has(t.outputs.arn)).map((t) => t.name)).to.deep.equal([]);
         });
     }
+
+    it("chatbotRegion moves the Slack channel configuration to another region with Chatbot's API, through a provider of that region", async () => {
+        const ev = await stackWith("dr", { config: { slackWorkspaceId: "T0ABCDEF1", slackChannelId: "C0ABCDEF1", chatbotRegion: "eu-west-1" } });
+        const slack = one(ev, SLACK, /-alerts-slack$/);
+        expect(slack.region).to.equal("eu-west-1");
+        const provider = ofType(ev, "pulumi:providers:aws").find((p) => p.urn === slack.provider)!;
+        expect([provider.name, provider.region]).to.deep.equal(["chatbot-region", "eu-west-1"]);
+        expect(JSON.parse(provider.props.defaultTags).tags.site).to.equal("dr");
+    });
 
     /** Config as the engine passes it for production, without the project prefix. */
     function productionRaw(): RawConfig {
@@ -289,6 +322,7 @@ describe("monitoring: thresholds and recipients come from config", () => {
         { what: "a Slack workspace id that is not one", change: { slackWorkspaceId: "genie", slackChannelId: "C0ABCDEF1" }, says: /genie-infra:slackWorkspaceId = "genie": must be a Slack workspace id/ },
         { what: "a Slack channel name instead of its id", change: { slackWorkspaceId: "T0ABCDEF1", slackChannelId: "#alerts" }, says: /genie-infra:slackChannelId = "#alerts": must be a Slack channel id/ },
         { what: "only a Slack channel", change: { slackChannelId: "C0ABCDEF1" }, says: /genie-infra:slackWorkspaceId is missing: set both/ },
+        { what: "a Chatbot region without Chatbot's API", change: { chatbotRegion: "us-east-1" }, says: /genie-infra:chatbotRegion = "us-east-1": AWS Chatbot's API exists only in us-east-2, us-west-2, ap-southeast-1, eu-west-1/ },
     ];
     for (const c of malformed) {
         it(`rejects ${c.what}, naming the key and the value`, () => {
@@ -312,5 +346,193 @@ describe("monitoring: thresholds and recipients come from config", () => {
         }
         expect(error).to.be.instanceOf(EvaluationError);
         expect((error as Error).message).to.match(/genie-infra:alertSmsNumbers has "555-0100": not an E.164 phone number/);
+    });
+});
+
+/** EventBridge's matching for the patterns used here: every key of the pattern present, its value one of the listed ones. */
+function matches(pattern: Record<string, any>, event: Record<string, any>): boolean {
+    return Object.entries(pattern).every(([k, want]) =>
+        Array.isArray(want) ? want.includes(event[k]) : event[k] !== null && typeof event[k] === "object" && matches(want, event[k]));
+}
+
+/** The AWS Backup developer guide's example restore job events ("Monitoring AWS Backup events using Amazon EventBridge"). */
+const RESTORE_JOB_FAILED_EVENT = {
+    "detail-type": "Restore Job State Change",
+    source: "aws.backup",
+    region: "us-west-2",
+    detail: { restoreJobId: "1B234A56-789B-01CD-2A34-4567A08901FD", percentDone: 0, resourceType: "EC2", status: "FAILED", statusMessage: "AWS Backup does not permit attaching a new instance profile to an EC2 instance." },
+};
+const RESTORE_JOB_COMPLETED_EVENT = { ...RESTORE_JOB_FAILED_EVENT, detail: { ...RESTORE_JOB_FAILED_EVENT.detail, status: "COMPLETED", restoreTestingPlanArn: "arn:aws:backup:us-west-2:1:restore-testing-plan:x" } };
+
+const VARIANTS = [
+    { label: "production", name: "production" as const, config: {} },
+    { label: "dr standby", name: "dr" as const, config: {} },
+    { label: "dr active", name: "dr" as const, config: { siteRole: "active" } },
+];
+
+describe("monitoring: backup, copy and restore jobs reach somebody", () => {
+    for (const v of VARIANTS) {
+        it(`${v.label}: a failed or aborted restore job of the site's region (restore tests are restore jobs) goes to the high topic (EventBridge)`, async () => {
+            const ev = await stackWith(v.name, { config: v.config });
+            const rule = one(ev, "aws:cloudwatch/eventRule:EventRule", `${SITES[v.name]}-monitoring-restore-job-failed`);
+            const pattern = JSON.parse(rule.props.eventPattern);
+            expect(pattern).to.deep.equal(RESTORE_JOB_FAILED_PATTERN);
+            expect(matches(pattern, RESTORE_JOB_FAILED_EVENT), "the documented FAILED restore job event").to.equal(true);
+            expect(matches(pattern, { ...RESTORE_JOB_FAILED_EVENT, detail: { ...RESTORE_JOB_FAILED_EVENT.detail, status: "ABORTED", restoreTestingPlanArn: "arn:x" } })).to.equal(true);
+            expect(matches(pattern, RESTORE_JOB_COMPLETED_EVENT), "a completed restore test does not page").to.equal(false);
+            expect(rule.region).to.equal(ev.outputs.siteRegion);
+            const target = one(ev, "aws:cloudwatch/eventTarget:EventTarget", `${SITES[v.name]}-monitoring-restore-job-failed`);
+            expect(target.props.rule).to.equal(rule.outputs.name ?? rule.props.name);
+            expect(resolve(ev, target.props.arn)!.name).to.equal(`${SITES[v.name]}-alerts-high`);
+        });
+
+        it(`${v.label}: every notification the stack publishes (alarms, RDS events, EventBridge rules, vault notifications) reaches a subscribed topic of its region`, async () => {
+            const ev = await stackWith(v.name, { config: v.config });
+            const subscribed = new Set(ofType(ev, SUBSCRIPTION).map((s) => s.props.topic));
+            const published: { by: RecordedResource; arn: string }[] = [];
+            for (const r of ev.resources) {
+                const arns =
+                    r.type === ALARM || r.type === COMPOSITE ? [...(r.props.alarmActions ?? []), ...(r.props.okActions ?? [])]
+                    : r.type === "aws:cloudwatch/eventTarget:EventTarget" ? [r.props.arn]
+                    : r.type === "aws:rds/eventSubscription:EventSubscription" ? [r.props.snsTopic]
+                    : r.type === "aws:backup/vaultNotifications:VaultNotifications" ? [r.props.snsTopicArn]
+                    : [];
+                for (const arn of arns) if (String(arn).startsWith("arn:aws:sns:")) published.push({ by: r, arn });
+            }
+            expect(published.length).to.be.greaterThan(5);
+            for (const { by, arn } of published) {
+                const topic = resolve(ev, arn);
+                expect(topic?.type, `${by.name} publishes to ${arn}, no topic of the stack`).to.equal(TOPIC);
+                expect(topic!.region, `${by.name}: a topic of its own region`).to.equal(by.region);
+                expect(subscribed.has(arn), `${by.name} publishes to ${topic!.name}, which nobody subscribes to`).to.equal(true);
+            }
+            // Every topic of the stack is published to and subscribed: no topic nobody hears (the vaults'
+            // former hook topics) and no topic nobody publishes to.
+            for (const t of ofType(ev, TOPIC)) {
+                expect(subscribed.has(t.outputs.arn), `${t.name} has a subscriber`).to.equal(true);
+                expect(published.some((p) => p.arn === t.outputs.arn), `${t.name} is published to`).to.equal(true);
+            }
+            // Backup, copy and restore job failures arrive through EventBridge, by severity: the vaults
+            // send no SNS notifications of their own (a BACKUP_JOB_COMPLETED notification carries the
+            // successes too, which no Chatbot subscription can filter out).
+            expect(ofType(ev, "aws:backup/vaultNotifications:VaultNotifications").map((n) => n.name)).to.deep.equal([]);
+            const backupRules = ofType(ev, "aws:cloudwatch/eventRule:EventRule").filter((r) => JSON.parse(r.props.eventPattern).source?.includes("aws.backup"));
+            const detailTypes = backupRules.flatMap((r) => JSON.parse(r.props.eventPattern)["detail-type"]);
+            expect(detailTypes).to.include("Restore Job State Change");
+            if (v.label !== "dr standby") expect(detailTypes).to.include.members(["Backup Job State Change", "Copy Job State Change"]);
+            // The policy pack holds every stack to the same: a publisher's topic must have a subscriber.
+            const result = await runRules([planAlertsRouted], ev);
+            expect(result.violations.map((x) => x.message)).to.deep.equal([]);
+        });
+    }
+
+    it("the policy pack refuses a topic that something publishes to and nobody subscribes to (the vaults' former hook topics)", async () => {
+        const ev = await stack("production");
+        const hook = "arn:aws:sns:us-east-1:123456789012:genie-primary-backup-vault-alerts";
+        const bad: StackEvaluation = {
+            ...ev,
+            resources: [
+                ...ev.resources,
+                { ...one(ev, TOPIC, "genie-primary-alerts-high"), urn: "urn:hook-topic", name: "genie-primary-backup-vault-alerts", props: { name: "hook" }, outputs: { arn: hook } },
+                { ...one(ev, "aws:cloudwatch/eventTarget:EventTarget", "genie-primary-monitoring-restore-job-failed"), type: "aws:backup/vaultNotifications:VaultNotifications", urn: "urn:hook-notifications", name: "genie-primary-backup-vault-notifications", props: { backupVaultName: "genie-primary-backup-vault", snsTopicArn: hook, backupVaultEvents: ["BACKUP_JOB_COMPLETED"] }, outputs: { snsTopicArn: hook } },
+            ],
+        };
+        const result = await runRules([planAlertsRouted], bad);
+        expect(result.violations.map((x) => x.message).join("\n")).to.match(/genie-primary-backup-vault-notifications.*publishes to arn:aws:sns:us-east-1:123456789012:genie-primary-backup-vault-alerts, a topic of this stack that nobody subscribes to/);
+    });
+});
+
+/**
+ * CloudWatch's documented evaluation of an alarm with missing data (CloudWatch user guide, "How alarm
+ * state is evaluated when data is missing"), for 3 evaluation periods, whose evaluation range the guide
+ * gives as 5: with at least N real datapoints in the range, the newest N real ones decide and missing
+ * data is ignored; with fewer, all real ones count and the rest are filled with the missing-data choice.
+ * Datapoints oldest first; null is missing; true is breaching.
+ */
+function cloudWatchState(datapoints: (boolean | null)[], n: number, m: number, missingBreaches: boolean): "ALARM" | "OK" {
+    expect(n, "the guide gives the evaluation range (5) for 3 evaluation periods").to.equal(3);
+    const range = datapoints.slice(-5);
+    const real = range.filter((d): d is boolean => d !== null);
+    const considered = real.length >= n ? real.slice(-n) : [...real, ...Array<boolean>(n - real.length).fill(missingBreaches)];
+    return considered.filter(Boolean).length >= m ? "ALARM" : "OK";
+}
+
+describe("monitoring: database down when AWS's one-minute RDS metrics arrive late", () => {
+    it("the evaluation model reproduces the CloudWatch user guide's tables (3 of 3 and 2 of 3, missing data breaching)", () => {
+        const row = (s: string) => s.split(" ").map((c) => (c === "-" ? null : c === "X"));
+        const threeOfThree: [string, string][] = [["0 - X - X", "OK"], ["0 - - - -", "OK"], ["- - - - -", "ALARM"], ["0 X X - X", "ALARM"], ["- - X - -", "ALARM"]];
+        for (const [data, state] of threeOfThree) expect(cloudWatchState(row(data), 3, 3, true), data).to.equal(state);
+        const twoOfThree: [string, string][] = [["0 - X - X", "ALARM"], ["0 0 X 0 X", "ALARM"], ["0 - X - -", "ALARM"], ["- - - - 0", "ALARM"], ["- - - X -", "ALARM"]];
+        for (const [data, state] of twoOfThree) expect(cloudWatchState(row(data), 3, 2, true), data).to.equal(state);
+    });
+
+    for (const name of ["production", "dr"] as const) {
+        it(`${name}: up to three late datapoints never page; an instance silent for four minutes does`, async () => {
+            const r = alarm(await stack(name), name, "database-down");
+            // DatabaseConnections SampleCount < 1: a datapoint that arrives never breaches; missing ones do.
+            expect(r.props.treatMissingData).to.equal("breaching");
+            const state = (late: number) => cloudWatchState([...Array<boolean>(10 - late).fill(false), ...Array<null>(late).fill(null)], r.props.evaluationPeriods, r.props.datapointsToAlarm, true);
+            for (const late of [1, 2, 3]) expect(state(late), `${late} late datapoint(s)`).to.equal("OK");
+            for (const silent of [4, 5, 10]) expect(state(silent), `${silent} minutes without a datapoint`).to.equal("ALARM");
+            // The immediate path: the RDS event subscription delivers availability and failure events as they happen.
+            const events = one(await stack(name), "aws:rds/eventSubscription:EventSubscription", `${SITES[name]}-db-events`);
+            expect(events.props.eventCategories).to.include.members(["availability", "failure"]);
+            expect(events.props.tags?.[ALERT_TAG]).to.equal("database-down");
+        });
+    }
+});
+
+describe("the dr stack during a us-east-1 outage (the outage it exists for)", () => {
+    const outage = { regions: ["us-east-1"] };
+
+    it("its us-east-1 provider calls no endpoint when configured: credentials not validated there, no account lookup, STS in the site's region", async () => {
+        const ev = await stack("dr");
+        const global = ofType(ev, "pulumi:providers:aws").find((p) => p.name === "global-metrics-region")!;
+        expect(global.region).to.equal("us-east-1");
+        expect(providerConfigureRegions(global.props)).to.deep.equal([]);
+        expect(String(global.props.stsRegion)).to.equal("us-west-2");
+        // Nothing else is read through it: getRegion answers from the provider's configuration, and
+        // getCallerIdentity (the us-east-1 key's policy) calls STS in stsRegion, us-west-2.
+        const calling = ev.invokes.filter((i) => i.region === "us-east-1" && !["aws:index/getRegion:getRegion", "aws:index/getCallerIdentity:getCallerIdentity"].includes(i.token));
+        expect(calling.map((i) => i.token)).to.deep.equal([]);
+    });
+
+    for (const change of [
+        { label: "promotion of the replica", config: { siteRole: "active" } },
+        { label: "restore from the latest replicated backup", config: { siteRole: "active", dbRecoverySource: "latest-backup" } },
+        { label: "restore to a point in time", config: { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "2026-01-01T00:00:00Z" } },
+    ]) {
+        it(`the failover run (${change.label}) completes with every us-east-1 endpoint down: it changes nothing there`, async () => {
+            // The state before: the standby as Pulumi.dr.yaml declares it.
+            const standby = await stack("dr");
+            const failover = await stackWith("dr", { config: change.config, regionOutage: { ...outage, state: standby.resources } });
+            // The health-check alarm and its topic are still declared, unchanged, in us-east-1.
+            expect(alarm(failover, "dr", "app-health-check").region).to.equal("us-east-1");
+        });
+    }
+
+    it("the mock refuses the same run when the us-east-1 provider validates credentials, looks the account up, or a us-east-1 resource changes", async () => {
+        const program = (flags: Partial<aws.ProviderArgs>, alarmName: string) => () => {
+            const p = new aws.Provider("global-metrics-region", { region: "us-east-1", ...flags });
+            new aws.cloudwatch.MetricAlarm("health-check", {
+                name: alarmName, namespace: "AWS/Route53", metricName: "HealthCheckStatus", statistic: "Minimum", period: 60,
+                evaluationPeriods: 1, threshold: 1, comparisonOperator: "LessThanThreshold",
+            }, { provider: p });
+        };
+        const tolerant = { skipCredentialsValidation: true, skipRequestingAccountId: true, stsRegion: "us-west-2" };
+        const before = await evaluateStack("dr", { program: program(tolerant, "a") });
+        await evaluateStack("dr", { program: program(tolerant, "a"), regionOutage: { ...outage, state: before.resources } });
+        const refused = async (flags: Partial<aws.ProviderArgs>, alarmName: string) => {
+            try {
+                await evaluateStack("dr", { program: program(flags, alarmName), regionOutage: { ...outage, state: before.resources } });
+            } catch (err) {
+                expect(err).to.be.instanceOf(EvaluationError);
+                return (err as EvaluationError).violations.map((x) => `${x.rule} ${x.name}: ${x.message}`).join("\n");
+            }
+            return "";
+        };
+        expect(await refused({}, "a")).to.match(/region-unreachable global-metrics-region: configuring this provider calls us-east-1/);
+        expect(await refused({ skipCredentialsValidation: true }, "a")).to.match(/global-metrics-region: configuring this provider calls us-east-1 \(credential validation \/ account id lookup\)/);
+        expect(await refused(tolerant, "b")).to.match(/region-unreachable health-check: updating it \(name\) calls us-east-1/);
     });
 });

@@ -1,4 +1,73 @@
-/** Rules of this service that AWS or the provider enforces at `pulumi up` (see ./types.ts). */
+/**
+ * AWS Chatbot (now "Amazon Q Developer in chat applications"): what its API refuses at `pulumi up`
+ * (see ./types.ts).
+ */
+import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule } from "./types";
 
-export const rules: AwsRule[] = [];
+const SLACK = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration";
+const TEAMS = "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration";
+
+/**
+ * The only regions that serve Chatbot's API. AWS Chatbot API Reference, "Welcome"
+ * (https://docs.aws.amazon.com/chatbot/latest/APIReference/Welcome.html): "AWS Chatbot APIs are
+ * currently available in the following Regions: US East (Ohio) - us-east-2, US West (Oregon) -
+ * us-west-2, Asia Pacific (Singapore) - ap-southeast-1, Europe (Ireland) - eu-west-1"; the endpoints
+ * table (https://docs.aws.amazon.com/general/latest/gr/chatbot.html) lists chatbot.<region>.amazonaws.com
+ * for these four only. Elsewhere the call cannot even connect: `Could not connect to the endpoint URL:
+ * "https://chatbot.us-east-1.amazonaws.com/..."` (aws/aws-cli#8658).
+ */
+export const CHATBOT_API_REGIONS: readonly string[] = ["us-east-2", "us-west-2", "ap-southeast-1", "eu-west-1"];
+
+/** The region a resource is managed in: its own `region` input (provider 7) or its provider's. */
+const regionOf = (r: RecordedResource): string | undefined => (typeof r.props.region === "string" && r.props.region !== "" ? r.props.region : r.region);
+
+export const rules: AwsRule[] = [
+    {
+        id: "chatbot-api-region",
+        types: [SLACK, TEAMS],
+        source:
+            'AWS Chatbot API Reference, Welcome: "AWS Chatbot APIs are currently available in the following Regions: us-east-2, us-west-2, ap-southeast-1, eu-west-1" (https://docs.aws.amazon.com/chatbot/latest/APIReference/Welcome.html)',
+        check(r) {
+            const region = regionOf(r);
+            if (region === undefined || CHATBOT_API_REGIONS.includes(region)) return undefined;
+            return (
+                `created through a provider in ${region}, where Chatbot has no API endpoint (chatbot.${region}.amazonaws.com does not exist): ` +
+                `create the channel configuration through a provider in one of ${CHATBOT_API_REGIONS.join(", ")}; it may list SNS topics of any region`
+            );
+        },
+    },
+    {
+        id: "chatbot-one-configuration-per-slack-channel",
+        types: [SLACK],
+        source:
+            'AWS, aws-cloudformation/cloudformation-coverage-roadmap#1155: "there is no way of creating multiple SlackChannelConfiguration for the same channel id. However, we do support multiple sns topic arns"; ' +
+            'the API answers "InvalidRequestException: Slack channel with ID <C…> in Slack team <T…> has already been configured for AWS account <…>" (cloudcomponents/cdk-constructs#92)',
+        check(r, ctx) {
+            const same = ctx
+                .ofType(SLACK)
+                .filter((o) => o.props.slackTeamId === r.props.slackTeamId && o.props.slackChannelId === r.props.slackChannelId);
+            const first = same[0];
+            if (first === undefined || first.urn === r.urn) return undefined;
+            return (
+                `Slack channel ${r.props.slackChannelId} of workspace ${r.props.slackTeamId} already has a channel configuration (${first.name}) in this account: ` +
+                "Chatbot takes one configuration per channel and account; list every topic (of every region) in that one configuration"
+            );
+        },
+    },
+    {
+        id: "chatbot-configuration-name",
+        types: [SLACK, TEAMS],
+        source:
+            'AWS Chatbot API Reference, CreateSlackChannelConfiguration: ConfigurationName "Length Constraints: Minimum length of 1. Maximum length of 128. Pattern: ^[A-Za-z0-9-_]+$"; ' +
+            'names are account-wide across regions: "The chat configuration with the name … already exists. Retry with a unique configuration name." (aws-samples/aws-securityhub-to-slack#11)',
+        check(r, ctx) {
+            const name = r.props.configurationName;
+            if (typeof name !== "string") return undefined;
+            if (!/^[A-Za-z0-9_-]{1,128}$/.test(name)) return `configurationName ${JSON.stringify(name)}: 1 to 128 letters, digits, '-' or '_'`;
+            const first = [...ctx.ofType(SLACK), ...ctx.ofType(TEAMS)].find((o) => o.props.configurationName === name);
+            if (first && first.urn !== r.urn) return `configurationName ${JSON.stringify(name)} is already used by ${first.name}: chat configuration names are unique in the account, whatever the region`;
+            return undefined;
+        },
+    },
+];

@@ -31,6 +31,29 @@ export function alertResources(args: StackValidationArgs, id: string): PolicyRes
 /** The topic ARNs an alert notifies. */
 const targetsOf = (r: PolicyResource): string[] => (r.type === T.dbEventSubscription ? asArray<string>(r.props.snsTopic) : asArray<string>(r.props.alarmActions));
 
+/** Resources that publish to SNS topics besides alarms and RDS event subscriptions, and where they name the topic. */
+const OTHER_PUBLISHERS: Record<string, string> = {
+    "aws:cloudwatch/eventTarget:EventTarget": "arn",
+    "aws:backup/vaultNotifications:VaultNotifications": "snsTopicArn",
+};
+
+/** Every (publisher, topic ARN) pair of the stack: alarms' actions, RDS event subscriptions, EventBridge targets, vault notifications. */
+function publications(args: StackValidationArgs): { r: PolicyResource; arn: string }[] {
+    const found: { r: PolicyResource; arn: string }[] = [];
+    for (const r of args.resources) {
+        let arns: string[] = [];
+        if (r.type === T.metricAlarm || r.type === T.compositeAlarm) {
+            arns = [...asArray<string>(r.props.alarmActions), ...asArray<string>(r.props.okActions), ...asArray<string>(r.props.insufficientDataActions)];
+        } else if (r.type === T.dbEventSubscription) {
+            arns = asArray<string>(r.props.snsTopic);
+        } else if (OTHER_PUBLISHERS[r.type]) {
+            arns = asArray<string>(r.props[OTHER_PUBLISHERS[r.type]]);
+        }
+        for (const arn of new Set(arns)) if (typeof arn === "string" && arn.startsWith("arn:") && arn.split(":")[2] === "sns") found.push({ r, arn });
+    }
+    return found;
+}
+
 /** Topics (by ARN) that somebody receives: an SNS subscription or a Slack channel (AWS Chatbot). */
 function subscribedTopics(args: StackValidationArgs): Set<string> {
     const arns = new Set<string>();
@@ -50,7 +73,7 @@ const concernPresent = (args: StackValidationArgs) => args.resources.some((r) =>
 export const planAlertsRouted: Rule = {
     name: "plan-alerts-routed",
     description:
-        'Critical Alerts (database down, application down, high error rate, disk space low) and Alert Channels: each alert the plan names exists (an alarm or RDS event subscription tagged alert=<id>) and notifies an SNS topic of the stack that has at least one subscriber.',
+        'Critical Alerts (database down, application down, high error rate, disk space low) and Alert Channels: each alert the plan names exists (an alarm or RDS event subscription tagged alert=<id>) and notifies an SNS topic of the stack that has at least one subscriber; and every topic of the stack that an alarm, an RDS event subscription, an EventBridge rule or a backup vault publishes to has a subscriber (a notification nobody receives is no alert).',
     enforcementLevel: "mandatory",
     configSchema: { properties: { ...concernAbsentSchema } },
     validateStack: (args, report) => {
@@ -74,6 +97,13 @@ export const planAlertsRouted: Rule = {
                         r.urn,
                     );
                 }
+            }
+        }
+        // Every notification the stack publishes reaches somebody: failed backup, copy and restore jobs
+        // as much as the plan's named alerts.
+        for (const { r, arn } of publications(args)) {
+            if (topics.has(arn) && !heard.has(arn)) {
+                report(`${label(r)} publishes to ${arn}, a topic of this stack that nobody subscribes to${fix("subscribe the alert recipients (email, SMS, Slack) to it, or publish to one of the site's alert topics")}`, r.urn);
             }
         }
     },

@@ -1,0 +1,82 @@
+import * as aws from "@pulumi/aws";
+import { expect } from "chai";
+import { CHATBOT_REGIONS as PROGRAM_CHATBOT_REGIONS } from "../../components/notifications";
+import { CHATBOT_API_REGIONS } from "../../offline/aws-rules/chatbot";
+import { evaluateStack, EvaluationError, listStacks, loadEngineConfig } from "../../offline/mock-runtime";
+
+/** The rules an evaluation of `program` breaks (empty when AWS would accept it). */
+async function refusals(program: () => void): Promise<string[]> {
+    try {
+        await evaluateStack("production", { program });
+        return [];
+    } catch (err) {
+        if (!(err instanceof EvaluationError)) throw err;
+        return err.violations.map((v) => `${v.rule} ${v.name}`);
+    }
+}
+
+const ROLE = "arn:aws:iam::123456789012:role/chatbot";
+const channel = (name: string, provider: aws.Provider, extra: Partial<aws.chatbot.SlackChannelConfigurationArgs> = {}) =>
+    new aws.chatbot.SlackChannelConfiguration(name, {
+        configurationName: name,
+        slackTeamId: "T0ABCDEF1",
+        slackChannelId: "C0ABCDEF1",
+        iamRoleArn: ROLE,
+        snsTopicArns: ["arn:aws:sns:us-east-1:123456789012:alerts-critical", "arn:aws:sns:us-west-2:123456789012:alerts-critical"],
+        ...extra,
+    }, { provider });
+const provider = (name: string, region: string) => new aws.Provider(name, { region: region as aws.Region });
+
+describe("aws-rules: AWS Chatbot", () => {
+    it("refuses the original dr stack: a second configuration of the same Slack channel, created through the us-east-1 provider", async () => {
+        const found = await refusals(() => {
+            channel("genie-dr-alerts-slack", provider("dr-region", "us-west-2"));
+            channel("genie-dr-global-metrics-alerts-slack", provider("global-metrics-region", "us-east-1"));
+        });
+        expect(found).to.have.members(["chatbot-api-region genie-dr-global-metrics-alerts-slack", "chatbot-one-configuration-per-slack-channel genie-dr-global-metrics-alerts-slack"]);
+    });
+
+    it("chatbot-api-region: refuses a configuration through a region without Chatbot's API, accepts one through each of the four, topics of any region", async () => {
+        expect(await refusals(() => channel("through-us-east-1", provider("east", "us-east-1")))).to.deep.equal(["chatbot-api-region through-us-east-1"]);
+        expect(await refusals(() => channel("through-eu-central-1", provider("frankfurt", "eu-central-1")))).to.deep.equal(["chatbot-api-region through-eu-central-1"]);
+        for (const region of CHATBOT_API_REGIONS) expect(await refusals(() => channel(`through-${region}`, provider(region, region))), region).to.deep.equal([]);
+        // The resource's own region (provider 7) is where the call goes.
+        expect(await refusals(() => channel("overridden", provider("east", "us-east-1"), { region: "us-east-2" }))).to.deep.equal([]);
+        expect(await refusals(() => channel("overridden-badly", provider("oregon", "us-west-2"), { region: "us-east-1" }))).to.deep.equal(["chatbot-api-region overridden-badly"]);
+    });
+
+    it("chatbot-one-configuration-per-slack-channel: one configuration per Slack channel; other channels are fine", async () => {
+        const oregon = () => provider("oregon", "us-west-2");
+        expect(await refusals(() => {
+            const p = oregon();
+            channel("first", p);
+            channel("second", p);
+        })).to.deep.equal(["chatbot-one-configuration-per-slack-channel second"]);
+        expect(await refusals(() => {
+            const p = oregon();
+            channel("first", p);
+            channel("second", p, { slackChannelId: "C0ABCDEF2" });
+        })).to.deep.equal([]);
+    });
+
+    it("chatbot-configuration-name: letters, digits, '-' and '_', at most 128, unique in the account", async () => {
+        expect(await refusals(() => channel("bad", provider("oregon", "us-west-2"), { configurationName: "genie alerts!" }))).to.deep.equal(["chatbot-configuration-name bad"]);
+        expect(await refusals(() => channel("long", provider("oregon", "us-west-2"), { configurationName: "x".repeat(129) }))).to.deep.equal(["chatbot-configuration-name long"]);
+        expect(await refusals(() => {
+            channel("a", provider("oregon", "us-west-2"), { configurationName: "same" });
+            channel("b", provider("ohio", "us-east-2"), { configurationName: "same", slackChannelId: "C0ABCDEF2" });
+        })).to.deep.equal(["chatbot-configuration-name b"]);
+    });
+
+    it("the program's list of Chatbot regions is AWS's", () => {
+        expect([...PROGRAM_CHATBOT_REGIONS].sort()).to.deep.equal([...CHATBOT_API_REGIONS].sort());
+    });
+
+    it("the stacks of this project (one account) do not share a Slack channel: Chatbot takes one configuration per channel", () => {
+        const channels = listStacks()
+            .map((s) => ({ stack: s, config: loadEngineConfig(s).config }))
+            .map(({ stack, config }) => ({ stack, channel: config[`genie-infra:slackWorkspaceId`] && `${config["genie-infra:slackWorkspaceId"]}/${config["genie-infra:slackChannelId"]}` }))
+            .filter((c) => c.channel);
+        expect(new Set(channels.map((c) => c.channel)).size, JSON.stringify(channels)).to.equal(channels.length);
+    });
+});
