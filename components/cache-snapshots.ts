@@ -1,16 +1,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_PREFIXES } from "./backup-storage";
 
 export interface CacheSnapshotsArgs {
     /** The replication group to snapshot. */
     replicationGroupId: pulumi.Input<string>;
     /** Hours between snapshots (the plan's 12, or fewer). */
     intervalHours: number;
-    /** The backups bucket (same region): snapshots are exported under {@link REDIS_PREFIX}. */
-    backupsBucketName: pulumi.Input<string>;
-    backupsBucketArn: pulumi.Input<string>;
-    /** The region's key, which encrypts the cache and its snapshots. */
+    /**
+     * The Redis exports bucket (same region as the cache: "The ElastiCache backup and the Amazon S3
+     * bucket that you want to copy it to must be in the same AWS Region"), SSE-S3, whose policy lets
+     * `<region>.elasticache-snapshot.amazonaws.com` write ({@link BackupStorage}).
+     */
+    exportsBucketName: pulumi.Input<string>;
+    exportsBucketArn: pulumi.Input<string>;
+    /** The region's key, which encrypts the cache and its snapshots, the job's state machine and the schedule. */
     kmsKeyArn: pulumi.Input<string>;
     /** Days the job's execution log is kept. */
     logRetentionDays: number;
@@ -18,11 +21,15 @@ export interface CacheSnapshotsArgs {
     enabled: boolean;
 }
 
-/** Where the RDB exports land in the backups bucket; the bucket's lifecycle keeps them the plan's 7 days. */
-export const REDIS_PREFIX = BACKUP_PREFIXES.redis;
-
-/** Snapshots the job takes are named with this prefix (and only those may be deleted by it). */
+/** Snapshots the job takes are named with this prefix (and only those may be copied or deleted by it). */
 export const SNAPSHOT_NAME_PREFIX = "genie-scheduled-";
+
+/**
+ * The export's name is the snapshot's plus this suffix (still under {@link SNAPSHOT_NAME_PREFIX}, so the
+ * job's `elasticache:CopySnapshot` scope covers the target as well as the source). ElastiCache adds the
+ * node and `.rdb`: `genie-scheduled-20261130t0330-export-0001.rdb` at the bucket's root.
+ */
+export const EXPORT_NAME_SUFFIX = "-export";
 
 /** Polls of a snapshot's status, a minute apart, before the job gives up and fails (alarmed). */
 export const MAX_STATUS_POLLS = 60;
@@ -32,9 +39,9 @@ export const MAX_STATUS_POLLS = 60;
  * EventBridge Scheduler schedule every `intervalHours` starts a Step Functions job that
  *   1. takes a manual snapshot of the replication group,
  *   2. waits until it is available,
- *   3. exports it as an RDB file to `s3://<backups>/redis/` (same region; the bucket's lifecycle
- *      keeps it 7 days and its replication carries it to the DR region, where the DR cache can be
- *      seeded from it),
+ *   3. exports it as an RDB file to the Redis exports bucket (same region; ElastiCache writes it
+ *      there as the bucket policy allows, SSE-S3; the bucket's lifecycle keeps it 7 days and its
+ *      replication carries it to the DR region, where the DR cache can be seeded from it),
  *   4. waits until the export is done and deletes the manual snapshot, because manual snapshots
  *      never expire by themselves.
  * A failed or timed-out run ends the execution as failed (ExecutionsFailed, for the alarms).
@@ -86,17 +93,28 @@ export class CacheSnapshots extends pulumi.ComponentResource {
                         Action: ["elasticache:DescribeSnapshots", "elasticache:CopySnapshot", "elasticache:DeleteSnapshot"],
                         Resource: [snapshotArn],
                     },
+                    // The caller of CopySnapshot to S3 (ElastiCache guide, "Exporting a backup", "Required IAM
+                    // permissions for the caller"): the object and bucket actions on the target bucket, and
+                    // s3:ListAllMyBuckets, "an account-level operation. Its Resource element must be "*" or
+                    // "arn:aws:s3:::*"". s3:GetBucketAcl: a dependent action of elasticache:CopySnapshot
+                    // (Service Authorization Reference).
                     {
-                        Sid: "ExportToTheRedisPrefix",
+                        Sid: "ExportToTheExportsBucket",
                         Effect: "Allow",
                         Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
-                        Resource: [pulumi.interpolate`${args.backupsBucketArn}/${REDIS_PREFIX}*`],
+                        Resource: [pulumi.interpolate`${args.exportsBucketArn}/*`],
                     },
                     {
                         Sid: "FindTheBucket",
                         Effect: "Allow",
                         Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:GetBucketAcl"],
-                        Resource: [args.backupsBucketArn],
+                        Resource: [args.exportsBucketArn],
+                    },
+                    {
+                        Sid: "ListBucketsForTheExport",
+                        Effect: "Allow",
+                        Action: ["s3:ListAllMyBuckets"],
+                        Resource: ["arn:aws:s3:::*"],
                     },
                     {
                         Sid: "UseTheSiteKey",
@@ -120,7 +138,7 @@ export class CacheSnapshots extends pulumi.ComponentResource {
 
         const stateMachine = new aws.sfn.StateMachine(`${name}-job`, {
             roleArn: jobRole.arn,
-            definition: pulumi.jsonStringify(snapshotJobDefinition(args.replicationGroupId, args.backupsBucketName)),
+            definition: pulumi.jsonStringify(snapshotJobDefinition(args.replicationGroupId, args.exportsBucketName)),
             loggingConfiguration: {
                 level: "ERROR",
                 includeExecutionData: false,
@@ -140,7 +158,14 @@ export class CacheSnapshots extends pulumi.ComponentResource {
             role: schedulerRole.id,
             policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Action: ["states:StartExecution"], Resource: [stateMachine.arn] }],
+                Statement: [
+                    { Sid: "StartTheJob", Effect: "Allow", Action: ["states:StartExecution"], Resource: [stateMachine.arn] },
+                    // The schedule is encrypted with the site key: EventBridge Scheduler decrypts it as this role
+                    // (Scheduler guide, "Encryption at rest": "You must add the following action to your
+                    // schedule's execution role ... kms:Decrypt"). StartExecution itself needs no KMS permission
+                    // of the caller (Step Functions guide, "Data at rest encryption": StartExecution "--").
+                    { Sid: "DecryptTheSchedule", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [args.kmsKeyArn] },
+                ],
             }),
         }, parent);
         const schedule = new aws.scheduler.Schedule(`${name}-every-${args.intervalHours}h`, {
@@ -210,9 +235,11 @@ export function snapshotJobDefinition(replicationGroupId: pulumi.Input<string>, 
             ExportToS3: {
                 Type: "Task",
                 Resource: "arn:aws:states:::aws-sdk:elasticache:copySnapshot",
+                // No KmsKeyId: "Customer managed keys cannot be used when exporting backups to your selected
+                // Amazon S3 bucket" (ElastiCache guide, "At-Rest Encryption"); the file is SSE-S3.
                 Arguments: {
                     SourceSnapshotName: "{% $snapshot %}",
-                    TargetSnapshotName: `{% '${REDIS_PREFIX}' & $snapshot %}`,
+                    TargetSnapshotName: `{% $snapshot & '${EXPORT_NAME_SUFFIX}' %}`,
                     TargetBucket: bucket,
                 },
                 Assign: { polls: 0 },

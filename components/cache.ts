@@ -23,7 +23,13 @@ export interface CacheArgs {
     snapshotRetentionDays: number;
     /** Days the slow log is kept. */
     logRetentionDays: number;
-    /** Seed the cache from an RDB file in S3 (`arn:aws:s3:::bucket/redis/....rdb`) when it is created; empty otherwise. */
+    /**
+     * Seed the cache from an RDB file in S3 when it is created; empty otherwise. The file must be one
+     * ElastiCache of this region can read: in the Redis exports bucket of this region
+     * (`arn:aws:s3:::<storage>-redis-<account>-<region>/genie-scheduled-...-export-0001.rdb`), SSE-S3
+     * ("You can encrypt a ... .rdb file with Amazon S3 server-side encryption (SSE-S3) only"), with the
+     * bucket policy for `<region>.elasticache-snapshot.amazonaws.com` (components/backup-storage.ts).
+     */
     seedRdbArn?: string;
     protect: boolean;
 }

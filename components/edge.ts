@@ -30,8 +30,23 @@ export interface EdgeArgs {
     domainName: string;
     /** The Route 53 hosted zone of `domainName`, where the DNS validation record goes. */
     hostedZoneId: pulumi.Input<string>;
+    /**
+     * Who writes the certificate's DNS validation record. ACM gives the same validation record for the
+     * same name in every region of an account, so the two sites' certificates share one record, and it
+     * must have one owner: "create" (the production stack: it writes the record and keeps it on
+     * delete, so destroying either stack never removes what the other's renewal needs), or "shared"
+     * (the dr stack: it waits for its certificate to be validated through the record the production
+     * stack keeps, and writes nothing to Route 53 itself).
+     */
+    validationRecord: "create" | "shared";
     /** The logs bucket receiving the ALB's access logs (must use SSE-S3 and allow the region's ELB log delivery). */
     accessLogsBucket: pulumi.Input<string>;
+    /**
+     * The logs bucket's policy granting ELB log delivery: the load balancer is created after it. ELB
+     * checks the bucket when access logs are turned on and fails with "Access Denied for bucket" if the
+     * policy is not there yet (ELB guide, "Enable access logs", Troubleshooting).
+     */
+    accessLogsBucketPolicy: pulumi.Resource;
     /** Key prefix of the access logs in that bucket (no leading or trailing slash). */
     accessLogsPrefix: string;
     /** The port the app listens on; default {@link PORTS.app}. */
@@ -40,9 +55,10 @@ export interface EdgeArgs {
 
 /**
  * A site's edge: an internet-facing ALB in the public subnets (deletion protection on, invalid header
- * fields dropped, access logs to the logs bucket), HTTP redirected to HTTPS, HTTPS with an ACM
- * certificate validated by DNS in the hosted zone (ACM then renews it automatically, as long as the
- * validation record stays: the plan's "SSL Certificates: Automated renewal"), and the app's target
+ * fields dropped, access logs to the logs bucket once its policy lets ELB write), HTTP redirected to
+ * HTTPS, HTTPS with an ACM certificate validated by DNS in the hosted zone (ACM then renews it
+ * automatically, as long as the validation record stays: the plan's "SSL Certificates: Automated
+ * renewal"; one stack owns that record, see {@link EdgeArgs.validationRecord}), and the app's target
  * group on port 4000 health-checked on `/api/health`.
  */
 export class Edge extends pulumi.ComponentResource {
@@ -77,19 +93,26 @@ export class Edge extends pulumi.ComponentResource {
             if (!option) throw new Error(`Edge ${name}: the certificate has no DNS validation option for ${args.domainName}`);
             return option;
         });
-        const validationRecord = new aws.route53.Record(`${name}-certificate-validation`, {
-            zoneId: args.hostedZoneId,
-            name: validation.resourceRecordName,
-            type: validation.resourceRecordType,
-            records: [validation.resourceRecordValue],
-            ttl: 300,
-            // ACM gives the same validation record for a domain in every region of an account: the
-            // production and dr stacks' certificates share it, so each may write it.
-            allowOverwrite: true,
-        }, parent);
+        let validationFqdn: pulumi.Input<string>;
+        if (args.validationRecord === "create") {
+            const validationRecord = new aws.route53.Record(`${name}-certificate-validation`, {
+                zoneId: args.hostedZoneId,
+                name: validation.resourceRecordName,
+                type: validation.resourceRecordType,
+                records: [validation.resourceRecordValue],
+                ttl: 300,
+                // Adopts a record left by an earlier deployment (this resource keeps it on delete);
+                // nothing else in the project declares it.
+                allowOverwrite: true,
+            }, { parent: this, retainOnDelete: true });
+            validationFqdn = validationRecord.fqdn;
+        } else {
+            // The record the production stack keeps (the same name and value for this certificate).
+            validationFqdn = validation.resourceRecordName.apply((n) => n.replace(/\.$/, ""));
+        }
         const certificateValidation = new aws.acm.CertificateValidation(`${name}-certificate`, {
             certificateArn: certificate.arn,
-            validationRecordFqdns: [validationRecord.fqdn],
+            validationRecordFqdns: [validationFqdn],
         }, parent);
 
         const loadBalancer = new aws.lb.LoadBalancer(`${name}-alb`, {
@@ -101,7 +124,7 @@ export class Edge extends pulumi.ComponentResource {
             dropInvalidHeaderFields: true,
             accessLogs: { bucket: args.accessLogsBucket, prefix: args.accessLogsPrefix, enabled: true },
             tags: { Name: `${name}-alb` },
-        }, parent);
+        }, { parent: this, dependsOn: [args.accessLogsBucketPolicy] });
 
         const targetGroup = new aws.lb.TargetGroup(`${name}-tg`, {
             vpcId: args.vpcId,

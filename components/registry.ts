@@ -4,6 +4,19 @@ import * as pulumi from "@pulumi/pulumi";
 /** The app image's repository name: the same in every region (replication keeps the name). */
 export const APP_REPOSITORY_NAME = "genie-ai-server";
 
+/**
+ * The prefix of the creation template that gives the replicated repository its settings. ECR appends
+ * a "/" to a template prefix (ECR API, CreateRepositoryCreationTemplate: "There is always an assumed /
+ * applied to the end of the prefix"; "a prefix of prod would apply to all repositories beginning with
+ * prod/"), so a prefix equal to the repository's name, `genie-ai-server`, matches only
+ * `genie-ai-server/...` and never the repository itself, which lives at the registry's root. `ROOT`
+ * ("To apply a template to all repositories in your registry that don't have an associated creation
+ * template, you can use ROOT as the prefix") is the template of every repository ECR creates in the
+ * DR region's registry without a more specific template; the replication filter only replicates this
+ * repository, so in practice it is this one.
+ */
+export const CREATION_TEMPLATE_PREFIX = "ROOT";
+
 /** The ECR lifecycle policy that keeps the newest `count` images (plan: "Keep last 10 versions of each image"). */
 export function keepLastImagesPolicy(count: number): string {
     return JSON.stringify({
@@ -25,8 +38,10 @@ export interface AppRegistryArgs {
     imagesKept: number;
     /**
      * Replicate every pushed image to this region (the DR landing zone): its provider, name and KMS
-     * key. The replicated repository is created there by ECR from a creation template that gives it
-     * the same immutability, lifecycle policy and encryption with that region's key.
+     * key. The replicated repository is created there by ECR from a creation template (prefix
+     * {@link CREATION_TEMPLATE_PREFIX}) that gives it the same immutability, lifecycle policy and
+     * encryption with that region's key; the template's role is required because it uses KMS ("This
+     * role must be provided when using repository tags and/or KMS in the template").
      */
     replica?: { provider: aws.Provider; region: string; kmsKeyArn: pulumi.Input<string> };
     protect: boolean;
@@ -90,8 +105,10 @@ export class AppRegistry extends pulumi.ComponentResource {
                     ],
                 }),
             }, drOpts);
-            new aws.ecr.RepositoryCreationTemplate(`${name}-dr-template`, {
-                prefix: repositoryName,
+            // The template must exist before the first image is replicated: a repository ECR creates
+            // without a matching template gets ECR's defaults (mutable tags, no lifecycle, AWS-managed key).
+            const template = new aws.ecr.RepositoryCreationTemplate(`${name}-dr-template`, {
+                prefix: CREATION_TEMPLATE_PREFIX,
                 appliedFors: ["REPLICATION"],
                 description: "Genie AI Server: settings of the app repository replicated from the primary region",
                 imageTagMutability: "IMMUTABLE",
@@ -106,7 +123,7 @@ export class AppRegistry extends pulumi.ComponentResource {
                         repositoryFilters: [{ filter: repositoryName, filterType: "PREFIX_MATCH" }],
                     }],
                 },
-            }, parent);
+            }, { parent: this, dependsOn: [template] });
             this.replicaRepositoryUrl = pulumi.interpolate`${identity.accountId}.dkr.ecr.${replica.region}.amazonaws.com/${repositoryName}`;
         }
 

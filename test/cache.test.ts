@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { AUTOMATIC_SNAPSHOT_WINDOW } from "../components/cache";
-import { MAX_STATUS_POLLS, REDIS_PREFIX, snapshotScheduleExpression } from "../components/cache-snapshots";
+import { EXPORT_NAME_SUFFIX, MAX_STATUS_POLLS, SNAPSHOT_NAME_PREFIX, snapshotScheduleExpression } from "../components/cache-snapshots";
+import { checkAwsRules } from "../offline/aws-rules";
+import { rules as elastiCacheRules } from "../offline/aws-rules/elasticache";
 import { REDACTED } from "../offline/mock-runtime";
 import { DR_PLAN } from "../infra/dr-plan";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
@@ -50,7 +52,7 @@ describe("cache (Redis)", () => {
         expect(group.props.snapshotWindow).to.equal(AUTOMATIC_SNAPSHOT_WINDOW);
     });
 
-    it("takes a snapshot every 12 hours and exports it to the backups bucket's redis/ prefix", async () => {
+    it("takes a snapshot every 12 hours and exports it to the Redis exports bucket, which keeps it 7 days", async () => {
         const ev = await stack("production");
         const schedule = ofType(ev, "aws:scheduler/schedule:Schedule").find((s) => s.name.startsWith("genie-primary-cache-snapshots"))!;
         expect(cronIntervalHours(schedule.props.scheduleExpression)).to.equal(DR_PLAN.redisSnapshotIntervalHours);
@@ -60,12 +62,15 @@ describe("cache (Redis)", () => {
         const definition = JSON.parse(job.props.definition);
         const group = one(ev, GROUP, "genie-primary-cache-redis");
         expect(definition.States.CreateSnapshot.Arguments.ReplicationGroupId).to.equal(group.props.replicationGroupId);
-        // The bucket whose lifecycle expires the redis/ prefix (after the plan's 7 days) is the export's target.
-        const lifecycle = ofType(ev, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-            .find((l) => l.region === "us-east-1" && l.props.rules.some((r: any) => r.filter?.prefix === REDIS_PREFIX))!;
-        expect(lifecycle.props.rules.find((r: any) => r.filter?.prefix === REDIS_PREFIX).expiration.days).to.equal(DR_PLAN.redisRetentionDays);
-        expect(definition.States.ExportToS3.Arguments.TargetBucket).to.equal(lifecycle.props.bucket);
-        expect(definition.States.ExportToS3.Arguments.TargetSnapshotName).to.include(`'${REDIS_PREFIX}'`);
+        // The exports bucket of the cache's region, whose lifecycle expires every export after the plan's 7 days.
+        const bucket = one(ev, "aws:s3/bucket:Bucket", "genie-primary-storage-cache-exports-bucket");
+        expect(bucket.region).to.equal(group.region);
+        expect(definition.States.ExportToS3.Arguments.TargetBucket).to.equal(bucket.outputs.bucket);
+        const lifecycle = one(ev, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "genie-primary-storage-cache-exports-lifecycle");
+        expect(lifecycle.props.rules.find((r: any) => r.id === "redis-exports").expiration.days).to.equal(DR_PLAN.redisRetentionDays);
+        // The export is named after the snapshot (ElastiCache adds -0001.rdb), at the bucket's root; no KMS key (SSE-S3).
+        expect(definition.States.ExportToS3.Arguments.TargetSnapshotName).to.equal(`{% $snapshot & '${EXPORT_NAME_SUFFIX}' %}`);
+        expect(definition.States.ExportToS3.Arguments.KmsKeyId).to.equal(undefined);
         // Manual snapshots never expire by themselves: the job deletes its own after the export.
         expect(definition.States.DeleteManualSnapshot.Resource).to.match(/elasticache:deleteSnapshot$/);
         expect(definition.States["SnapshotAvailable?"].Choices[1].Condition).to.include(String(MAX_STATUS_POLLS));
@@ -79,15 +84,43 @@ describe("cache (Redis)", () => {
         expect(snapshotScheduleExpression(6)).to.equal("cron(30 3/6 * * ? *)");
     });
 
-    it("lets the snapshot job touch only its group, its own snapshots and the redis/ prefix", async () => {
+    it("lets the snapshot job touch only its group, its own snapshots and the exports bucket, with what an export to S3 needs", async () => {
         const ev = await stack("production");
         const policy = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-cache-snapshots-job").props.policy);
         for (const statement of policy.Statement) {
             if (statement.Sid === "WriteExecutionLogs") continue; // CloudWatch Logs delivery accepts only "*"
             for (const resource of [].concat(statement.Resource)) expect(resource, statement.Sid).not.to.equal("*");
         }
-        const s3 = policy.Statement.find((s: any) => s.Sid === "ExportToTheRedisPrefix");
-        expect(s3.Resource[0]).to.match(/\/redis\/\*$/);
+        const bucket = one(ev, "aws:s3/bucket:Bucket", "genie-primary-storage-cache-exports-bucket");
+        const bySid = (sid: string) => policy.Statement.find((s: any) => s.Sid === sid);
+        expect(bySid("ExportToTheExportsBucket").Resource).to.deep.equal([`${bucket.outputs.arn}/*`]);
+        expect(bySid("FindTheBucket").Action).to.include.members(["s3:GetBucketLocation", "s3:ListBucket"]);
+        expect(bySid("FindTheBucket").Resource).to.deep.equal([bucket.outputs.arn]);
+        // (Before: no s3:ListAllMyBuckets, which the export needs; AWS accepts it only on "*" or "arn:aws:s3:::*".)
+        expect(bySid("ListBucketsForTheExport")).to.deep.include({ Action: ["s3:ListAllMyBuckets"], Resource: ["arn:aws:s3:::*"] });
+        // CopySnapshot's scope covers the source snapshot and the export's name (both under the job's prefix).
+        const copy = bySid("ManageItsOwnSnapshots");
+        expect(copy.Action).to.include("elasticache:CopySnapshot");
+        expect(copy.Resource).to.deep.equal([`arn:aws:elasticache:us-east-1:123456789012:snapshot:${SNAPSHOT_NAME_PREFIX}*`]);
+        expect(`${SNAPSHOT_NAME_PREFIX}20261130t0330${EXPORT_NAME_SUFFIX}`.startsWith(SNAPSHOT_NAME_PREFIX)).to.equal(true);
+    });
+
+    it("the schedule's role may decrypt the schedule (encrypted with the site key) and start the job", async () => {
+        const ev = await stack("production");
+        const schedule = ofType(ev, "aws:scheduler/schedule:Schedule").find((s) => s.name.startsWith("genie-primary-cache-snapshots"))!;
+        const statements = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-cache-snapshots-scheduler").props.policy).Statement;
+        // (Before: StartExecution only; EventBridge Scheduler decrypts a CMK-encrypted schedule as its execution role.)
+        expect(statements.find((s: any) => s.Sid === "DecryptTheSchedule")).to.deep.include({ Action: ["kms:Decrypt"], Resource: [schedule.props.kmsKeyArn] });
+        expect(statements.find((s: any) => s.Sid === "StartTheJob").Resource).to.deep.equal([schedule.props.target.arn]);
+    });
+
+    it("the exports bucket lets ElastiCache of its region write the export (bucket policy: its ACLs are disabled), SSE-S3", async () => {
+        const ev = await stack("production");
+        const statements = JSON.parse(one(ev, "aws:s3/bucketPolicy:BucketPolicy", "genie-primary-storage-cache-exports-policy").props.policy).Statement;
+        const grant = statements.find((s: any) => s.Sid === "ElastiCacheSnapshotExportAndSeed");
+        expect(grant.Principal).to.deep.equal({ Service: "us-east-1.elasticache-snapshot.amazonaws.com" });
+        expect(grant.Action).to.include.members(["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:GetBucketAcl"]);
+        expect(one(ev, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "genie-primary-storage-cache-exports-encryption").props.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
     });
 
     it("on the DR site: a smaller standby cache, seeded from a replicated RDB when configured", async () => {
@@ -95,9 +128,24 @@ describe("cache (Redis)", () => {
         expect(standby.region).to.equal("us-west-2");
         expect(standby.props.nodeType).to.equal("cache.t4g.medium");
         expect(standby.props.snapshotArns).to.equal(undefined);
-        const rdb = "arn:aws:s3:::genie-dr-backups/redis/genie-scheduled-20261130t0330-0001.rdb";
+        const rdb = "arn:aws:s3:::genie-primary-storage-redis-123456789012-us-west-2/genie-scheduled-20261130t0330-export-0001.rdb";
         const seeded = one(await stackWith("dr", { config: { cacheSeedRdbArn: rdb, siteRole: "active" } }), GROUP, "genie-dr-cache-redis");
         expect(seeded.props.snapshotArns).to.deep.equal([rdb]);
         expect(seeded.props.nodeType).to.equal("cache.r6g.large");
+    });
+
+    it("the DR cache can be seeded from a replicated export: the landing zone's exports bucket is in its region, SSE-S3, and readable by ElastiCache there", async () => {
+        const production = await stack("production");
+        const seedRule = elastiCacheRules.filter((r) => r.id === "elasticache-seed-rdb-readable");
+        const seededFrom = async (rdb: string) => {
+            const dr = await stackWith("dr", { config: { cacheSeedRdbArn: rdb } });
+            // Both stacks' resources together: the seed's bucket is the production stack's, the cache the dr stack's.
+            return checkAwsRules([...production.resources, ...dr.resources], seedRule).map((v) => v.message);
+        };
+        const exportsBucket = production.outputs.drCacheExportsBucketName as string;
+        expect(await seededFrom(`arn:aws:s3:::${exportsBucket}/genie-scheduled-20261130t0330-export-0001.rdb`)).to.deep.equal([]);
+        // (Before: the exports replicated into the DR backups bucket, SSE-KMS with the DR key and no grant: ElastiCache cannot read them.)
+        const [kms] = await seededFrom(`arn:aws:s3:::${production.outputs.drBackupsBucketName}/redis/genie-scheduled-20261130t0330-0001.rdb`);
+        expect(kms).to.match(/SSE-KMS/);
     });
 });

@@ -90,6 +90,10 @@ const storage: R[] = [
     ...bucketSet("logs", "logs", PRIMARY.urn, [lifecycle("logs", [{ id: "logs", status: "Enabled", filter: {}, expiration: { days: 90 } }])]),
     ...bucketSet("dr-backups", "backups", DR.urn, [backupLifecycle("dr-backups", DR.urn)]),
     ...bucketSet("dr-uploads", "uploads", DR.urn),
+    ...bucketSet("dr-logs", "logs", DR.urn, [lifecycle("dr-logs", [{ id: "logs", status: "Enabled", filter: {}, expiration: { days: 90 } }], DR.urn)]),
+    // S3 server access logging of the backups and uploads buckets into the logs bucket of their region.
+    ...(["backups", "uploads", "dr-backups", "dr-uploads"] as const).map((name) =>
+        res("aws:s3/bucketLogging:BucketLogging", `${name}-access-logging`, { bucket: name, targetBucket: name.startsWith("dr-") ? "dr-logs" : "logs", targetPrefix: "s3-access/" }, { provider: name.startsWith("dr-") ? DR.urn : PRIMARY.urn })),
 ];
 const db = res("aws:rds/instance:Instance", "db", {
     arn: "arn:aws:rds:us-east-1:1:db:db", multiAz: true, backupRetentionPeriod: 30, storageEncrypted: true, deletionProtection: true,
@@ -137,6 +141,7 @@ const MUTATIONS: Record<string, [string, (w: R[]) => R[] | void]> = {
     "s3-tls-only": ["policy allows plain HTTP", (w) => void (find(w, "uploads-policy").props.policy = JSON.stringify({ Statement: [] }))],
     "s3-lifecycle-retention": ["weekly dumps kept one day short", (w) => void (find(w, "backups-lifecycle").props.rules[2].expiration.days = DR_PLAN.dbWeeklyRetentionDays - 1)],
     "s3-replication": ["uploads replication without RTC", (w) => void delete find(w, "uploads-replication").props.rules[0].destination.replicationTime],
+    "s3-access-logging": ["the DR backups replica's access logging removed", (w) => w.filter((r) => r.name !== "dr-backups-access-logging")],
     "rds-multi-az": ["single-AZ database", (w) => void (find(w, "db").props.multiAz = false)],
     "rds-backup-retention": ["backups kept one day short", (w) => void (find(w, "db").props.backupRetentionPeriod = DR_PLAN.dbDailyRetentionDays - 1)],
     "rds-encrypted": ["unencrypted database", (w) => void (find(w, "db").props.storageEncrypted = false)],

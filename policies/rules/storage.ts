@@ -97,6 +97,7 @@ export const s3LifecycleRetention: Rule = {
                 description: "Per bucket purpose (the bucket's `purpose` tag), per key prefix: the days objects must be kept, at least.",
                 default: {
                     backups: { "db/daily/": DR_PLAN.dbDailyRetentionDays, "db/weekly/": DR_PLAN.dbWeeklyRetentionDays },
+                    "cache-exports": { "": DR_PLAN.redisRetentionDays },
                     logs: { "": DR_PLAN.logRetentionDays },
                 },
             },
@@ -133,7 +134,7 @@ export const s3Replication: Rule = {
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
-            purposes: { type: "array", items: { type: "string" }, default: ["uploads", "backups"], description: "Bucket purposes that must replicate to another region." },
+            purposes: { type: "array", items: { type: "string" }, default: ["uploads", "backups", "cache-exports"], description: "Bucket purposes that must replicate to another region." },
             realTimePurposes: { type: "array", items: { type: "string" }, default: ["uploads"], description: "Bucket purposes that must replicate with Replication Time Control." },
             sites: { type: "array", items: { type: "string" }, default: ["primary"], description: "Sites (provider `site` tag) whose buckets are replication sources." },
         },
@@ -162,4 +163,32 @@ export const s3Replication: Rule = {
     },
 };
 
-export const STORAGE_RULES: Rule[] = [s3Versioning, s3Encryption, s3PublicAccessBlocked, s3TlsOnly, s3LifecycleRetention, s3Replication];
+/** S3 server access logging resources (aws v7 name and the older V2 one). */
+const BUCKET_LOGGING = ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"];
+
+export const s3AccessLogging: Rule = {
+    name: "s3-access-logging",
+    description:
+        'Backups and uploads are auditable ("Backup accessibility", "Security and access audits"): every bucket holding backups, uploads or Redis exports, primary and replica, has S3 server access logging into a logs bucket of this stack in its region (who read, wrote or deleted which object).',
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            purposes: { type: "array", items: { type: "string" }, default: ["backups", "uploads", "cache-exports"], description: "Bucket purposes whose access must be logged." },
+        },
+    },
+    validateStack: (args, report) => {
+        const { purposes } = settingsOf<{ purposes: string[] }>(s3AccessLogging.configSchema!, args);
+        const all = buckets(args);
+        for (const b of all) {
+            const purpose = purposeOf(b);
+            if (!purpose || !purposes.includes(purpose)) continue;
+            const targets = settingsFor(args, b, BUCKET_LOGGING).map((l) => all.find((t) => t !== b && refsOf(t).has(l.props.targetBucket)));
+            const ok = targets.some((t) => t !== undefined && (regionOf(t) === undefined || regionOf(t) === regionOf(b)));
+            if (!ok) {
+                report(`${label(b)} (${purpose}): no server access logging into a logs bucket of this stack in its region${fix('add aws.s3.BucketLogging { bucket: bucket.id, targetBucket: <logs bucket of the same region>, targetPrefix: "s3-access/<purpose>/" } and let logging.s3.amazonaws.com put objects there (bucket policy)')}`, b.urn);
+            }
+        }
+    },
+};
+
+export const STORAGE_RULES: Rule[] = [s3Versioning, s3Encryption, s3PublicAccessBlocked, s3TlsOnly, s3LifecycleRetention, s3Replication, s3AccessLogging];

@@ -1,0 +1,71 @@
+import { expect } from "chai";
+import * as aws from "@pulumi/aws";
+import { evaluateStack, EvaluationError } from "../../offline/mock-runtime";
+import { sharedRecords } from "../../offline/aws-rules/route53-acm";
+
+/** The rule ids an evaluation of `program` is refused with (none: it passed). */
+async function refusals(program: () => void): Promise<string[]> {
+    try {
+        await evaluateStack("production", { program });
+        return [];
+    } catch (err) {
+        if (!(err instanceof EvaluationError) || err.violations.length === 0) throw err;
+        return err.violations.map((v) => v.rule);
+    }
+}
+
+const ZONE = "Z0123456789ABCDEFGHIJ";
+
+/** A certificate validated by DNS, as the edge component declares it; `records` validation records of it. */
+function validatedCertificate(region: string, records: number, fqdn?: string) {
+    return () => {
+        const p = new aws.Provider("site", { region: region as aws.Region });
+        const certificate = new aws.acm.Certificate("cert", { domainName: "genie.example.com", validationMethod: "DNS" }, { provider: p });
+        const option = certificate.domainValidationOptions.apply((o) => o[0]);
+        const declared = Array.from({ length: records }, (_, i) =>
+            new aws.route53.Record(`validation-${i}`, {
+                zoneId: ZONE,
+                name: option.resourceRecordName,
+                type: option.resourceRecordType,
+                records: [option.resourceRecordValue],
+                ttl: 300,
+                allowOverwrite: true,
+            }, { provider: p }));
+        new aws.acm.CertificateValidation("cert", {
+            certificateArn: certificate.arn,
+            validationRecordFqdns: [fqdn ?? (declared[0] ? declared[0].fqdn : option.resourceRecordName.apply((n) => n.replace(/\.$/, "")))],
+        }, { provider: p });
+    };
+}
+
+describe("offline AWS rules: Route 53 and ACM", () => {
+    it("refuses a record that another resource of the evaluation also declares, with or without allowOverwrite", async () => {
+        expect(await refusals(validatedCertificate("us-east-1", 2))).to.deep.equal(["route53-record-one-owner"]);
+        expect(await refusals(validatedCertificate("us-east-1", 1))).to.deep.equal([]);
+        // The two halves of a failover pair are two record sets (distinct set identifiers).
+        expect(await refusals(() => {
+            const p = new aws.Provider("site", { region: "us-east-1" });
+            for (const role of ["PRIMARY", "SECONDARY"]) {
+                new aws.route53.Record(`failover-${role}`, {
+                    zoneId: ZONE, name: "genie.example.com", type: "A", setIdentifier: role,
+                    failoverRoutingPolicies: [{ type: role }], aliases: [{ name: `${role}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true }],
+                }, { provider: p });
+            }
+        })).to.deep.equal([]);
+    });
+
+    it("finds a record two stacks both declare (the original edge: each stack wrote the shared ACM validation record)", async () => {
+        const production = await evaluateStack("production", { program: validatedCertificate("us-east-1", 1) });
+        const dr = await evaluateStack("dr", { program: validatedCertificate("us-west-2", 1), stackReference: {} });
+        const shared = sharedRecords([production, dr]);
+        expect([...shared.values()]).to.deep.equal([["production:validation-0", "dr:validation-0"]]);
+        // A dr stack that validates through the production stack's record declares none.
+        const drShared = await evaluateStack("dr", { program: validatedCertificate("us-west-2", 0), stackReference: {} });
+        expect(sharedRecords([production, drShared]).size).to.equal(0);
+    });
+
+    it("refuses a certificate validation whose record FQDNs miss the certificate's validation record", async () => {
+        expect(await refusals(validatedCertificate("us-east-1", 0, "_elsewhere.genie.example.com"))).to.deep.equal(["acm-validation-record-fqdns"]);
+        expect(await refusals(validatedCertificate("us-east-1", 0))).to.deep.equal([]);
+    });
+});
