@@ -153,8 +153,8 @@ function engineString(value: unknown): string {
 
 let queue: Promise<unknown> = Promise.resolve();
 
-/** Outputs of stacks evaluated to answer another stack's StackReference, by stack name. */
-const referencedOutputs = new Map<string, Record<string, unknown>>();
+/** Stacks evaluated to answer another stack's StackReference, by stack name. */
+const referencedStacks = new Map<string, StackEvaluation>();
 
 /**
  * Evaluates the program for `stack` under mocks and returns what it declared.
@@ -169,8 +169,11 @@ export function evaluateStack(stack: string, options: EvaluateOptions = {}): Pro
         const referenced = config[`${project}:productionStack`]?.split("/").pop();
         const role = config[`${project}:siteRole`];
         if (options.stackReference === undefined && role !== "primary" && referenced && referenced !== stack && listStacks().includes(referenced)) {
-            if (!referencedOutputs.has(referenced)) referencedOutputs.set(referenced, (await evaluate(referenced, {})).outputs);
-            options = { ...options, stackReference: referencedOutputs.get(referenced) };
+            if (!referencedStacks.has(referenced)) referencedStacks.set(referenced, await evaluate(referenced, {}));
+            const production = referencedStacks.get(referenced)!;
+            options = { ...options, stackReference: production.outputs };
+            // What the referenced stack declared exists in the account too: the AWS rules may look it up.
+            return evaluate(stack, options, production.resources);
         }
         return evaluate(stack, options);
     });
@@ -189,7 +192,8 @@ function stackConfig(stack: string, options: EvaluateOptions): { project: string
     return { project, config };
 }
 
-async function evaluate(stack: string, options: EvaluateOptions): Promise<StackEvaluation> {
+/** `deployed`: resources another stack of the account declares (the referenced production stack), for the AWS rules. */
+async function evaluate(stack: string, options: EvaluateOptions, deployed: readonly RecordedResource[] = []): Promise<StackEvaluation> {
     const { project, config } = stackConfig(stack, options);
 
     const errors: Error[] = [];
@@ -305,7 +309,7 @@ async function evaluate(stack: string, options: EvaluateOptions): Promise<StackE
     if (errors.length > 0) throw new EvaluationError(stack, dedupe(errors));
     const recorded = [...resources.values()];
     // What AWS or the provider would refuse at `pulumi up` fails the evaluation as the deployment would.
-    const violations = checkAwsRules(recorded, undefined, config);
+    const violations = checkAwsRules(recorded, undefined, config, deployed);
     if (violations.length > 0) {
         throw new EvaluationError(stack, [new Error(`AWS would refuse ${violations.length} input${violations.length === 1 ? "" : "s"}:\n${violations.map((v) => `  - ${formatViolation(v)}`).join("\n")}`)], violations);
     }

@@ -36,11 +36,19 @@ export const AWS_RULES: readonly AwsRule[] = [
 ];
 
 /** Builds the context rules see: lookups over one evaluation's resources. */
-export function ruleContext(resources: readonly RecordedResource[], config: Readonly<Record<string, string>> = {}): RuleContext {
+export function ruleContext(
+    resources: readonly RecordedResource[],
+    config: Readonly<Record<string, string>> = {},
+    deployed: readonly RecordedResource[] = [],
+): RuleContext {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const custom = resources.filter((r) => r.custom);
     const byType = new Map<string, RecordedResource[]>();
     for (const r of custom) byType.set(r.type, [...(byType.get(r.type) ?? []), r]);
+    // What another stack of the account declares is there too, after this stack's own resources.
+    const own = new Set(resources.map((r) => r.urn));
+    const existing = deployed.filter((r) => r.custom && !own.has(r.urn));
+    for (const r of existing) byType.set(r.type, [...(byType.get(r.type) ?? []), r]);
     const refersTo = (r: RecordedResource, ref: unknown) =>
         typeof ref === "string" &&
         ref !== "" &&
@@ -49,8 +57,11 @@ export function ruleContext(resources: readonly RecordedResource[], config: Read
         resources,
         config,
         ofType: (type) => byType.get(type) ?? [],
-        resolve: (ref, type) => (type ? (byType.get(type) ?? []) : custom).find((r) => refersTo(r, ref)),
+        // This stack's resources first, then what another stack of the account already declares.
+        resolve: (ref, type) => (type ? (byType.get(type) ?? []) : [...custom, ...existing]).find((r) => refersTo(r, ref)),
         dependsOn(from, target) {
+            // A resource another stack already declared exists before this run: nothing to wait for.
+            if (existing.some(target)) return true;
             const seen = new Set<string>();
             const stack = [...from.opts.dependsOn];
             while (stack.length > 0) {
@@ -70,8 +81,13 @@ export function ruleContext(resources: readonly RecordedResource[], config: Read
 }
 
 /** Runs every rule (or the given ones) over the resources; returns the violations, in declaration order. */
-export function checkAwsRules(resources: readonly RecordedResource[], rules: readonly AwsRule[] = AWS_RULES, config: Readonly<Record<string, string>> = {}): AwsRuleViolation[] {
-    const ctx = ruleContext(resources, config);
+export function checkAwsRules(
+    resources: readonly RecordedResource[],
+    rules: readonly AwsRule[] = AWS_RULES,
+    config: Readonly<Record<string, string>> = {},
+    deployed: readonly RecordedResource[] = [],
+): AwsRuleViolation[] {
+    const ctx = ruleContext(resources, config, deployed);
     const violations: AwsRuleViolation[] = [];
     for (const resource of resources) {
         if (!resource.custom) continue;

@@ -12,11 +12,20 @@ import type { RecordedResource } from "../mock-runtime";
 /** What a rule sees besides the resource it checks: every other resource of the evaluation. */
 export interface RuleContext {
     readonly resources: readonly RecordedResource[];
-    /** Custom resources of one type token (e.g. `aws:rds/instance:Instance`). */
+    /**
+     * Custom resources of one type token (e.g. `aws:rds/instance:Instance`) that exist in the account:
+     * this stack's, then those of the stack it references (the production stack, for a dr evaluation).
+     */
     ofType(type: string): RecordedResource[];
-    /** The resource a URN, an id, an ARN or a name given to another resource points at, if declared here. */
+    /**
+     * The resource a URN, an id, an ARN or a name given to another resource points at: declared by this
+     * stack, or else by the stack it references (the production stack, for a dr evaluation).
+     */
     resolve(ref: unknown, type?: string): RecordedResource | undefined;
-    /** True when `from` is ordered after a resource matching `target` (dependsOn or an input), at any depth. */
+    /**
+     * True when `from` is ordered after a resource matching `target` (dependsOn or an input), at any
+     * depth, or when such a resource already exists (declared by the referenced stack).
+     */
     dependsOn(from: RecordedResource, target: (r: RecordedResource) => boolean): boolean;
     /**
      * The stack's config as the engine passes it (`project:key` → value): what the operator states

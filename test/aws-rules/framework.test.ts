@@ -87,3 +87,43 @@ describe("offline AWS rules: the framework", () => {
         for (const [type, r] of Object.entries(REPLACE_ON_CHANGE)) expect(r.source, type).to.be.a("string").with.length.greaterThan(10);
     });
 });
+
+describe("offline AWS rules: what the referenced production stack already declares", () => {
+    it("a dr evaluation sees the production stack's resources: a restored database with a key other than its backups' is refused", async () => {
+        const err = await evaluateStack("dr", {
+            config: {
+                siteRole: "active",
+                dbRecoverySource: "latest-backup",
+                primaryDatabaseBackupsKmsKeyArn: "arn:aws:kms:us-west-2:123456789012:key/some-other-key",
+            },
+        }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(err, "the dr stack evaluated although its restored database declares a key the restore cannot apply").to.be.instanceOf(EvaluationError);
+        expect((err as EvaluationError).violations.map((v) => `${v.rule} ${v.name}`)).to.deep.equal(["rds-restore-keeps-source-key genie-dr-db-instance"]);
+    });
+
+    it("what already exists needs no ordering, and lookups find it after this stack's own resources", () => {
+        const made = (name: string, type: string, props: Record<string, unknown> = {}): RecordedResource => ({
+            urn: `urn:pulumi:s::p::${type}::${name}`,
+            type,
+            name,
+            custom: true,
+            id: name,
+            props,
+            secretProps: [],
+            outputs: { arn: `arn:${name}` },
+            opts: { protect: false, retainOnDelete: false, dependsOn: [], deleteBeforeReplace: false, ignoreChanges: [] },
+        });
+        const role = made("role", "aws:iam/serviceLinkedRole:ServiceLinkedRole");
+        const grant = made("grant", "aws:kms/grant:Grant");
+        const alone = ruleContext([grant]);
+        expect(alone.dependsOn(grant, (r) => r.name === "role")).to.equal(false);
+        expect(alone.resolve("arn:role")).to.equal(undefined);
+        const withProduction = ruleContext([grant], {}, [role]);
+        expect(withProduction.dependsOn(grant, (r) => r.name === "role")).to.equal(true);
+        expect(withProduction.resolve("arn:role")?.name).to.equal("role");
+        expect(withProduction.ofType("aws:iam/serviceLinkedRole:ServiceLinkedRole").map((r) => r.name)).to.deep.equal(["role"]);
+    });
+});
