@@ -80,6 +80,10 @@ export class Cache extends pulumi.ComponentResource {
         new aws.secretsmanager.SecretVersion(`${name}-auth`, { secretId: authSecret.id, secretString: token.result }, parent);
         this.authSecretArn = authSecret.arn;
 
+        const finalSnapshotSuffix = new random.RandomId(`${name}-final-snapshot-suffix`, {
+            byteLength: 4,
+            keepers: { replicationGroupId: name, kmsKeyId: args.kmsKeyArn, seed: args.seedRdbArn ?? "" },
+        }, { parent: this });
         const group = new aws.elasticache.ReplicationGroup(`${name}-redis`, {
             replicationGroupId: name,
             description: `Genie AI Server Redis (${name})`,
@@ -100,7 +104,11 @@ export class Cache extends pulumi.ComponentResource {
             snapshotRetentionLimit: args.snapshotRetentionDays,
             snapshotWindow: AUTOMATIC_SNAPSHOT_WINDOW,
             maintenanceWindow: "sun:05:00-sun:06:00",
-            finalSnapshotIdentifier: `${name}-final`,
+            // A name per incarnation: DeleteReplicationGroup fails when a snapshot of the final snapshot's
+            // name exists (SnapshotAlreadyExistsFault, ElastiCache API reference), and manual snapshots never
+            // expire, so a fixed "<name>-final" made the delete of any later group of the same name fail. The
+            // suffix is drawn again exactly when the inputs that replace the group change (key, seed).
+            finalSnapshotIdentifier: pulumi.interpolate`${name}-final-${finalSnapshotSuffix.hex}`,
             autoMinorVersionUpgrade: true,
             applyImmediately: true,
             snapshotArns: args.seedRdbArn ? [args.seedRdbArn] : undefined,

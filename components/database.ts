@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { ALERT_TAG } from "../policies/rules/alerting";
 import { PORTS } from "./security-groups";
 
@@ -13,7 +14,11 @@ import { PORTS } from "./security-groups";
  *   `RDS_REPLACE_ON_CHANGE` in offline/aws-rules/rds.ts, and none of them differs between the two.
  *   What does differ besides the source and the size: a replica takes no final snapshot, a
  *   standalone instance does (`skipFinalSnapshot`/`finalSnapshotIdentifier`, which the provider
- *   only keeps in state for the delete: an update without an API call).
+ *   only keeps in state for the delete: an update without an API call). The final snapshot's name
+ *   is `<identifier>-final-<suffix>`, the suffix a `random.RandomId` whose keepers are what makes a
+ *   new incarnation of the instance (the role, the key, the restore source): the promoted replica,
+ *   the instance restored after it, the next cycle's promoted replica and a replaced primary each
+ *   leave a snapshot of their own, since a delete whose name is taken fails (DBSnapshotAlreadyExists).
  * - `restored`: where there is no replica to promote, a new instance restored from the primary's
  *   automated backups replicated into this region, to the latest restorable time or a given time.
  *   It is encrypted with the key of those backups (RestoreDBInstanceToPointInTime takes no key), so
@@ -187,19 +192,43 @@ export class Database extends pulumi.ComponentResource {
         // A standalone instance takes a final snapshot when deleted. A read replica must not: the
         // provider doc on finalSnapshotIdentifier, "Must not be provided when deleting a read replica"
         // (and with skipFinalSnapshot false and no identifier the provider refuses the delete itself).
-        const standalone = { skipFinalSnapshot: false, finalSnapshotIdentifier: `${identifier}-final` };
+        //
+        // The snapshot's name is unique per incarnation of the instance: DB snapshot names are unique per
+        // account and region, and DeleteDBInstance fails when FinalDBSnapshotIdentifier is taken
+        // (DBSnapshotAlreadyExistsFault, "DBSnapshotIdentifier is already used by an existing snapshot",
+        // AWS RDS API reference). One fixed "<identifier>-final" made the second delete of genie-dr-db (the
+        // next failover/failback cycle's promoted replica, or the instance restored after it) fail, as it did
+        // a primary replaced by Pulumi (a new key). The suffix is a RandomId whose keepers are the inputs that make a new instance
+        // (the role, and the ForceNew inputs this component declares: identifier, key, engine, user, database,
+        // restore source): it is replaced, with new random bytes, exactly when they change. A changed name
+        // costs no API call: the provider's update skips it (resourceInstanceUpdate: d.HasChangesExcept(...,
+        // names.AttrFinalSnapshotIdentifier, ..., "skip_final_snapshot", ...), hashicorp/terraform-provider-aws
+        // internal/service/rds/instance.go). A replica has none: the next promotion draws a new one.
+        const finalSnapshotName = (keepers: Record<string, pulumi.Input<string>>) => {
+            const suffix = new random.RandomId(`${name}-final-snapshot-suffix`, { byteLength: 4, keepers: { role: role.kind, identifier, ...keepers } }, { parent: this, protect: false });
+            return { skipFinalSnapshot: false, finalSnapshotIdentifier: pulumi.interpolate`${identifier}-final-${suffix.hex}` };
+        };
         const replicaDelete = { skipFinalSnapshot: true };
         // The replica and the promoted primary are one resource: only replicateSourceDb, the final
         // snapshot settings and sizing differ, none of which replaces it.
         const byRole: Partial<aws.rds.InstanceArgs> =
             role.kind === "primary"
-                ? { engine: "postgres", engineVersion: args.engineVersion, allocatedStorage: args.allocatedStorageGb, username: role.masterUsername, password: role.masterPassword, dbName: role.databaseName, kmsKeyId: args.kmsKeyArn, ...standalone }
+                ? {
+                      engine: "postgres",
+                      engineVersion: args.engineVersion,
+                      allocatedStorage: args.allocatedStorageGb,
+                      username: role.masterUsername,
+                      password: role.masterPassword,
+                      dbName: role.databaseName,
+                      kmsKeyId: args.kmsKeyArn,
+                      ...finalSnapshotName({ engine: "postgres", username: role.masterUsername, dbName: role.databaseName, kmsKeyId: args.kmsKeyArn }),
+                  }
                 : role.kind === "replica"
                   ? // Cross-region: the source's ARN, and this region's key (the provider doc: "if you are
                     // creating a cross-region replica of an encrypted database you will also need to specify a kmsKeyId").
                     { replicateSourceDb: role.sourceDatabaseArn, kmsKeyId: args.kmsKeyArn, ...replicaDelete }
                   : role.kind === "promoted"
-                    ? { kmsKeyId: args.kmsKeyArn, ...standalone }
+                    ? { kmsKeyId: args.kmsKeyArn, ...finalSnapshotName({ kmsKeyId: args.kmsKeyArn }) }
                     : {
                           engine: "postgres",
                           engineVersion: args.engineVersion,
@@ -209,7 +238,12 @@ export class Database extends pulumi.ComponentResource {
                               sourceDbInstanceAutomatedBackupsArn: role.automatedBackupsArn,
                               ...(role.restoreTime ? { restoreTime: role.restoreTime } : { useLatestRestorableTime: true }),
                           },
-                          ...standalone,
+                          ...finalSnapshotName({
+                              engine: "postgres",
+                              kmsKeyId: role.backupsKmsKeyArn,
+                              restoreFrom: role.automatedBackupsArn,
+                              restoreTo: role.restoreTime ?? "latest-restorable-time",
+                          }),
                       };
         const instance = new aws.rds.Instance(`${name}-instance`, {
             identifier,
@@ -236,6 +270,12 @@ export class Database extends pulumi.ComponentResource {
                 // AWS otherwise answers DBSubnetGroupNotAllowedFault). No kmsKeyId: "A read replica in the
                 // same AWS Region is always encrypted with the same KMS key as the source DB instance"
                 // (CreateDBInstanceReadReplica, KmsKeyId: "don't specify a value for this parameter").
+                // AWS reports a same-region source by identifier (ReadReplicaSourceDBInstanceIdentifier,
+                // hashicorp/terraform-provider-aws#2399); the provider's Read keeps the ARN it was given ("if the
+                // replica is in the same region, it always returns the identifier. Store the ARN if the ARN was
+                // originally set", resourceInstanceRead) and suppresses identifier-vs-ARN diffs
+                // (instanceReplicateSourceDBSuppressDiff, DiffSuppressOnRefresh), so neither refresh nor the next
+                // pulumi up plans a change of source ("cannot elect new source database"): no ignoreChanges needed.
                 replicateSourceDb: instance.arn,
                 ...replicaDelete,
                 multiAz: false,

@@ -4,6 +4,8 @@
  * error that names the token, never a silent empty answer.
  */
 
+import { createHash } from "crypto";
+
 export const MOCK_ACCOUNT_ID = "123456789012";
 
 type Inputs = Record<string, any>;
@@ -123,6 +125,17 @@ export function computedOutputs(type: string, name: string, id: string, region: 
         case "aws:secretsmanager/secret:Secret":
             out.arn = `arn:aws:secretsmanager:${r}:${MOCK_ACCOUNT_ID}:secret:${physical}-AbCdEf`;
             break;
+        case "random:index/randomId:RandomId": {
+            // Deterministic for the plan, and a function of the keepers: other keepers (a new incarnation of
+            // what the id names) give another value, as the replaced RandomId draws new bytes in AWS's world.
+            const prefix = String(inputs.prefix ?? "");
+            const bytes = createHash("sha256").update(JSON.stringify([name, inputs.keepers ?? {}, inputs.byteLength])).digest().subarray(0, Number(inputs.byteLength) || 8);
+            const b64Url = bytes.toString("base64url");
+            Object.assign(out, { hex: prefix + bytes.toString("hex"), dec: prefix + BigInt(`0x${bytes.toString("hex")}`).toString(), b64Std: prefix + bytes.toString("base64"), b64Url: prefix + b64Url, id: b64Url });
+            delete out.arn;
+            delete out.name;
+            break;
+        }
         case "random:index/randomPassword:RandomPassword":
             // Deterministic, recognisable and secret: a test searches the plan's output for it.
             Object.assign(out, { result: `mock-secret-${name}-Zq9`, bcryptHash: "mock-bcrypt" });

@@ -36,6 +36,22 @@ describe("cache (Redis)", () => {
         expect(resolve(ev, one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-cache-auth").props.kmsKeyId)!.urn).to.equal(key.urn);
     });
 
+    it("names its final snapshot per incarnation: a new group (new key or seed) never reuses a taken name", async () => {
+        const production = one(await stack("production"), GROUP, "genie-primary-cache-redis");
+        const suffix = one(await stack("production"), "random:index/randomId:RandomId", "genie-primary-cache-final-snapshot-suffix");
+        expect(production.props.finalSnapshotIdentifier).to.equal(`genie-primary-cache-final-${suffix.outputs.hex}`);
+        expect(suffix.props.keepers).to.include.keys("kmsKeyId", "seed");
+        // A DR cache seeded from an export is a new group: its final snapshot gets another name.
+        const plain = one(await stack("dr"), GROUP, "genie-dr-cache-redis").props.finalSnapshotIdentifier;
+        const seeded = one(
+            await stackWith("dr", { config: { cacheSeedRdbArn: "arn:aws:s3:::genie-primary-storage-redis-123456789012-us-west-2/genie-scheduled-20261130t0330-export-0001.rdb" } }),
+            GROUP,
+            "genie-dr-cache-redis",
+        ).props.finalSnapshotIdentifier;
+        expect(plain).to.match(/^genie-dr-cache-final-[0-9a-f]{8}$/);
+        expect(seeded).to.match(/^genie-dr-cache-final-[0-9a-f]{8}$/).and.not.equal(plain);
+    });
+
     it("is reachable only from the app group, in the isolated data subnets", async () => {
         const ev = await stack("production");
         const group = one(ev, GROUP, "genie-primary-cache-redis");

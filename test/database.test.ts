@@ -46,7 +46,6 @@ describe("database: the primary site", () => {
             publiclyAccessible: false,
             deletionProtection: true,
             skipFinalSnapshot: false,
-            finalSnapshotIdentifier: "genie-primary-db-final",
             copyTagsToSnapshot: true,
             deleteAutomatedBackups: false,
             iamDatabaseAuthenticationEnabled: true,
@@ -57,6 +56,8 @@ describe("database: the primary site", () => {
         expect(db.props.monitoringInterval).to.be.greaterThan(0);
         expect(db.props.maxAllocatedStorage).to.be.greaterThan(db.props.allocatedStorage);
         expect(db.opts.protect).to.equal(true);
+        // Its final snapshot is named for this incarnation of the instance (see the DR site's tests).
+        expect(db.props.finalSnapshotIdentifier).to.match(/^genie-primary-db-final-[0-9a-f]{8}$/);
     });
 
     it("runs PostgreSQL by major version (15) with automatic minor upgrades, so RDS picks and upgrades the minor", async () => {
@@ -219,7 +220,8 @@ describe("database: the DR site", () => {
         expect(active.props).to.include({ instanceClass: "db.r6g.large", multiAz: true });
         // Once standalone it is the site's primary: a delete takes a final snapshot. The provider keeps
         // these two in state only (no API call): part of the same in-place update.
-        expect(active.props).to.include({ skipFinalSnapshot: false, finalSnapshotIdentifier: "genie-dr-db-final" });
+        expect(active.props.skipFinalSnapshot).to.equal(false);
+        expect(active.props.finalSnapshotIdentifier).to.match(/^genie-dr-db-final-[0-9a-f]{8}$/);
     });
 
     it("standby -> active is an update AWS and the provider accept: no replacement of a protected resource, no refused update", async () => {
@@ -260,7 +262,39 @@ describe("database: the DR site", () => {
         );
         expect(pitr.props.restoreToPointInTime).to.include({ restoreTime: "2026-11-30T01:15:00Z" });
         expect(pitr.props.restoreToPointInTime).not.to.have.property("useLatestRestorableTime");
-        for (const restored of [latest, fromProduction, pitr]) expect(restored.props).to.include({ skipFinalSnapshot: false, finalSnapshotIdentifier: "genie-dr-db-final" });
+        for (const restored of [latest, fromProduction, pitr]) {
+            expect(restored.props.skipFinalSnapshot).to.equal(false);
+            expect(restored.props.finalSnapshotIdentifier).to.match(/^genie-dr-db-final-[0-9a-f]{8}$/);
+        }
+    });
+
+    it("every incarnation of the instance names its own final snapshot: a second failover/failback cycle or a rebuilt instance can still be deleted", async () => {
+        // DeleteDBInstance fails with DBSnapshotAlreadyExists when the final snapshot's name is taken, and snapshot
+        // names are unique per account and region. genie-dr-db is the promoted replica, or the instance restored
+        // from backups, one cycle after the other: one fixed name ("genie-dr-db-final") made the second delete fail.
+        const incarnations = {
+            promoted: await stackWith("dr", { config: { siteRole: "active" } }),
+            latestBackup: await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup" } }),
+            pointInTime: await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "2026-11-30T01:15:00Z" } }),
+            otherPointInTime: await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "2026-12-01T09:00:00Z" } }),
+        };
+        const names = Object.values(incarnations).map((ev) => one(ev, INSTANCE, "genie-dr-db-instance").props.finalSnapshotIdentifier);
+        expect(new Set(names).size, names.join(", ")).to.equal(names.length);
+        for (const [what, ev] of Object.entries(incarnations)) {
+            const db = one(ev, INSTANCE, "genie-dr-db-instance");
+            // The suffix is a RandomId's: kept while the instance is the same, replaced (new random bytes, in AWS
+            // as in the next cycle) whenever what makes a new instance changes: the role, the key, the restore source.
+            const suffix = one(ev, "random:index/randomId:RandomId", "genie-dr-db-final-snapshot-suffix");
+            expect(db.props.finalSnapshotIdentifier, what).to.equal(`genie-dr-db-final-${suffix.outputs.hex}`);
+            expect(suffix.props.keepers, what).to.include({ identifier: "genie-dr-db", kmsKeyId: db.props.kmsKeyId });
+            expect(suffix.props.keepers.role, what).to.be.oneOf(["promoted", "restored"]);
+            expect(suffix.opts.protect, what).not.to.equal(true); // replaced freely: it holds no data
+        }
+        // A replica takes no final snapshot, so a standby site has no suffix: the next promotion draws a new one.
+        expect(ofType(await stack("dr"), "random:index/randomId:RandomId").filter((r) => r.name.startsWith("genie-dr-db"))).to.deep.equal([]);
+        // The primary's suffix changes with the inputs that would make it a new instance.
+        const primary = one(await stack("production"), "random:index/randomId:RandomId", "genie-primary-db-final-snapshot-suffix");
+        expect(primary.props.keepers).to.include({ role: "primary", identifier: "genie-primary-db", engine: "postgres", dbName: "genie" });
     });
 
     it("restored: declares the key the restore really uses, the key of the replicated backups, so the next pulumi up keeps the database", async () => {

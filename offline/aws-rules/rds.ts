@@ -19,8 +19,13 @@ const BACKUP_PLAN = "aws:backup/plan:Plan";
  * attributes of `aws_db_instance` the provider marks `ForceNew`. A change of site role (standby ->
  * active) must touch none of them to be an in-place update. Not in the list, on purpose: the
  * provider only keeps `finalSnapshotIdentifier`, `skipFinalSnapshot` and `deleteAutomatedBackups` in
- * state for the delete (its update skips them: `d.HasChangesExcept(..., "final_snapshot_identifier",
- * ..., "skip_final_snapshot", ...)`), and removing `replicateSourceDb` promotes in place.
+ * state for the delete (its update skips them: `d.HasChangesExcept(..., "delete_automated_backups",
+ * names.AttrFinalSnapshotIdentifier, "replicate_source_db", ..., "skip_final_snapshot", ...)`),
+ * removing `replicateSourceDb` promotes in place, and `identifier`/`identifierPrefix` are Optional +
+ * Computed without ForceNew in the provider schema (seen in its 2023 and 2026 sources; the update renames:
+ * `if d.HasChange(names.AttrIdentifier)` sends ModifyDBInstance NewDBInstanceIdentifier; the file's own
+ * note: "identifier" ... "can be updated").
+ * `s3Import` is not ForceNew itself, its fields are.
  */
 export const RDS_REPLACE_ON_CHANGE = [
     "availabilityZone",
@@ -29,8 +34,6 @@ export const RDS_REPLACE_ON_CHANGE = [
     "customIamInstanceProfile",
     "dbName",
     "engine",
-    "identifier",
-    "identifierPrefix",
     "kmsKeyId",
     "ncharCharacterSetName",
     "restoreToPointInTime",
@@ -41,9 +44,30 @@ export const RDS_REPLACE_ON_CHANGE = [
     "username",
 ] as const;
 
-/** The source the provider cites for {@link RDS_REPLACE_ON_CHANGE}. */
+/**
+ * Those of {@link RDS_REPLACE_ON_CHANGE} the schema marks Optional + Computed + ForceNew: Read stores
+ * AWS's value (`d.Set(names.AttrEngine, v.Engine)`, `d.Set(names.AttrKMSKeyID, v.KmsKeyId)`,
+ * `d.Set("db_name", v.DBName)`, `d.Set(names.AttrUsername, v.MasterUsername)`, ...), so declaring one
+ * that was left to AWS (a promoted replica declaring `engine`), or no longer declaring it, plans no
+ * replacement; two declared values that differ do. `storageEncrypted` is left out: it became Computed
+ * only in recent provider versions (Optional + ForceNew before), so a change from unset is kept a change.
+ */
+export const RDS_COMPUTED_FORCE_NEW = [
+    "availabilityZone",
+    "backupTarget",
+    "characterSetName",
+    "dbName",
+    "engine",
+    "kmsKeyId",
+    "ncharCharacterSetName",
+    "snapshotIdentifier",
+    "timezone",
+    "username",
+] as const;
+
+/** The source the provider cites for {@link RDS_REPLACE_ON_CHANGE} and {@link RDS_COMPUTED_FORCE_NEW}. */
 export const RDS_REPLACE_ON_CHANGE_SOURCE =
-    "hashicorp/terraform-provider-aws internal/service/rds/instance.go: the ForceNew attributes of aws_db_instance (availability_zone, kms_key_id, storage_encrypted, restore_to_point_in_time, snapshot_identifier, username, ...)";
+    "hashicorp/terraform-provider-aws internal/service/rds/instance.go, resourceInstance schema: ForceNew on availability_zone, backup_target, character_set_name, custom_iam_instance_profile, db_name, engine, kms_key_id, nchar_character_set_name, restore_to_point_in_time, snapshot_identifier, storage_encrypted, timezone, username (all but custom_iam_instance_profile, restore_to_point_in_time and storage_encrypted also Optional + Computed: Read stores AWS's value); identifier is Optional + Computed, renamed in place by the update";
 
 /**
  * Every input of `aws.rds.InstanceAutomatedBackupsReplication` replaces it: the resource has no update
@@ -51,8 +75,10 @@ export const RDS_REPLACE_ON_CHANGE_SOURCE =
  * replication is a new replicated-backups ARN whose point-in-time window starts again from nothing.
  */
 export const BACKUPS_REPLICATION_REPLACE_ON_CHANGE = ["sourceDbInstanceArn", "kmsKeyId", "retentionPeriod", "preSignedUrl"] as const;
+/** kms_key_id is Optional + Computed + ForceNew (Read: `d.Set("kms_key_id", backup.KmsKeyId)`). */
+export const BACKUPS_REPLICATION_COMPUTED_FORCE_NEW = ["kmsKeyId"] as const;
 export const BACKUPS_REPLICATION_REPLACE_ON_CHANGE_SOURCE =
-    "hashicorp/terraform-provider-aws internal/service/rds/instance_automated_backups_replication.go: no Update function; kms_key_id, pre_signed_url, retention_period and source_db_instance_arn are ForceNew";
+    "hashicorp/terraform-provider-aws internal/service/rds/instance_automated_backups_replication.go: no Update function; kms_key_id (Optional, Computed), pre_signed_url, retention_period and source_db_instance_arn are ForceNew";
 
 const isArn = (v: unknown): v is string => typeof v === "string" && v.startsWith("arn:");
 const arnRegion = (arn: string): string | undefined => arn.split(":")[3] || undefined;
@@ -60,6 +86,9 @@ const present = (v: unknown) => v !== undefined && v !== null && v !== "";
 
 /** A read replica: `replicateSourceDb` set. */
 export const isReplica = (r: RecordedResource) => typeof r.props.replicateSourceDb === "string" && r.props.replicateSourceDb !== "";
+
+/** A standalone instance whose delete takes a named final snapshot. */
+export const takesFinalSnapshot = (r: RecordedResource) => !isReplica(r) && r.props.skipFinalSnapshot !== true && typeof r.props.finalSnapshotIdentifier === "string" && r.props.finalSnapshotIdentifier !== "";
 
 /** A replica in its source's region: the source given by identifier, or by an ARN of the replica's own region. */
 export function isSameRegionReplica(r: RecordedResource): boolean {
@@ -159,6 +188,21 @@ export const rules: AwsRule[] = [
                 return `finalSnapshotIdentifier ${JSON.stringify(id)}: must begin with a letter, hold letters, digits and hyphens only, no two consecutive hyphens, not end with one`;
             }
             return undefined;
+        },
+    },
+    {
+        id: "rds-final-snapshot-name-unique",
+        types: [INSTANCE],
+        source:
+            "AWS RDS API reference, DeleteDBInstance, FinalDBSnapshotIdentifier: \"The DBSnapshotIdentifier of the new DBSnapshot created when SkipFinalSnapshot is set to false\"; " +
+            "its errors: DBSnapshotAlreadyExistsFault, \"DBSnapshotIdentifier is already used by an existing snapshot\" (DB snapshot identifiers are unique per account and region); " +
+            "hashicorp/terraform-provider-aws internal/service/rds/instance.go, resourceInstanceDelete: sends final_snapshot_identifier whenever skip_final_snapshot is false",
+        check(r, ctx) {
+            if (!takesFinalSnapshot(r)) return undefined;
+            const name = r.props.finalSnapshotIdentifier;
+            const others = ctx.ofType(INSTANCE).filter((x) => x.urn !== r.urn && x.region === r.region && takesFinalSnapshot(x) && x.props.finalSnapshotIdentifier === name);
+            if (others.length === 0) return undefined;
+            return `finalSnapshotIdentifier ${JSON.stringify(name)} is also the final snapshot of ${others.map((x) => x.name).join(", ")} in ${r.region ?? "the same region"}: whichever is deleted second fails (DBSnapshotAlreadyExists); name the final snapshot per instance and incarnation`;
         },
     },
     {

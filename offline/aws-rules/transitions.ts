@@ -2,27 +2,41 @@
  * Changes between two evaluations of one stack (a change of site role, a config change) that AWS or
  * the provider carries out as a replacement, or refuses: a protected, stateful resource must never
  * need one. `checkTransition(before, after)` compares the resources both declare, by URN.
+ *
+ * Like the provider's plan, it compares declared inputs with what the state holds: for an input the
+ * provider computes (its Read stores AWS's value), "not declared" on one side is no change.
  */
 import type { RecordedResource } from "../mock-runtime";
 import {
+    BACKUPS_REPLICATION_COMPUTED_FORCE_NEW,
     BACKUPS_REPLICATION_REPLACE_ON_CHANGE,
     BACKUPS_REPLICATION_REPLACE_ON_CHANGE_SOURCE,
+    RDS_COMPUTED_FORCE_NEW,
     RDS_REPLACE_ON_CHANGE,
     RDS_REPLACE_ON_CHANGE_SOURCE,
+    takesFinalSnapshot,
 } from "./rds";
 import type { AwsRuleViolation } from "./types";
 
 /** A type's inputs whose change replaces the resource (the Terraform provider's ForceNew), with the source. */
 export interface ReplaceOnChange {
     inputs: readonly string[];
+    /**
+     * Those of `inputs` the provider also marks Computed (Optional + Computed + ForceNew): its Read puts AWS's
+     * value in the state, and the plugin SDK plans no diff for an Optional + Computed attribute the
+     * configuration leaves unset (it keeps the state's value), so a side that does not declare the input is
+     * no change. Only two declared values that differ replace the resource.
+     */
+    computed?: readonly string[];
     source: string;
 }
 
 /** Per type token: the inputs whose change forces a replacement. Filled per service. */
 export const REPLACE_ON_CHANGE: Record<string, ReplaceOnChange> = {
-    "aws:rds/instance:Instance": { inputs: RDS_REPLACE_ON_CHANGE, source: RDS_REPLACE_ON_CHANGE_SOURCE },
+    "aws:rds/instance:Instance": { inputs: RDS_REPLACE_ON_CHANGE, computed: RDS_COMPUTED_FORCE_NEW, source: RDS_REPLACE_ON_CHANGE_SOURCE },
     "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": {
         inputs: BACKUPS_REPLICATION_REPLACE_ON_CHANGE,
+        computed: BACKUPS_REPLICATION_COMPUTED_FORCE_NEW,
         source: BACKUPS_REPLICATION_REPLACE_ON_CHANGE_SOURCE,
     },
 };
@@ -35,6 +49,17 @@ export interface RefusedUpdate {
     check(before: RecordedResource, after: RecordedResource): string | undefined;
 }
 
+/**
+ * The provider's instanceReplicateSourceDBSuppressDiff (with DiffSuppressOnRefresh): a source given as an
+ * identifier on one side and as the ARN `arn:...:db:<that identifier>` on the other is no diff (AWS reports a
+ * same-region source by identifier; hashicorp/terraform-provider-aws internal/service/rds/instance.go).
+ */
+function sameSourceDb(a: string, b: string): boolean {
+    const id = (v: string) => (v.startsWith("arn:") ? /^arn:[^:]+:rds:[^:]*:[^:]*:db:([0-9a-z-]+)$/.exec(v)?.[1] : undefined);
+    if (a.startsWith("arn:") === b.startsWith("arn:")) return false;
+    return a.startsWith("arn:") ? id(a) === b : id(b) === a;
+}
+
 export const REFUSED_UPDATES: RefusedUpdate[] = [
     {
         id: "rds-cannot-elect-new-source",
@@ -45,7 +70,7 @@ export const REFUSED_UPDATES: RefusedUpdate[] = [
         check(before, after) {
             const was = before.props.replicateSourceDb ?? "";
             const is = after.props.replicateSourceDb ?? "";
-            if (was === is || is === "") return undefined;
+            if (was === is || is === "" || sameSourceDb(was, is)) return undefined;
             return was === ""
                 ? `setting replicateSourceDb (${JSON.stringify(is)}) on a standalone instance is refused ("cannot elect new source database for replication"): making it a replica again means deleting it (final snapshot) and creating a new replica`
                 : `changing replicateSourceDb from ${JSON.stringify(was)} to ${JSON.stringify(is)} is refused ("cannot elect new source database for replication")`;
@@ -53,7 +78,44 @@ export const REFUSED_UPDATES: RefusedUpdate[] = [
     },
 ];
 
+/**
+ * What a replacement (delete and create, whether the resource is protected or not) leaves behind that AWS then
+ * refuses: checked on each pair whose replace-on-change inputs differ.
+ */
+export interface ReplacementRule {
+    id: string;
+    types: readonly string[];
+    source: string;
+    check(before: RecordedResource, after: RecordedResource): string | undefined;
+}
+
+export const REPLACEMENT_RULES: ReplacementRule[] = [
+    {
+        id: "rds-final-snapshot-reused",
+        types: ["aws:rds/instance:Instance"],
+        source:
+            "AWS RDS API reference, DeleteDBInstance, FinalDBSnapshotIdentifier: \"The DBSnapshotIdentifier of the new DBSnapshot created when SkipFinalSnapshot is set to false\"; " +
+            "its errors: DBSnapshotAlreadyExistsFault, \"DBSnapshotIdentifier is already used by an existing snapshot\" (snapshot identifiers are unique per account and region); " +
+            "hashicorp/terraform-provider-aws internal/service/rds/instance.go, resourceInstanceDelete: sends final_snapshot_identifier whenever skip_final_snapshot is false",
+        check(before, after) {
+            if (!takesFinalSnapshot(before) || !takesFinalSnapshot(after) || before.props.finalSnapshotIdentifier !== after.props.finalSnapshotIdentifier) return undefined;
+            return `the replaced instance's delete takes the final snapshot ${JSON.stringify(before.props.finalSnapshotIdentifier)}, and the new instance names the same one: deleting it later fails (DBSnapshotAlreadyExists); name the final snapshot per incarnation (e.g. a random suffix replaced with the instance)`;
+        },
+    },
+];
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const undeclared = (v: unknown) => v === undefined || v === null || v === "";
+
+/** The replace-on-change inputs that differ between `prev` and `next`, as the provider plans them. */
+export function replacingChanges(replace: ReplaceOnChange, prev: RecordedResource, next: RecordedResource): string[] {
+    const computed = replace.computed ?? [];
+    return replace.inputs.filter((k) => {
+        if (same(prev.props[k], next.props[k])) return false;
+        // Optional + Computed: one side leaving it to AWS is no diff; two declared values that differ are.
+        return !(computed.includes(k) && (undeclared(prev.props[k]) || undeclared(next.props[k])));
+    });
+}
 
 /**
  * The violations of going from `before` to `after`: replacements of protected resources and refused
@@ -69,8 +131,8 @@ export function checkTransition(before: readonly RecordedResource[], after: read
         const next: RecordedResource =
             ignored.length === 0 ? declared : { ...declared, props: { ...declared.props, ...Object.fromEntries(ignored.filter((k) => k in prev.props).map((k) => [k, prev.props[k]])) } };
         const replace = REPLACE_ON_CHANGE[next.type];
+        const changed = replace ? replacingChanges(replace, prev, next) : [];
         if (replace && (prev.opts.protect || next.opts.protect)) {
-            const changed = replace.inputs.filter((k) => !same(prev.props[k], next.props[k]));
             if (changed.length > 0) {
                 violations.push({
                     rule: "no-replacement-of-protected",
@@ -80,6 +142,13 @@ export function checkTransition(before: readonly RecordedResource[], after: read
                     name: next.name,
                     message: `changing ${changed.join(", ")} replaces this protected resource (${changed.map((k) => `${k}: ${JSON.stringify(prev.props[k])} -> ${JSON.stringify(next.props[k])}`).join("; ")}); pulumi up refuses to delete a protected resource`,
                 });
+            }
+        }
+        if (changed.length > 0) {
+            for (const rule of REPLACEMENT_RULES) {
+                if (!rule.types.includes(next.type)) continue;
+                const message = rule.check(prev, next);
+                if (message) violations.push({ rule: rule.id, source: rule.source, urn: next.urn, type: next.type, name: next.name, message });
             }
         }
         for (const refused of REFUSED_UPDATES) {

@@ -67,7 +67,7 @@ export const rdsFinalSnapshot: Rule = {
     validateResource: forTypes(T.dbInstance, (props, args, report) => {
         primaryOnly(props, args, "AWS takes no final snapshot of a read replica");
         if (props.skipFinalSnapshot === true || !props.finalSnapshotIdentifier) {
-            report(`skipFinalSnapshot is ${props.skipFinalSnapshot ?? "unset"}, finalSnapshotIdentifier ${props.finalSnapshotIdentifier ?? "unset"}${fix('set skipFinalSnapshot: false and finalSnapshotIdentifier: "<name>-final"')}`);
+            report(`skipFinalSnapshot is ${props.skipFinalSnapshot ?? "unset"}, finalSnapshotIdentifier ${props.finalSnapshotIdentifier ?? "unset"}${fix('set skipFinalSnapshot: false and a finalSnapshotIdentifier unique to this incarnation of the instance, e.g. "<identifier>-final-<random suffix replaced with the instance>" (a delete whose snapshot name is taken fails)')}`);
         }
     }),
 };

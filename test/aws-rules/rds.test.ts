@@ -86,6 +86,25 @@ describe("offline AWS rules: RDS", () => {
         expect(await refusals(() => void source(east(), { finalSnapshotIdentifier: undefined, skipFinalSnapshot: true }))).to.deep.equal([]);
     });
 
+    it("rds-final-snapshot-name-unique: two instances of one account and region may not name the same final snapshot (A1)", async () => {
+        const program = (otherName: string, otherRegion: "east" | "west") => () => {
+            source(east(), { finalSnapshotIdentifier: "db-final" });
+            new aws.rds.Instance("other", {
+                identifier: "other", engine: "postgres", engineVersion: "15", instanceClass: "db.t4g.medium", allocatedStorage: 20, username: "genie", password: "x",
+                storageEncrypted: true, kmsKeyId: otherRegion === "east" ? KEY_EAST : KEY_WEST, backupRetentionPeriod: 7, skipFinalSnapshot: false, finalSnapshotIdentifier: otherName,
+            }, { provider: otherRegion === "east" ? east() : west() });
+        };
+        // The second delete fails with DBSnapshotAlreadyExists: both are named, in the message of each.
+        expect(ids(await refusals(program("db-final", "east")))).to.deep.equal(["rds-final-snapshot-name-unique src", "rds-final-snapshot-name-unique other"]);
+        // Snapshot names are per region, and distinct names are fine.
+        expect(await refusals(program("db-final", "west"))).to.deep.equal([]);
+        expect(await refusals(program("other-final", "east"))).to.deep.equal([]);
+        // The production and dr stacks together (the rule's context for a dr evaluation) pass.
+        const production = await stack("production");
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        expect(checkAwsRules([...production.resources, ...active.resources], rdsRules).filter((v) => v.rule === "rds-final-snapshot-name-unique")).to.deep.equal([]);
+    });
+
     it("rds-engine-version-major-with-auto-minor-upgrade: a pinned minor with automatic minor upgrades is refused (item 3)", async () => {
         // The original input: "15.10" with autoMinorVersionUpgrade on (the provider's default too).
         expect(ids(await refusals(() => void source(east(), { engineVersion: "15.10", autoMinorVersionUpgrade: true })))).to.deep.equal(["rds-engine-version-major-with-auto-minor-upgrade src"]);

@@ -13,9 +13,14 @@ const rules = (vs: { rule: string; name: string }[]) => vs.map((v) => `${v.rule}
 describe("offline AWS rules: transitions between evaluations", () => {
     it("an RDS instance's replace-on-change inputs are the provider's ForceNew attributes, in one place", () => {
         expect(REPLACE_ON_CHANGE[INSTANCE].inputs).to.equal(RDS_REPLACE_ON_CHANGE);
-        for (const input of ["kmsKeyId", "storageEncrypted", "restoreToPointInTime", "identifier", "username", "engine"]) expect(RDS_REPLACE_ON_CHANGE).to.include(input);
+        for (const input of ["kmsKeyId", "storageEncrypted", "restoreToPointInTime", "username", "engine", "dbName"]) expect(RDS_REPLACE_ON_CHANGE).to.include(input);
         // Changed by the promotion, and not ForceNew: replicateSourceDb (removal promotes), the final-snapshot settings (state only).
-        for (const input of ["replicateSourceDb", "skipFinalSnapshot", "finalSnapshotIdentifier", "instanceClass", "multiAz", "engineVersion"]) expect(RDS_REPLACE_ON_CHANGE).not.to.include(input);
+        // Nor is identifier: the provider renames the instance in place (ModifyDBInstance NewDBInstanceIdentifier).
+        for (const input of ["replicateSourceDb", "skipFinalSnapshot", "finalSnapshotIdentifier", "instanceClass", "multiAz", "engineVersion", "identifier"]) expect(RDS_REPLACE_ON_CHANGE).not.to.include(input);
+        // The ForceNew inputs that are also Computed: AWS's value is read back into the state.
+        for (const input of REPLACE_ON_CHANGE[INSTANCE].computed ?? []) expect(RDS_REPLACE_ON_CHANGE).to.include(input);
+        expect(REPLACE_ON_CHANGE[INSTANCE].computed).to.include.members(["engine", "kmsKeyId", "dbName", "username", "availabilityZone", "timezone", "characterSetName", "ncharCharacterSetName"]);
+        expect(REPLACE_ON_CHANGE[INSTANCE].computed).not.to.include.members(["restoreToPointInTime"]);
         expect(REFUSED_UPDATES.map((r) => r.id)).to.include("rds-cannot-elect-new-source");
     });
 
@@ -26,7 +31,8 @@ describe("offline AWS rules: transitions between evaluations", () => {
         const before = standby.resources.find((r) => r.name === DR_DB)!;
         const after = active.resources.find((r) => r.name === DR_DB)!;
         expect([before.props.skipFinalSnapshot, before.props.finalSnapshotIdentifier]).to.deep.equal([true, undefined]);
-        expect([after.props.skipFinalSnapshot, after.props.finalSnapshotIdentifier]).to.deep.equal([false, "genie-dr-db-final"]);
+        expect(after.props.skipFinalSnapshot).to.equal(false);
+        expect(after.props.finalSnapshotIdentifier).to.match(/^genie-dr-db-final-[0-9a-f]{8}$/);
     });
 
     it("dr active -> standby (the later issue's way back) is refused: replicateSourceDb cannot be set on a standalone instance", async () => {
@@ -43,6 +49,16 @@ describe("offline AWS rules: transitions between evaluations", () => {
         const promoted = copy(standby);
         delete promoted.find((r) => r.name === DR_DB)!.props.replicateSourceDb;
         expect(checkTransition(standby, promoted)).to.deep.equal([]);
+        // What AWS reports for a same-region source (its identifier) against the ARN the program gives: the
+        // provider suppresses that diff (instanceReplicateSourceDBSuppressDiff), so it is no change of source.
+        const production = (await stack("production")).resources;
+        const readReplica = (rs: RecordedResource[]) => rs.find((r) => r.name === "genie-primary-db-read-replica")!;
+        const reportedById = copy(production);
+        readReplica(reportedById).props.replicateSourceDb = "genie-primary-db";
+        expect(readReplica(production).props.replicateSourceDb).to.equal("arn:aws:rds:us-east-1:123456789012:db:genie-primary-db");
+        expect(checkTransition(reportedById, production)).to.deep.equal([]);
+        readReplica(reportedById).props.replicateSourceDb = "another-db";
+        expect(rules(checkTransition(reportedById, production))).to.deep.equal(["rds-cannot-elect-new-source genie-primary-db-read-replica"]);
     });
 
     it("a restored database whose declared key differs from what the restore used would be replaced: refused while protected (item 15)", async () => {
@@ -57,8 +73,71 @@ describe("offline AWS rules: transitions between evaluations", () => {
         const declaredSiteKey = copy(restored);
         declaredSiteKey.find((r) => r.name === DR_DB)!.props.kmsKeyId = "arn:aws:kms:us-west-2:123456789012:key/genie-dr-key-key-key-id";
         const violations = checkTransition(reported, declaredSiteKey);
-        expect(rules(violations)).to.deep.equal([`no-replacement-of-protected ${DR_DB}`]);
+        // (The program's final-snapshot suffix keeps the key it declared: the replacement would also reuse its name.)
+        expect(rules(violations)).to.deep.equal([`no-replacement-of-protected ${DR_DB}`, `rds-final-snapshot-reused ${DR_DB}`]);
         expect(violations[0].message).to.match(/changing kmsKeyId replaces this protected resource/);
+    });
+
+    it("a ForceNew input the provider also computes is no change when only one side declares it; two declared values that differ are (A2)", () => {
+        const db = (props: Record<string, unknown>, protect = true): RecordedResource => ({
+            urn: "urn:pulumi:dr::genie-infra::aws:rds/instance:Instance::db",
+            type: INSTANCE,
+            name: "db",
+            custom: true,
+            props,
+            secretProps: [],
+            outputs: {},
+            opts: { protect, retainOnDelete: false, dependsOn: [], deleteBeforeReplace: false, ignoreChanges: [] },
+        });
+        const base = { identifier: "db", instanceClass: "db.t4g.medium", kmsKeyId: "k1", storageEncrypted: true };
+        // Read puts AWS's engine in the state: declaring it later (or no longer) plans no change.
+        expect(checkTransition([db(base)], [db({ ...base, engine: "postgres" })])).to.deep.equal([]);
+        expect(checkTransition([db({ ...base, engine: "postgres" })], [db(base)])).to.deep.equal([]);
+        const { kmsKeyId: _k, ...unkeyed } = base;
+        expect(checkTransition([db(unkeyed)], [db(base)])).to.deep.equal([]);
+        // Two declared values: the provider replaces.
+        const changedKey = checkTransition([db(base)], [db({ ...base, kmsKeyId: "k2" })]);
+        expect(rules(changedKey)).to.deep.equal(["no-replacement-of-protected db"]);
+        expect(changedKey[0].message).to.include('kmsKeyId: "k1" -> "k2"');
+        expect(rules(checkTransition([db({ ...base, engine: "postgres" })], [db({ ...base, engine: "mysql" })]))).to.deep.equal(["no-replacement-of-protected db"]);
+        // Not computed: restoreToPointInTime from nothing to a value is a new instance.
+        expect(rules(checkTransition([db(base)], [db({ ...base, restoreToPointInTime: { useLatestRestorableTime: true } })]))).to.deep.equal(["no-replacement-of-protected db"]);
+    });
+
+    it("dr standby -> restored from backups (the replica broken or lagging) replaces the protected genie-dr-db: refused, see the README's procedure (A4)", async () => {
+        const standby = (await stack("dr")).resources;
+        for (const config of [
+            { siteRole: "active", dbRecoverySource: "latest-backup" },
+            { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "2026-11-30T01:15:00Z" },
+        ]) {
+            const restored = (await stackWith("dr", { config })).resources;
+            const violations = checkTransition(standby, restored).filter((v) => v.name === DR_DB);
+            expect(rules(violations), config.dbRecoverySource).to.deep.equal([`no-replacement-of-protected ${DR_DB}`]);
+            // What really forces it: the restore itself and the backups' key. Not the engine the replica never declared
+            // (AWS's "postgres" is in the state since the first Read).
+            expect(violations[0].message).to.match(/^changing kmsKeyId, restoreToPointInTime replaces/);
+            expect(violations[0].message).not.to.include("engine");
+        }
+    });
+
+    it("a replacement whose new instance names the same final snapshot as the one it replaces: refused, its own delete would fail (A1)", async () => {
+        const promoted = (await stackWith("dr", { config: { siteRole: "active" } })).resources;
+        const restored = (await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup" } })).resources;
+        const db = (rs: RecordedResource[]) => rs.find((r) => r.name === DR_DB)!;
+        // Today: another incarnation, another name (the suffix's keepers hold the role and the key).
+        expect(db(promoted).props.finalSnapshotIdentifier).not.to.equal(db(restored).props.finalSnapshotIdentifier);
+        expect(rules(checkTransition(promoted, restored))).not.to.include(`rds-final-snapshot-reused ${DR_DB}`);
+        // The original input: one fixed name for every incarnation.
+        const fixedBefore = copy(promoted);
+        const fixedAfter = copy(restored);
+        db(fixedBefore).props.finalSnapshotIdentifier = "genie-dr-db-final";
+        db(fixedAfter).props.finalSnapshotIdentifier = "genie-dr-db-final";
+        const violations = checkTransition(fixedBefore, fixedAfter).filter((v) => v.rule === "rds-final-snapshot-reused");
+        expect(rules(violations)).to.deep.equal([`rds-final-snapshot-reused ${DR_DB}`]);
+        expect(violations[0].message).to.include("genie-dr-db-final");
+        // Not a replacement (a promotion): the final snapshot is not taken, nothing is reused.
+        const standby = (await stack("dr")).resources;
+        expect(rules(checkTransition(standby, promoted))).to.deep.equal([]);
     });
 
     it("inputs under ignoreChanges keep their old value, as the engine plans them", async () => {
@@ -66,7 +145,8 @@ describe("offline AWS rules: transitions between evaluations", () => {
         const db = (rs: RecordedResource[]) => rs.find((r) => r.name === "genie-primary-db-instance")!;
         const reported = copy(declared);
         db(reported).props.kmsKeyId = "arn:aws:kms:us-east-1:123456789012:key/another";
-        expect(rules(checkTransition(reported, declared))).to.deep.equal(["no-replacement-of-protected genie-primary-db-instance"]);
+        // (A key drifted in AWS leaves the declared keepers, hence the final snapshot's name, unchanged: reused by the replacement.)
+        expect(rules(checkTransition(reported, declared))).to.deep.equal(["no-replacement-of-protected genie-primary-db-instance", "rds-final-snapshot-reused genie-primary-db-instance"]);
         const ignoring = copy(declared);
         db(ignoring).opts.ignoreChanges = [...db(ignoring).opts.ignoreChanges, "kmsKeyId"];
         expect(checkTransition(reported, ignoring)).to.deep.equal([]);
