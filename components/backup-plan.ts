@@ -23,19 +23,26 @@ export const CONTINUOUS_BACKUP_MAX_DAYS = 35;
 export const VAULT_LOCK_GRACE_DAYS = 3;
 
 /**
- * Vault events sent to a vault's alert topic, when the caller gives one: the supported events that
- * only ever report a problem. PutBackupVaultNotifications: "The following events are supported:
- * BACKUP_JOB_STARTED | BACKUP_JOB_COMPLETED, COPY_JOB_STARTED | COPY_JOB_SUCCESSFUL | COPY_JOB_FAILED,
- * RESTORE_JOB_STARTED | RESTORE_JOB_COMPLETED | RECOVERY_POINT_MODIFIED, S3_BACKUP_OBJECT_FAILED |
- * S3_RESTORE_OBJECT_FAILED"; BACKUP_JOB_FAILED, RESTORE_JOB_FAILED and the other values of the enum
- * are deprecated and "will not return statuses or notifications". BACKUP_JOB_COMPLETED and
- * RESTORE_JOB_COMPLETED carry successes too (a failure is a `State` message attribute other than
- * COMPLETED): on an alert topic they would page every six hours unless every subscription filtered
- * them, which an AWS Chatbot subscription cannot (terraform-provider-aws#42752). Failed backup,
- * copy and restore jobs (restore tests included) reach the site's alert topics through EventBridge
- * instead, by severity (components/monitoring.ts): "EventBridge tracks more changes than the
- * notification API does" (AWS Backup developer guide, "Monitoring AWS Backup events using Amazon
- * EventBridge").
+ * Vault events sent to the vault's alert topic: the supported events that only ever report a problem.
+ * PutBackupVaultNotifications: "The following events are supported: BACKUP_JOB_STARTED |
+ * BACKUP_JOB_COMPLETED, COPY_JOB_STARTED | COPY_JOB_SUCCESSFUL | COPY_JOB_FAILED, RESTORE_JOB_STARTED |
+ * RESTORE_JOB_COMPLETED | RECOVERY_POINT_MODIFIED, S3_BACKUP_OBJECT_FAILED | S3_RESTORE_OBJECT_FAILED";
+ * BACKUP_JOB_FAILED, RESTORE_JOB_FAILED and the other values of the enum are deprecated: "Deprecated
+ * events do not return statuses or notifications".
+ *
+ * - RECOVERY_POINT_MODIFIED: a recovery point's lifecycle (retention, cold storage) was changed. Only
+ *   the vault notifications report it: EventBridge's "Recovery Point State Change" carries the states
+ *   COMPLETED, PARTIAL, DELETING, EXPIRED, AVAILABLE, STOPPED and CREATING, none of them a modification
+ *   (AWS Backup developer guide, "Monitoring AWS Backup events using Amazon EventBridge").
+ * - COPY_JOB_FAILED: a copy to the other region's vault failed (EventBridge's Copy Job State Change
+ *   FAILED reports it too, with the reason: the two may both arrive).
+ * - S3_BACKUP_OBJECT_FAILED, S3_RESTORE_OBJECT_FAILED: never sent today (no S3 backups), a failure
+ *   if they ever are.
+ * Not BACKUP_JOB_COMPLETED or RESTORE_JOB_COMPLETED: they carry the successes too (a failure is a
+ * `State` message attribute other than COMPLETED), and on an alert topic would page every six hours
+ * unless every subscription filtered them, which an AWS Chatbot subscription cannot
+ * (terraform-provider-aws#42752). Failed backup and restore jobs (restore tests included) reach the
+ * alert topics through EventBridge (components/monitoring.ts).
  */
 export const VAULT_ALERT_EVENTS = ["COPY_JOB_FAILED", "RECOVERY_POINT_MODIFIED", "S3_BACKUP_OBJECT_FAILED", "S3_RESTORE_OBJECT_FAILED"] as const;
 
@@ -57,34 +64,26 @@ export interface BackupVaultArgs {
         /** No recovery point can be kept longer (above the weekly retention). */
         maxRetentionDays: number;
     };
-    /**
-     * A subscribed alert topic in the vault's region that receives {@link VAULT_ALERT_EVENTS}. None: no
-     * vault notifications (an SNS topic nobody subscribes to would only look like an alert); the
-     * monitoring section alerts on the region's backup, copy and restore job failures through
-     * EventBridge.
-     */
-    alertTopicArn?: pulumi.Input<string>;
     protect: boolean;
 }
 
 /**
- * An AWS Backup vault encrypted with its region's key, under Vault Lock; vault notifications only to a
- * subscribed topic given by the caller (job failures are alerted through EventBridge by the monitoring
- * section). Protected and retained on delete.
+ * An AWS Backup vault encrypted with its region's key, under Vault Lock. Its notifications go to an alert
+ * topic of its own region once the caller names one ({@link BackupVault.sendAlertsTo}): the topics come
+ * later in a stack than the vaults. Protected and retained on delete.
  */
 export class BackupVault extends pulumi.ComponentResource {
     readonly vaultName: pulumi.Output<string>;
     readonly vaultArn: pulumi.Output<string>;
-    /** The topic the vault notifies, when one was given. */
-    readonly alertTopicArn: pulumi.Output<string> | undefined;
+    private readonly componentName: string;
 
     constructor(name: string, args: BackupVaultArgs, opts?: pulumi.ComponentResourceOptions) {
         super("genie:backup:Vault", name, {}, opts);
+        this.componentName = name;
         const { mode, minRetentionDays, maxRetentionDays } = args.lock;
         if (maxRetentionDays <= minRetentionDays) {
             throw new Error(`BackupVault ${name}: lock maxRetentionDays (${maxRetentionDays}) must exceed minRetentionDays (${minRetentionDays})`);
         }
-        const parent = { parent: this };
         const vault = new aws.backup.Vault(`${name}-vault`, {
             name: name,
             kmsKeyArn: args.kmsKeyArn,
@@ -105,16 +104,22 @@ export class BackupVault extends pulumi.ComponentResource {
             changeableForDays: mode === "compliance" ? VAULT_LOCK_GRACE_DAYS : undefined,
         }, { parent: this, protect: args.protect, retainOnDelete: true });
 
-        this.alertTopicArn = args.alertTopicArn === undefined ? undefined : pulumi.output(args.alertTopicArn);
-        if (args.alertTopicArn !== undefined) {
-            new aws.backup.VaultNotifications(`${name}-notifications`, {
-                backupVaultName: vault.name,
-                snsTopicArn: args.alertTopicArn,
-                backupVaultEvents: [...VAULT_ALERT_EVENTS],
-            }, parent);
-        }
+        this.registerOutputs({ vaultName: this.vaultName, vaultArn: this.vaultArn });
+    }
 
-        this.registerOutputs({ vaultName: this.vaultName, vaultArn: this.vaultArn, ...(this.alertTopicArn ? { alertTopicArn: this.alertTopicArn } : {}) });
+    /**
+     * Sends the vault's {@link VAULT_ALERT_EVENTS} to `topicArn`: a topic of the vault's own region that
+     * somebody subscribes to, whose access policy lets `backup.amazonaws.com` publish (AWS Backup
+     * developer guide, "Notification options with AWS Backup": "To allow AWS Backup to publish SNS
+     * topics on your behalf, you must specify AWS Backup as a service principal") and, if encrypted,
+     * whose key lets it use the key (components/keys.ts). A vault has one notification configuration.
+     */
+    sendAlertsTo(topicArn: pulumi.Input<string>): aws.backup.VaultNotifications {
+        return new aws.backup.VaultNotifications(`${this.componentName}-notifications`, {
+            backupVaultName: this.vaultName,
+            snsTopicArn: topicArn,
+            backupVaultEvents: [...VAULT_ALERT_EVENTS],
+        }, { parent: this });
     }
 }
 

@@ -2,6 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SNS_PUBLISHING_SERVICES } from "./keys";
 
+/** The service principal of AWS Backup's vault notifications. */
+const BACKUP_SERVICE = "backup.amazonaws.com";
+
 /** Alert severities, each a topic. The plan: "Immediate" alerts are critical. */
 export const SEVERITIES = ["critical", "high", "warning"] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -59,19 +62,34 @@ export class Notifications extends pulumi.ComponentResource {
                 displayName: `Genie ${severity} alerts`,
                 kmsMasterKeyId: args.kmsKeyArn,
             }, parent);
-            // Who may publish: this account's alarms, events, RDS event subscriptions and backup vaults.
+            // Who may publish: this account's alarms, events and RDS event subscriptions; the backup
+            // vaults with the statement AWS Backup documents ("Notification options with AWS Backup",
+            // "Specifying AWS Backup as a service principal": Principal backup.amazonaws.com, Action
+            // SNS:Publish, Resource the topic, no condition). AWS Backup documents no aws:SourceAccount
+            // for its notifications, and only notifies topics of the vault's own account: "While the
+            // Amazon SNS service allows cross-account notifications, AWS Backup does not currently
+            // support this feature".
             new aws.sns.TopicPolicy(`${name}-${severity}`, {
                 arn: topic.arn,
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
-                    Statement: [{
-                        Sid: "ServicesOfThisAccountPublish",
-                        Effect: "Allow",
-                        Principal: { Service: [...SNS_PUBLISHING_SERVICES] },
-                        Action: "sns:Publish",
-                        Resource: topic.arn,
-                        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-                    }],
+                    Statement: [
+                        {
+                            Sid: "ServicesOfThisAccountPublish",
+                            Effect: "Allow",
+                            Principal: { Service: SNS_PUBLISHING_SERVICES.filter((s) => s !== BACKUP_SERVICE) },
+                            Action: "sns:Publish",
+                            Resource: topic.arn,
+                            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+                        },
+                        {
+                            Sid: "BackupVaultsPublish",
+                            Effect: "Allow",
+                            Principal: { Service: BACKUP_SERVICE },
+                            Action: "SNS:Publish",
+                            Resource: topic.arn,
+                        },
+                    ],
                 }),
             }, parent);
             topics[severity] = topic;
@@ -93,16 +111,24 @@ export interface SlackChannelArgs {
     slack: { workspaceId: string; channelId: string };
     /** Every alert topic of the stack, of any region: one configuration lists them all. */
     topicArns: pulumi.Input<string>[];
+    /**
+     * Where earlier versions of this program declared the channel configuration (the component it was
+     * a child of and its name there), so that a stack upgraded from them moves that configuration here
+     * instead of creating a second one of the same channel, which Chatbot refuses.
+     */
+    previously?: { parent: pulumi.Resource; name: string }[];
 }
 
 /**
  * The plan's secondary channel: the stack's alert topics in one Slack channel through AWS Chatbot.
  *
- * - Created through a provider of one of {@link CHATBOT_REGIONS}: Chatbot has no API elsewhere (a
- *   configuration through a us-east-1 provider fails: `Could not connect to the endpoint URL:
- *   "https://chatbot.us-east-1.amazonaws.com/..."`, aws/aws-cli#8658). The configuration may list SNS
- *   topics of any region (the configuration data "is stored in each of the relevant available
- *   Regions", Chatbot API Reference, Welcome).
+ * - Created through a provider of one of {@link CHATBOT_REGIONS}, the regions with Chatbot's API
+ *   (config `chatbotRegion`): explicit about where the calls go. Through a provider of another region
+ *   it would work too, the provider sending the calls to us-west-2 ("If not default to us-west-2",
+ *   terraform-provider-aws internal/service/chatbot/service_package.go); only clients without that
+ *   fallback, like the AWS CLI, fail there (aws/aws-cli#8658). The configuration may list SNS topics of
+ *   any region (the configuration data "is stored in each of the relevant available Regions", Chatbot
+ *   API Reference, Welcome).
  * - ONE configuration per stack, listing every region's topics: Chatbot takes one configuration per
  *   Slack channel and account ("there is no way of creating multiple SlackChannelConfiguration for the
  *   same channel id. However, we do support multiple sns topic arns", AWS in
@@ -113,6 +139,13 @@ export interface SlackChannelArgs {
  *   needs no key grant.
  * - The channel role and the guardrail are both CloudWatch read-only: the channel shows alarms and
  *   graphs and can change nothing, and no channel member reads the backups bucket through it.
+ * - Replaced delete-first (`deleteBeforeReplace`): Pulumi otherwise creates the replacement before
+ *   deleting the old configuration, and Chatbot refuses a second configuration of the channel ("Slack
+ *   channel with ID ... has already been configured for AWS account", cloudcomponents/cdk-constructs#92)
+ *   or a second use of the name. An upgrade from the version that declared the configuration inside
+ *   {@link Notifications} (`<notifications>-slack`, through the site's provider) finds it through
+ *   `previously` (aliases): the provider change replaces it, old one first, and the channel is without
+ *   a configuration only between the two calls.
  */
 export class SlackChannel extends pulumi.ComponentResource {
     readonly configurationArn: pulumi.Output<string>;
@@ -136,7 +169,11 @@ export class SlackChannel extends pulumi.ComponentResource {
             guardrailPolicyArns: [readOnly],
             snsTopicArns: args.topicArns,
             loggingLevel: "ERROR",
-        }, parent);
+        }, {
+            parent: this,
+            deleteBeforeReplace: true,
+            aliases: (args.previously ?? []).map((p) => ({ name: p.name, parent: p.parent })),
+        });
         this.configurationArn = configuration.chatConfigurationArn;
         this.registerOutputs({ configurationArn: this.configurationArn });
     }

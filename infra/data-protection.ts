@@ -56,6 +56,12 @@ export interface DataProtection {
      * and retention; `defineRestoreTesting` tests restores from `vaultArn`.
      */
     databaseBackups?: { vaultArn: pulumi.Output<string>; continuous: true };
+    /**
+     * The AWS Backup vaults this stack owns, by the region they are in: the site's (where it serves)
+     * and, on the primary site, the landing zone's in the DR region. Their notifications go to an alert
+     * topic of that region (the monitoring section: {@link BackupVault.sendAlertsTo}).
+     */
+    vaults: { site?: BackupVault; drLandingZone?: BackupVault };
     /** The stack outputs of this section. */
     outputs: Record<string, pulumi.Input<unknown>>;
 }
@@ -99,6 +105,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
             logsBucketPolicy: storage.logsBucketPolicy,
             repositoryName: repository.repositoryName,
             repositoryUrl: repository.repositoryUrl,
+            vaults: {},
             outputs: {
                 kmsKeyArn: key.keyArn,
                 logsBucketName: storage.logsBucketName,
@@ -128,6 +135,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
             cacheExportsBucketName: cacheExportsBucket,
             cacheExportsBucketArn: pulumi.interpolate`arn:aws:s3:::${cacheExportsBucket}`,
             databaseBackups: { vaultArn: vault.vaultArn, continuous: true },
+            vaults: { site: vault },
             outputs: {
                 ...dataProtection.outputs,
                 backupsBucketName,
@@ -180,6 +188,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         repositoryName: registry.repositoryName,
         repositoryUrl: registry.repositoryUrl,
         databaseBackups: { vaultArn: vault.vaultArn, continuous: true },
+        vaults: { site: vault, drLandingZone: drVault },
         outputs: {
             kmsKeyArn: key.keyArn,
             dbMasterSecretArn: secrets.dbMasterSecretArn,

@@ -22,26 +22,34 @@ export interface MonitoredSite {
 
 /**
  * The monitoring section of a stack: the plan's critical alerts at its timings, the recovery point's
- * alarms, backup and restore job failures, the P1 composite alarm (the FIS drills stop on it), the
- * site's dashboard, routed to the alert topics by severity, and the stack's one Slack channel.
+ * alarms, backup and restore job failures, the backup vaults' notifications (modified recovery
+ * points, failed copies: to the high topic of each vault's region), the P1 composite alarm (the FIS
+ * drills stop on it), the site's dashboard, routed to the alert topics by severity, and the stack's
+ * one Slack channel.
  *
  * Route 53 publishes health-check metrics only in us-east-1: a site elsewhere alarms on its health
  * check there, notifying a critical topic of that region (its own key, the same subscribers). The
  * provider of those resources is configured so that a `pulumi up` of the site calls us-east-1 only
  * when one of them changes (infra/providers.ts, `outageTolerantProviderArgs`), and nothing here reads
- * through it: the account id comes through the site's provider. A failover run during a us-east-1
- * outage therefore completes as long as it changes nothing there (and runs without `--refresh`).
+ * through it: the account id comes through the site's provider. So this provider adds nothing to what
+ * a failover run (without `--refresh`) needs of us-east-1 during an outage there. The run still needs
+ * us-east-1 for its IAM changes: IAM's control plane is in us-east-1 ("In the aws partition, the IAM
+ * service's control plane is in the us-east-1 Region", AWS Fault Isolation Boundaries, "Global
+ * services"), and an active site creates the roles of its backups, restore tests, Redis snapshot job
+ * and drills and changes the app instance role's policy (test/monitoring.test.ts lists them). A
+ * failover path that needs nothing of the primary region is issue 13's.
  */
 export function defineMonitoring(config: StackConfig, providers: StackProviders, site: string, watched: MonitoredSite) {
     const { notifications, database, servingPath, dataProtection } = watched;
     const siteOpts = { provider: providers.site };
     let healthCheckTopicArn = notifications.topicArns.critical;
     const chatTopics: pulumi.Input<string>[] = SEVERITIES.map((s) => notifications.topicArns[s]);
+    const accountId = aws.getCallerIdentityOutput({}, siteOpts).accountId;
+    let globalAlerts: Notifications | undefined;
     if (providers.globalMetrics) {
         const globalOpts = { provider: providers.globalMetrics };
-        const accountId = aws.getCallerIdentityOutput({}, siteOpts).accountId;
         const globalKey = new SiteKey(`${site}-global-metrics-key`, { purpose: `the ${config.siteName} site's alarm topic in us-east-1`, protect: config.protect }, globalOpts);
-        const globalAlerts = new Notifications(`${site}-global-metrics-alerts`, {
+        globalAlerts = new Notifications(`${site}-global-metrics-alerts`, {
             kmsKeyArn: globalKey.keyArn,
             accountId,
             emails: config.alerts.emails,
@@ -51,6 +59,25 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
         healthCheckTopicArn = globalAlerts.topicArns.critical;
         chatTopics.push(healthCheckTopicArn);
     }
+    // Vault notifications (components/backup-plan.ts, VAULT_ALERT_EVENTS: a recovery point's retention
+    // changed, a failed copy), each to the high topic of the vault's own region. The landing zone's
+    // vault is in the DR region, where this stack has no alert topic otherwise: a high topic there,
+    // under the landing zone's key, with the same recipients as the site's high topic.
+    const vaults = dataProtection.vaults;
+    vaults.site?.sendAlertsTo(notifications.topicArns.high);
+    if (vaults.drLandingZone) {
+        if (!providers.drLandingZone) throw new Error("the stack has a landing-zone vault but no provider in the DR region");
+        const landingZoneAlerts = new Notifications(`${site}-landing-zone-alerts`, {
+            kmsKeyArn: dataProtection.outputs.drKmsKeyArn as pulumi.Output<string>,
+            accountId,
+            emails: config.alerts.emails,
+            smsNumbers: config.alerts.smsNumbers,
+            severities: ["high"],
+        }, { provider: providers.drLandingZone });
+        vaults.drLandingZone.sendAlertsTo(landingZoneAlerts.topicArns.high);
+        chatTopics.push(landingZoneAlerts.topicArns.high);
+    }
+
     const monitoring = new Monitoring(`${site}-monitoring`, {
         region: config.siteRegion,
         topicArns: notifications.topicArns,
@@ -86,7 +113,16 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
     // every alert topic of every region (components/notifications.ts, SlackChannel).
     if (config.alerts.slack) {
         if (!providers.chatbot) throw new Error("Slack is configured but the stack has no provider in a Chatbot region");
-        new SlackChannel(`${site}-alerts-slack`, { slack: config.alerts.slack, topicArns: chatTopics }, { provider: providers.chatbot });
+        new SlackChannel(`${site}-alerts-slack`, {
+            slack: config.alerts.slack,
+            topicArns: chatTopics,
+            // Earlier versions declared the configuration inside the Notifications components
+            // (`<notifications>-slack`); at most one of them was ever created (Chatbot refused the second).
+            previously: [
+                { parent: notifications, name: `${site}-alerts-slack` },
+                ...(globalAlerts ? [{ parent: globalAlerts, name: `${site}-global-metrics-alerts-slack` }] : []),
+            ],
+        }, { provider: providers.chatbot });
     }
     return {
         criticalAlarmArn: monitoring.criticalAlarmArn,

@@ -18,8 +18,9 @@ export interface StackProviders {
      * site's failover health check, and the topic it notifies, use it. Only when the site runs in
      * another region (the dr stack); a site in us-east-1 uses `site` for them.
      *
-     * Configured so that a `pulumi up` of that site never needs us-east-1 to answer unless one of
-     * those few resources changes: see {@link outageTolerantProviderArgs}.
+     * Configured so that this provider adds no call to us-east-1 unless one of those few resources
+     * changes: see {@link outageTolerantProviderArgs}. (IAM and Route 53 changes still reach us-east-1,
+     * their control plane, whatever the provider: see offline/region-outage.ts.)
      */
     globalMetrics?: aws.Provider;
     /**

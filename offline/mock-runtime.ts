@@ -38,6 +38,11 @@ export interface RecordedOptions {
     dependsOn: string[];
     deleteBeforeReplace: boolean;
     ignoreChanges: string[];
+    /**
+     * The URNs the resource's aliases stand for (a spec resolved as the mock names resources: its
+     * parent's type, then its own type and name, each defaulting to the resource's). Absent when it has none.
+     */
+    aliases?: string[];
 }
 
 export interface RecordedResource {
@@ -276,6 +281,7 @@ async function evaluate(stack: string, options: EvaluateOptions, deployed: reado
                         dependsOn: req.getDependenciesList(),
                         deleteBeforeReplace: req.getDeletebeforereplace() === true,
                         ignoreChanges: req.getIgnorechangesList(),
+                        ...recordedAliases(req, stack, project),
                     },
                 });
             }
@@ -320,6 +326,23 @@ async function evaluate(stack: string, options: EvaluateOptions, deployed: reado
         }
     }
     return { project, stack, config, resources: recorded, invokes, outputs: redactSecrets(outputs).props };
+}
+
+/** The aliases of a registration request, as URNs (see {@link RecordedOptions.aliases}), when it has any. */
+function recordedAliases(req: any, stack: string, project: string): Pick<RecordedOptions, "aliases"> {
+    // The mock runtime's URN scheme (@pulumi/pulumi runtime/mocks.js, newUrn): the parent's own type, "$", the type.
+    const urn = (parent: string, type: string, name: string, inStack: string, inProject: string) =>
+        `urn:pulumi:${inStack}::${inProject}::${parent ? `${parent.split("::")[2].split("$").pop()}$` : ""}${type}::${name}`;
+    const aliases: string[] = [
+        ...(req.getAliasurnsList?.() ?? []),
+        ...(req.getAliasesList?.() ?? []).map((a: any) => {
+            if (!a.hasSpec?.()) return a.getUrn();
+            const spec = a.getSpec();
+            const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent() || "";
+            return urn(parent, spec.getType() || req.getType(), spec.getName() || req.getName(), spec.getStack() || stack, spec.getProject() || project);
+        }),
+    ];
+    return aliases.length > 0 ? { aliases } : {};
 }
 
 /**

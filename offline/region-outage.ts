@@ -17,6 +17,11 @@
  * - every resource of that region that is created, updated or deleted. A resource whose inputs are
  *   the same as in the state before (`state`, a previous evaluation) is left alone: the engine diffs
  *   it locally and calls nothing (no `--refresh`).
+ *
+ * "That region" is where the service's control plane answers, which for a global service is not the
+ * provider's region ({@link controlPlaneRegion}): in the `aws` partition every IAM and Route 53
+ * (hosted zones, records, health checks) create, update, delete or read goes to us-east-1, whatever
+ * region the provider names.
  */
 import type { AwsRuleViolation } from "./aws-rules/types";
 import type { RecordedResource } from "./mock-runtime";
@@ -45,9 +50,44 @@ const SOURCE =
 const truthy = (v: unknown) => v === true || v === "true";
 const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
 
-/** The region a resource is managed in: its own `region` input (provider 7) or its provider's. */
+/**
+ * The region whose endpoints a change of a resource of this type (or an invoke of this token) calls,
+ * when that is fixed by the service rather than by the provider: the control plane of a global
+ * service (`aws` partition only; undefined for regional services).
+ *
+ * - IAM: "In the aws partition, the IAM service's control plane is in the us-east-1 Region" (AWS Fault
+ *   Isolation Boundaries whitepaper, "Global services",
+ *   https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/global-services.html);
+ *   "The IAM control plane consists of all public IAM APIs ... like CreateRole, AttachRolePolicy ...
+ *   During a control plane impairment, CRUDL type operations for IAM may not work, but authentication
+ *   and authorization for existing principals will continue to work" (Appendix A). So every
+ *   `aws:iam/*` resource and IAM data source but `getPolicyDocument` (built by the provider, no call).
+ * - Route 53: "The Route 53 control plane consists of all public Route 53 APIs covering functionality
+ *   for hosted zones, records, health checks, DNS query logs, reusable delegation sets, traffic
+ *   policies, and cost allocation tags. It is hosted in us-east-1. ... During a control plane
+ *   impairment, CRUDL-type operations for Route 53 may not work, but DNS resolution and health checks,
+ *   and updates to routing resulting from changes in health checks, will continue to work"
+ *   (Appendix B, .../appendix-b---edge-network-global-service-guidance.html). So `aws:route53/*`
+ *   except Route 53 Resolver (`resolver*`) and Route 53 Profiles (`profiles*`), which are regional
+ *   services. Health-check-driven failover (the data plane, and ARC routing controls) keeps working.
+ */
+export function controlPlaneRegion(token: string): string | undefined {
+    if (token.startsWith("aws:iam/")) return token === "aws:iam/getPolicyDocument:getPolicyDocument" ? undefined : "us-east-1";
+    if (token.startsWith("aws:route53/") && !/^aws:route53\/(get)?(resolver|profiles)/i.test(token)) return "us-east-1";
+    return undefined;
+}
+
+/** Whether a region is in AWS's standard (`aws`) partition, where {@link controlPlaneRegion} applies. */
+const standardPartition = (region: string | undefined) => region === undefined || !/^(cn|us-gov|us-iso[a-z]*|eu-isoe)-/.test(region);
+
+/**
+ * The region a change of the resource calls: a global service's control plane
+ * ({@link controlPlaneRegion}), else its own `region` input (provider 7) or its provider's.
+ */
 export function managedRegion(r: RecordedResource): string | undefined {
-    return str(r.props.region) ?? r.region;
+    const region = str(r.props.region) ?? r.region;
+    const global = controlPlaneRegion(r.type);
+    return global !== undefined && standardPartition(region) ? global : region;
 }
 
 /** The regions an `aws` provider calls when the engine configures it (see the module comment). */
@@ -85,9 +125,16 @@ export function checkRegionOutage(outage: RegionOutage, resources: readonly Reco
         const provider = call.provider ? providers.get(call.provider) : undefined;
         if (!provider) continue;
         if (call.token === "aws:index/getRegion:getRegion" && !str(call.inputs.region) && !str(call.inputs.name) && !str(call.inputs.endpoint)) continue;
-        const region = call.token === "aws:index/getCallerIdentity:getCallerIdentity" ? (str(provider.props.stsRegion) ?? str(provider.props.region)) : (str(call.inputs.region) ?? str(provider.props.region));
+        const own = call.token === "aws:index/getCallerIdentity:getCallerIdentity" ? (str(provider.props.stsRegion) ?? str(provider.props.region)) : (str(call.inputs.region) ?? str(provider.props.region));
+        const global = controlPlaneRegion(call.token);
+        const region = global !== undefined && standardPartition(own) ? global : own;
         if (region !== undefined && down.has(region)) {
-            refuse(provider, `the invoke ${call.token} through this provider calls ${region}, which does not answer: read the value through a provider of a reachable region`);
+            refuse(
+                provider,
+                global !== undefined
+                    ? `the invoke ${call.token} calls the global service's control plane in ${region}, which does not answer, whatever the provider's region: give the value in config instead`
+                    : `the invoke ${call.token} through this provider calls ${region}, which does not answer: read the value through a provider of a reachable region`,
+            );
         }
     }
 
@@ -98,10 +145,11 @@ export function checkRegionOutage(outage: RegionOutage, resources: readonly Reco
         const region = managedRegion(r);
         if (region === undefined || !down.has(region)) continue;
         const prev = before.get(r.urn);
-        if (!prev) refuse(r, `creating it calls ${region}, which does not answer`);
+        const where = region + (region !== (str(r.props.region) ?? r.region) ? " (the global service's control plane)" : "");
+        if (!prev) refuse(r, `creating it calls ${where}, which does not answer`);
         else if (!same(prev.props, r.props) || prev.provider !== r.provider) {
             const changed = Object.keys({ ...prev.props, ...r.props }).filter((k) => !same(prev.props[k], r.props[k]));
-            refuse(r, `updating it (${changed.join(", ") || "provider"}) calls ${region}, which does not answer: a run during the outage must leave this resource unchanged`);
+            refuse(r, `updating it (${changed.join(", ") || "provider"}) calls ${where}, which does not answer: a run during the outage must leave this resource unchanged`);
         }
     }
     for (const prev of before.values()) {

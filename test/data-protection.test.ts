@@ -490,18 +490,56 @@ describe("data protection: AWS Backup", () => {
         for (const lock of ofType(ev, T.lock)) expect(lock.props.changeableForDays).to.equal(undefined);
     });
 
-    it("encrypts each vault with its own region's key; failed jobs are alerted through EventBridge, not through a vault topic nobody hears", async () => {
+    it("encrypts each vault with its own region's key", async () => {
         const ev = await stack("production");
         for (const vault of ofType(ev, T.vault)) {
             expect(keyOf(ev, vault.props.kmsKeyArn, vault.name).region).to.equal(vault.region);
         }
-        // Issue 12: the vaults' own notification topics had no subscriber. Backup, copy and restore job
-        // failures now reach the site's alert topics by severity (test/monitoring.test.ts); the vaults
-        // notify SNS only when given a subscribed topic, and only of failure events.
-        expect(ofType(ev, T.notifications)).to.deep.equal([]);
-        expect(VAULT_ALERT_EVENTS).to.not.include("BACKUP_JOB_COMPLETED");
         expect(ev.outputs.backupAlertTopicArn).to.equal(undefined);
     });
+
+    // Issue 12, item 10: a recovery point whose retention is changed, or a failed copy, must reach
+    // somebody. Only the vault notifications report RECOVERY_POINT_MODIFIED (EventBridge has no such
+    // state): each vault the stack owns notifies a subscribed high topic of its own region.
+    for (const [label, name, config, vaults] of [
+        ["production: the primary vault (us-east-1) and the landing zone's (us-west-2)", "production", {}, ["genie-primary-backup-vault", "genie-primary-dr-backup-vault"]],
+        ["dr active: its own vault", "dr", { siteRole: "active" }, ["genie-dr-backup-vault"]],
+        ["dr standby: no vault of its own, no notifications", "dr", {}, []],
+    ] as const) {
+        it(`vault notifications, ${label}: modified recovery points and failed copies to a subscribed high topic of the vault's region that AWS Backup may publish to`, async () => {
+            const ev = await stackWith(name, { config });
+            const notifications = ofType(ev, T.notifications);
+            const notified = notifications.map((n) => ofType(ev, T.vault).find((v) => v.outputs.name === n.props.backupVaultName)!.name.replace(/-vault$/, ""));
+            expect(notified.sort()).to.deep.equal([...vaults].sort());
+            expect(ofType(ev, T.vault).length, "every vault of the stack notifies").to.equal(vaults.length);
+            for (const n of notifications) {
+                const vault = ofType(ev, T.vault).find((v) => v.outputs.name === n.props.backupVaultName)!;
+                expect(n.region, n.name).to.equal(vault.region);
+                expect(n.props.backupVaultEvents).to.include.members(["RECOVERY_POINT_MODIFIED", "COPY_JOB_FAILED"]);
+                expect(n.props.backupVaultEvents).to.deep.equal([...VAULT_ALERT_EVENTS]);
+                // Only events that report a problem: no successes (BACKUP_JOB_COMPLETED carries them too).
+                expect(VAULT_ALERT_EVENTS).to.not.include("BACKUP_JOB_COMPLETED");
+                const topic = resolve(ev, n.props.snsTopicArn)!;
+                expect(topic.type).to.equal(T.topic);
+                expect(topic.region, `${n.name}: a topic of the vault's region`).to.equal(vault.region);
+                expect(topic.name).to.match(/-alerts-high$/);
+                const emails = ofType(ev, "aws:sns/topicSubscription:TopicSubscription").filter((x) => x.props.topic === topic.outputs.arn && x.props.protocol === "email");
+                expect(emails.map((x) => x.props.endpoint).sort(), `${topic.name}: the alert recipients`).to.deep.equal(JSON.parse(ev.config["genie-infra:alertEmails"] ?? "[]").sort());
+                expect(emails.length).to.be.greaterThan(0);
+                // The topic's access policy lets AWS Backup publish, as its guide documents (no conditions).
+                const policy = JSON.parse(ofType(ev, "aws:sns/topicPolicy:TopicPolicy").find((p) => p.props.arn === topic.outputs.arn)!.props.policy);
+                expect(policyAllows(policy.Statement, { action: "sns:Publish", resource: topic.outputs.arn, principal: { service: "backup.amazonaws.com" }, context: {} }), topic.name).to.equal(true);
+                expect(policyAllows(policy.Statement, { action: "sns:Publish", resource: topic.outputs.arn, principal: { service: "s3.amazonaws.com" }, context: {} })).to.equal(false);
+                // The topic's key lets AWS Backup encrypt the message (SNS encryption context: the topic).
+                const key = keyOf(ev, topic.props.kmsMasterKeyId, topic.name);
+                expect(key.region).to.equal(vault.region);
+                const ctx = ruleContext(ev.resources);
+                for (const action of ["kms:GenerateDataKey", "kms:Decrypt"]) {
+                    expect(policyAllows(keyPolicyOf(ctx, key), { action, principal: { service: "backup.amazonaws.com" }, context: { "kms:EncryptionContext:aws:sns:topicArn": topic.outputs.arn } }), action).to.equal(true);
+                }
+            }
+        });
+    }
 });
 
 describe("data protection: restore testing", () => {

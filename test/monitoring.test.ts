@@ -268,7 +268,13 @@ describe("monitoring: thresholds and recipients come from config", () => {
             const sms = ["+4915112345678", "+15555550123"];
             const plain = await stackWith(name, { config: { alertEmails: JSON.stringify(emails), alertSmsNumbers: JSON.stringify(sms) } });
             const topics = ofType(plain, TOPIC).filter((t) => /-alerts-(critical|high|warning)$/.test(t.name));
-            expect(topics.length).to.equal(name === "dr" ? 4 : 3);
+            // The site's three; dr: the us-east-1 critical topic of the health-check alarm; production:
+            // the landing zone's high topic in us-west-2 (its vault's notifications).
+            expect(topics.map((t) => `${t.name} ${t.region}`).sort()).to.deep.equal(
+                name === "dr"
+                    ? ["genie-dr-alerts-critical us-west-2", "genie-dr-alerts-high us-west-2", "genie-dr-alerts-warning us-west-2", "genie-dr-global-metrics-alerts-critical us-east-1"]
+                    : ["genie-primary-alerts-critical us-east-1", "genie-primary-alerts-high us-east-1", "genie-primary-alerts-warning us-east-1", "genie-primary-landing-zone-alerts-high us-west-2"],
+            );
             const subs = ofType(plain, SUBSCRIPTION);
             const expected: string[] = [];
             for (const t of topics) {
@@ -292,11 +298,30 @@ describe("monitoring: thresholds and recipients come from config", () => {
                 const role = resolve(withSlack, s.props.iamRoleArn)!;
                 expect(role.props.managedPolicyArns).to.deep.equal(["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]);
                 const regions = new Set(s.props.snsTopicArns.map((arn: string) => resolve(withSlack, arn)!.region));
-                expect([...regions].sort()).to.deep.equal(name === "dr" ? ["us-east-1", "us-west-2"] : ["us-east-1"]);
+                expect([...regions].sort()).to.deep.equal(["us-east-1", "us-west-2"]);
             }
             const heard = new Set(slack.flatMap((s) => s.props.snsTopicArns));
             const alertTopics = ofType(withSlack, TOPIC).filter((t) => /-alerts-(critical|high|warning)$/.test(t.name));
             expect(alertTopics.filter((t) => !heard.has(t.outputs.arn)).map((t) => t.name)).to.deep.equal([]);
+        });
+    }
+
+    for (const name of ["production", "dr"] as const) {
+        it(`${name}: upgrading a stack with Slack moves the configuration the Notifications component used to declare (alias) and replaces it delete-first (one configuration per channel)`, async () => {
+            const ev = await stackWith(name, { config: { slackWorkspaceId: "T0ABCDEF1", slackChannelId: "C0ABCDEF1" } });
+            const slack = one(ev, SLACK, `${SITES[name]}-alerts-slack`);
+            // Pulumi creates a replacement before deleting the old one unless told otherwise; Chatbot
+            // refuses a second configuration of the channel.
+            expect(slack.opts.deleteBeforeReplace).to.equal(true);
+            // The aliases stand for the earlier version's `<notifications>-slack`, a child of the
+            // Notifications component (the site's and, on dr, the us-east-1 one's): the URNs it had.
+            const old = (notificationsName: string) => `urn:pulumi:${ev.stack}::${ev.project}::genie:monitoring:Notifications$${SLACK}::${notificationsName}-slack`;
+            const expected = name === "dr" ? [old("genie-dr-alerts"), old("genie-dr-global-metrics-alerts")] : [old("genie-primary-alerts")];
+            expect([...(slack.opts.aliases ?? [])].sort()).to.deep.equal(expected.sort());
+            // ... the URNs of the topics those components hold today have the same form.
+            const topic = one(ev, TOPIC, `${SITES[name]}-alerts-high`);
+            expect(topic.urn).to.equal(`urn:pulumi:${ev.stack}::${ev.project}::genie:monitoring:Notifications$${TOPIC}::${SITES[name]}-alerts-high`);
+            expect(expected).to.not.include(slack.urn);
         });
     }
 
@@ -412,10 +437,18 @@ describe("monitoring: backup, copy and restore jobs reach somebody", () => {
                 expect(subscribed.has(t.outputs.arn), `${t.name} has a subscriber`).to.equal(true);
                 expect(published.some((p) => p.arn === t.outputs.arn), `${t.name} is published to`).to.equal(true);
             }
-            // Backup, copy and restore job failures arrive through EventBridge, by severity: the vaults
-            // send no SNS notifications of their own (a BACKUP_JOB_COMPLETED notification carries the
-            // successes too, which no Chatbot subscription can filter out).
-            expect(ofType(ev, "aws:backup/vaultNotifications:VaultNotifications").map((n) => n.name)).to.deep.equal([]);
+            // Backup, copy and restore job failures arrive through EventBridge, by severity; each vault the
+            // stack owns notifies the high topic of its region of what EventBridge does not report
+            // (RECOVERY_POINT_MODIFIED) and of failed copies (test/data-protection.test.ts).
+            const vaultNotifications = ofType(ev, "aws:backup/vaultNotifications:VaultNotifications");
+            expect(vaultNotifications.map((n) => `${n.name} -> ${resolve(ev, n.props.snsTopicArn)!.name}`).sort()).to.deep.equal(
+                {
+                    production: ["genie-primary-backup-vault-notifications -> genie-primary-alerts-high", "genie-primary-dr-backup-vault-notifications -> genie-primary-landing-zone-alerts-high"],
+                    "dr standby": [],
+                    "dr active": ["genie-dr-backup-vault-notifications -> genie-dr-alerts-high"],
+                }[v.label],
+            );
+            expect(published.filter((p) => p.by.type === "aws:backup/vaultNotifications:VaultNotifications").length).to.equal(vaultNotifications.length);
             const backupRules = ofType(ev, "aws:cloudwatch/eventRule:EventRule").filter((r) => JSON.parse(r.props.eventPattern).source?.includes("aws.backup"));
             const detailTypes = backupRules.flatMap((r) => JSON.parse(r.props.eventPattern)["detail-type"]);
             expect(detailTypes).to.include("Restore Job State Change");
@@ -497,17 +530,59 @@ describe("the dr stack during a us-east-1 outage (the outage it exists for)", ()
         expect(calling.map((i) => i.token)).to.deep.equal([]);
     });
 
+    /**
+     * What a failover run (standby -> active) still asks us-east-1 for: the IAM roles, policies and
+     * attachments of what an active site runs (its AWS Backup plan, restore tests, Redis snapshot job,
+     * drills) and the app instance role's policy (the active site's backups bucket and exports). IAM's
+     * control plane is in us-east-1 (AWS Fault Isolation Boundaries, "Global services"), whatever the
+     * provider's region. Exactly these: a new one fails this test. A failover path that needs nothing
+     * of the primary region (the roles pre-created in the standby, or ARC) is issue 13's.
+     */
+    const IAM_CHANGES_OF_A_FAILOVER = [
+        "create aws:iam/role:Role genie-dr-backup-role",
+        "create aws:iam/role:Role genie-dr-cache-snapshots-job",
+        "create aws:iam/role:Role genie-dr-cache-snapshots-scheduler",
+        "create aws:iam/role:Role genie-dr-drills-fis",
+        "create aws:iam/role:Role genie-dr-drills-scheduler",
+        "create aws:iam/role:Role genie-dr-restore-testing-role",
+        "create aws:iam/rolePolicy:RolePolicy genie-dr-cache-snapshots-job",
+        "create aws:iam/rolePolicy:RolePolicy genie-dr-cache-snapshots-scheduler",
+        "create aws:iam/rolePolicy:RolePolicy genie-dr-drills-fis",
+        "create aws:iam/rolePolicy:RolePolicy genie-dr-drills-scheduler",
+        "create aws:iam/rolePolicyAttachment:RolePolicyAttachment genie-dr-backup-AWSBackupServiceRolePolicyForBackup",
+        "create aws:iam/rolePolicyAttachment:RolePolicyAttachment genie-dr-backup-AWSBackupServiceRolePolicyForRestores",
+        "create aws:iam/rolePolicyAttachment:RolePolicyAttachment genie-dr-restore-testing-restores",
+        "update aws:iam/rolePolicy:RolePolicy genie-dr-app-instance",
+    ];
+
     for (const change of [
         { label: "promotion of the replica", config: { siteRole: "active" } },
         { label: "restore from the latest replicated backup", config: { siteRole: "active", dbRecoverySource: "latest-backup" } },
         { label: "restore to a point in time", config: { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "2026-01-01T00:00:00Z" } },
     ]) {
-        it(`the failover run (${change.label}) completes with every us-east-1 endpoint down: it changes nothing there`, async () => {
+        it(`the failover run (${change.label}) during a us-east-1 outage: the us-east-1 provider calls nothing, the health-check alarm and its topic stay unchanged; what still needs us-east-1 is exactly the IAM changes`, async () => {
             // The state before: the standby as Pulumi.dr.yaml declares it.
             const standby = await stack("dr");
-            const failover = await stackWith("dr", { config: change.config, regionOutage: { ...outage, state: standby.resources } });
-            // The health-check alarm and its topic are still declared, unchanged, in us-east-1.
-            expect(alarm(failover, "dr", "app-health-check").region).to.equal("us-east-1");
+            let error: unknown;
+            try {
+                await stackWith("dr", { config: change.config, regionOutage: { ...outage, state: standby.resources } });
+            } catch (err) {
+                error = err;
+            }
+            expect(error, "IAM's control plane is in us-east-1: the run cannot create or change roles while it is down").to.be.instanceOf(EvaluationError);
+            const needs = (error as EvaluationError).violations.map((v) => {
+                expect(v.rule).to.equal("region-unreachable");
+                expect(v.message, v.name).to.match(/^(creating|updating) it .*calls us-east-1 \(the global service's control plane\)/);
+                return `${v.message.startsWith("creating") ? "create" : "update"} ${v.type} ${v.name}`;
+            });
+            // No provider configure, no invoke and no change of the us-east-1 resources (the health-check
+            // alarm, its topic and key): only IAM.
+            expect(needs.sort()).to.deep.equal([...IAM_CHANGES_OF_A_FAILOVER].sort());
+            // Without the outage the same run declares the health-check alarm in us-east-1, unchanged.
+            const failover = await stackWith("dr", { config: change.config });
+            const before = alarm(standby, "dr", "app-health-check");
+            const after = alarm(failover, "dr", "app-health-check");
+            expect([after.region, after.props]).to.deep.equal(["us-east-1", before.props]);
         });
     }
 
@@ -534,5 +609,33 @@ describe("the dr stack during a us-east-1 outage (the outage it exists for)", ()
         expect(await refused({}, "a")).to.match(/region-unreachable global-metrics-region: configuring this provider calls us-east-1/);
         expect(await refused({ skipCredentialsValidation: true }, "a")).to.match(/global-metrics-region: configuring this provider calls us-east-1 \(credential validation \/ account id lookup\)/);
         expect(await refused(tolerant, "b")).to.match(/region-unreachable health-check: updating it \(name\) calls us-east-1/);
+    });
+
+    it("IAM and Route 53 changes call us-east-1 (their control plane) whatever the provider's region; Route 53 Resolver is regional", async () => {
+        const program = (roleName: string) => () => {
+            const oregon = new aws.Provider("dr-region", { region: "us-west-2" });
+            new aws.iam.Role("role", { name: roleName, assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [] }) }, { provider: oregon });
+            new aws.route53.HealthCheck("check", { type: "HTTPS", fqdn: "dr.example.org", port: 443, resourcePath: "/api/health", requestInterval: 10, failureThreshold: 3 }, { provider: oregon });
+            new aws.route53.ResolverRule("rule", { domainName: "corp.example.org", ruleType: "SYSTEM" }, { provider: oregon });
+        };
+        const refusedNames = async (run: Parameters<typeof evaluateStack>[1]) => {
+            try {
+                await evaluateStack("dr", run);
+            } catch (err) {
+                expect(err).to.be.instanceOf(EvaluationError);
+                return (err as EvaluationError).violations.map((v) => `${v.rule} ${v.name}: ${v.message}`);
+            }
+            return [];
+        };
+        // A fresh run: the role and the health check are creates in us-east-1; the resolver rule stays in us-west-2.
+        const fresh = await refusedNames({ program: program("a"), regionOutage: outage });
+        expect(fresh.map((x) => x.split(":")[0]).sort()).to.deep.equal(["region-unreachable check", "region-unreachable role"]);
+        expect(fresh.join("\n")).to.match(/role: creating it calls us-east-1 \(the global service's control plane\)/);
+        // Nothing changed: nothing to call. A changed role: refused.
+        const before = await evaluateStack("dr", { program: program("a") });
+        expect(await refusedNames({ program: program("a"), regionOutage: { ...outage, state: before.resources } })).to.deep.equal([]);
+        expect((await refusedNames({ program: program("b"), regionOutage: { ...outage, state: before.resources } })).join("\n")).to.match(/region-unreachable role: updating it \(name\) calls us-east-1/);
+        // The same resources are regional in us-west-2's own outage only where the service is: the resolver rule.
+        expect((await refusedNames({ program: program("a"), regionOutage: { regions: ["us-west-2"] } })).map((x) => x.split(":")[0]).filter((x) => !x.includes("dr-region"))).to.deep.equal(["region-unreachable rule"]);
     });
 });

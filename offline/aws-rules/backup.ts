@@ -3,6 +3,7 @@
  * AWS enforces at `pulumi up`, or that make every backup, copy or restore job fail (see ./types.ts).
  */
 import type { RecordedResource } from "../mock-runtime";
+import { policyAllows, policyStatements } from "./iam-kms";
 import type { AwsRule, RuleContext } from "./types";
 
 const PLAN = "aws:backup/plan:Plan";
@@ -10,6 +11,27 @@ const VAULT = "aws:backup/vault:Vault";
 const LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration";
 const SELECTION = "aws:backup/selection:Selection";
 const RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection";
+const NOTIFICATIONS = "aws:backup/vaultNotifications:VaultNotifications";
+const TOPIC = "aws:sns/topic:Topic";
+const TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy";
+
+/**
+ * The vault events AWS Backup sends. API reference, PutBackupVaultNotifications, BackupVaultEvents:
+ * "The following events are supported: BACKUP_JOB_STARTED | BACKUP_JOB_COMPLETED, COPY_JOB_STARTED |
+ * COPY_JOB_SUCCESSFUL | COPY_JOB_FAILED, RESTORE_JOB_STARTED | RESTORE_JOB_COMPLETED |
+ * RECOVERY_POINT_MODIFIED, S3_BACKUP_OBJECT_FAILED | S3_RESTORE_OBJECT_FAILED".
+ */
+export const SUPPORTED_VAULT_EVENTS: readonly string[] = [
+    "BACKUP_JOB_STARTED", "BACKUP_JOB_COMPLETED", "COPY_JOB_STARTED", "COPY_JOB_SUCCESSFUL", "COPY_JOB_FAILED",
+    "RESTORE_JOB_STARTED", "RESTORE_JOB_COMPLETED", "RECOVERY_POINT_MODIFIED", "S3_BACKUP_OBJECT_FAILED", "S3_RESTORE_OBJECT_FAILED",
+];
+/**
+ * The values the API (and the provider's validation, the SDK enum) still accepts but that "are no
+ * longer in use (for reference). Deprecated events do not return statuses or notifications."
+ */
+export const DEPRECATED_VAULT_EVENTS: readonly string[] = [
+    "BACKUP_JOB_SUCCESSFUL", "BACKUP_JOB_FAILED", "BACKUP_JOB_EXPIRED", "RESTORE_JOB_SUCCESSFUL", "RESTORE_JOB_FAILED", "BACKUP_PLAN_CREATED", "BACKUP_PLAN_MODIFIED",
+];
 
 /** AWS Backup's limits for a continuous backup's retention: "The minimum retention period is 1 day. The maximum retention period is 35 days." */
 export const CONTINUOUS_RETENTION_DAYS = { min: 1, max: 35 } as const;
@@ -144,6 +166,51 @@ export const rules: AwsRule[] = [
                 if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === "string" && id !== "")) {
                     problems.push(`restoreMetadataOverrides.vpcSecurityGroupIds ${JSON.stringify(overrides.vpcsecuritygroupids)} is not a JSON list of security group ids such as ["sg-0123"]`);
                 }
+            }
+            return problems.length > 0 ? problems : undefined;
+        },
+    },
+    {
+        id: "backup-vault-notifications-events",
+        types: [NOTIFICATIONS],
+        source:
+            "AWS Backup API reference, PutBackupVaultNotifications, BackupVaultEvents: \"The following events are supported: BACKUP_JOB_STARTED | BACKUP_JOB_COMPLETED, COPY_JOB_STARTED | COPY_JOB_SUCCESSFUL | COPY_JOB_FAILED, RESTORE_JOB_STARTED | RESTORE_JOB_COMPLETED | RECOVERY_POINT_MODIFIED, S3_BACKUP_OBJECT_FAILED | S3_RESTORE_OBJECT_FAILED\"; " +
+            "\"The list below includes both supported events and deprecated events that are no longer in use (for reference). Deprecated events do not return statuses or notifications\"; the provider validates the values against the SDK's enum (terraform-provider-aws internal/service/backup/vault_notifications.go, validation.StringInSlice)",
+        check(r) {
+            const events: unknown[] = Array.isArray(r.props.backupVaultEvents) ? r.props.backupVaultEvents : [];
+            const problems: string[] = [];
+            const deprecated = events.filter((e) => DEPRECATED_VAULT_EVENTS.includes(String(e)));
+            const unknown = events.filter((e) => !DEPRECATED_VAULT_EVENTS.includes(String(e)) && !SUPPORTED_VAULT_EVENTS.includes(String(e)));
+            if (deprecated.length > 0) problems.push(`${deprecated.join(", ")}: deprecated, AWS Backup never sends them (nobody hears of what they name); use ${SUPPORTED_VAULT_EVENTS.join(", ")}`);
+            if (unknown.length > 0) problems.push(`${unknown.join(", ")}: not an AWS Backup vault event; the provider refuses it`);
+            if (events.length > 0 && deprecated.length === events.length) problems.push("no event of the list is ever sent: the vault notifies nobody");
+            return problems.length > 0 ? problems : undefined;
+        },
+    },
+    {
+        id: "backup-vault-notifications-topic-accepts-backup",
+        types: [NOTIFICATIONS],
+        source:
+            "AWS Backup Developer Guide, \"Notification options with AWS Backup\", \"Specifying AWS Backup as a service principal\": \"To allow AWS Backup to publish SNS topics on your behalf, you must specify AWS Backup as a service principal. Include the following JSON in the access policy of the Amazon SNS topic\" " +
+            "({\"Effect\": \"Allow\", \"Principal\": {\"Service\": \"backup.amazonaws.com\"}, \"Action\": \"SNS:Publish\", \"Resource\": <topic ARN>}, no condition: the guide documents no aws:SourceAccount or aws:SourceArn for these notifications, so the pretend AWS does not assume AWS Backup sends them); " +
+            "Limitations: \"AWS Backup does not currently support SNS FIFO topics\"; a notification AWS Backup may not publish is dropped, nobody is told",
+        check(r, ctx) {
+            const topicArn = r.props.snsTopicArn;
+            const topic = ctx.resolve(topicArn, TOPIC);
+            if (!topic) return undefined; // a topic of another stack: not seen here
+            const problems: string[] = [];
+            if (topic.props.fifoTopic === true || topic.props.fifoTopic === "true") problems.push(`${topic.name} is a FIFO topic, which AWS Backup does not publish to: use a standard topic`);
+            const refs = [topicArn, topic.outputs.arn, topic.id].filter(present);
+            const statements = [
+                ...policyStatements(topic.props.policy),
+                ...ctx.ofType(TOPIC_POLICY).filter((p) => refs.includes(p.props.arn)).flatMap((p) => policyStatements(p.props.policy)),
+            ];
+            const request = { action: "sns:Publish", resource: String(topic.outputs.arn ?? topicArn), principal: { service: "backup.amazonaws.com" }, context: {} };
+            if (!policyAllows(statements, request)) {
+                problems.push(
+                    `${topic.name}'s access policy does not let backup.amazonaws.com SNS:Publish without aws:Source* conditions: ` +
+                        "add the statement AWS Backup documents (Principal Service backup.amazonaws.com, Action SNS:Publish, Resource the topic), or the vault's notifications are dropped",
+                );
             }
             return problems.length > 0 ? problems : undefined;
         },

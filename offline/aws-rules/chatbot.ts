@@ -2,41 +2,28 @@
  * AWS Chatbot (now "Amazon Q Developer in chat applications"): what its API refuses at `pulumi up`
  * (see ./types.ts).
  */
-import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule } from "./types";
 
 const SLACK = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration";
 const TEAMS = "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration";
 
 /**
- * The only regions that serve Chatbot's API. AWS Chatbot API Reference, "Welcome"
+ * The regions that serve Chatbot's API. AWS Chatbot API Reference, "Welcome"
  * (https://docs.aws.amazon.com/chatbot/latest/APIReference/Welcome.html): "AWS Chatbot APIs are
  * currently available in the following Regions: US East (Ohio) - us-east-2, US West (Oregon) -
- * us-west-2, Asia Pacific (Singapore) - ap-southeast-1, Europe (Ireland) - eu-west-1"; the endpoints
- * table (https://docs.aws.amazon.com/general/latest/gr/chatbot.html) lists chatbot.<region>.amazonaws.com
- * for these four only. Elsewhere the call cannot even connect: `Could not connect to the endpoint URL:
- * "https://chatbot.us-east-1.amazonaws.com/..."` (aws/aws-cli#8658).
+ * us-west-2, Asia Pacific (Singapore) - ap-southeast-1, Europe (Ireland) - eu-west-1".
+ *
+ * No rule refuses a channel configuration through a provider of another region: the provider does not
+ * call that region's (missing) endpoint but sends Chatbot calls to us-west-2 instead
+ * (terraform-provider-aws internal/service/chatbot/service_package.go, `NewClient`: "Chatbot endpoint
+ * is available only in the 4 regions us-east-2, us-west-2, eu-west-1, and ap-southeast-1. If the
+ * region from the context is one of those four, then use that region. If not default to us-west-2").
+ * Only a client without that fallback fails there (the AWS CLI: `Could not connect to the endpoint
+ * URL: "https://chatbot.us-east-1.amazonaws.com/..."`, aws/aws-cli#8658).
  */
 export const CHATBOT_API_REGIONS: readonly string[] = ["us-east-2", "us-west-2", "ap-southeast-1", "eu-west-1"];
 
-/** The region a resource is managed in: its own `region` input (provider 7) or its provider's. */
-const regionOf = (r: RecordedResource): string | undefined => (typeof r.props.region === "string" && r.props.region !== "" ? r.props.region : r.region);
-
 export const rules: AwsRule[] = [
-    {
-        id: "chatbot-api-region",
-        types: [SLACK, TEAMS],
-        source:
-            'AWS Chatbot API Reference, Welcome: "AWS Chatbot APIs are currently available in the following Regions: us-east-2, us-west-2, ap-southeast-1, eu-west-1" (https://docs.aws.amazon.com/chatbot/latest/APIReference/Welcome.html)',
-        check(r) {
-            const region = regionOf(r);
-            if (region === undefined || CHATBOT_API_REGIONS.includes(region)) return undefined;
-            return (
-                `created through a provider in ${region}, where Chatbot has no API endpoint (chatbot.${region}.amazonaws.com does not exist): ` +
-                `create the channel configuration through a provider in one of ${CHATBOT_API_REGIONS.join(", ")}; it may list SNS topics of any region`
-            );
-        },
-    },
     {
         id: "chatbot-one-configuration-per-slack-channel",
         types: [SLACK],

@@ -2,6 +2,8 @@ import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import { AwsRuleViolation } from "../../offline/aws-rules";
 import { evaluateStack, EvaluationError } from "../../offline/mock-runtime";
+import { DEPRECATED_VAULT_EVENTS, SUPPORTED_VAULT_EVENTS } from "../../offline/aws-rules/backup";
+import { VAULT_ALERT_EVENTS } from "../../components/backup-plan";
 
 const DR_VAULT_ARN = "arn:aws:backup:us-west-2:123456789012:backup-vault:dr-vault";
 
@@ -95,5 +97,55 @@ describe("offline AWS rules: AWS Backup", () => {
         expect(ids(await refusals(program({ dbSubnetGroupName: "genie-db-subnets", vpcSecurityGroupIds: "sg-0123" })))).to.deep.equal(["backup-restore-test-rds-target weekly-database"]);
         // Keys are not case sensitive.
         expect(await refusals(program({ DBSubnetGroupName: "genie-db-subnets", vpcSecurityGroupIds: JSON.stringify(["sg-0123"]) }))).to.deep.equal([]);
+    });
+
+    describe("vault notifications (issue 12, item 10: modified recovery points and failed copies reach nobody)", () => {
+        /** A vault notifying a topic whose access policy is `statement` (none: the topic's default policy). */
+        const program = (events: string[], statement?: Record<string, unknown>, topicArgs: Partial<aws.sns.TopicArgs> = {}) => () => {
+            const p = east();
+            const vault = new aws.backup.Vault("vault", { name: "vault" }, { provider: p });
+            const topic = new aws.sns.Topic("alerts-high", { name: "alerts-high", ...topicArgs }, { provider: p });
+            if (statement) {
+                new aws.sns.TopicPolicy("alerts-high", {
+                    arn: topic.arn,
+                    policy: topic.arn.apply((arn) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "SNS:Publish", Resource: arn, ...statement }] })),
+                }, { provider: p });
+            }
+            new aws.backup.VaultNotifications("vault-notifications", { backupVaultName: vault.name, snsTopicArn: topic.arn, backupVaultEvents: events }, { provider: p });
+        };
+        const backupMayPublish = { Principal: { Service: "backup.amazonaws.com" } };
+
+        it("backup-vault-notifications-events: refuses deprecated events (never sent) and values that are no vault event", async () => {
+            // The deprecated events a first version would pick for "failures": AWS never sends them.
+            const deprecated = await refusals(program(["BACKUP_JOB_FAILED", "RESTORE_JOB_FAILED"], backupMayPublish));
+            expect(ids(deprecated)).to.deep.equal(["backup-vault-notifications-events vault-notifications", "backup-vault-notifications-events vault-notifications"]);
+            expect(deprecated.map((v) => v.message).join("\n")).to.match(/BACKUP_JOB_FAILED, RESTORE_JOB_FAILED: deprecated/).and.to.match(/notifies nobody/);
+            expect(ids(await refusals(program(["RECOVERY_POINT_CHANGED"], backupMayPublish)))).to.deep.equal(["backup-vault-notifications-events vault-notifications"]);
+            expect(await refusals(program([...VAULT_ALERT_EVENTS], backupMayPublish))).to.deep.equal([]);
+        });
+
+        it("backup-vault-notifications-topic-accepts-backup: the topic's access policy lets backup.amazonaws.com publish as AWS Backup documents; no FIFO topic", async () => {
+            const events = ["RECOVERY_POINT_MODIFIED", "COPY_JOB_FAILED"];
+            // The topic's default policy (no TopicPolicy): AWS Backup is not let in.
+            expect(ids(await refusals(program(events)))).to.deep.equal(["backup-vault-notifications-topic-accepts-backup vault-notifications"]);
+            // A statement for other services only.
+            expect(ids(await refusals(program(events, { Principal: { Service: "cloudwatch.amazonaws.com" } })))).to.deep.equal(["backup-vault-notifications-topic-accepts-backup vault-notifications"]);
+            // A statement conditioned on aws:SourceAccount, which AWS Backup's guide does not document it sends.
+            expect(ids(await refusals(program(events, { ...backupMayPublish, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } })))).to.deep.equal([
+                "backup-vault-notifications-topic-accepts-backup vault-notifications",
+            ]);
+            // AWS Backup's documented statement.
+            expect(await refusals(program(events, backupMayPublish))).to.deep.equal([]);
+            // A FIFO topic.
+            const fifo = await refusals(program(events, backupMayPublish, { name: "alerts-high.fifo", fifoTopic: true }));
+            expect(fifo.map((v) => v.message).join("\n")).to.match(/FIFO topic/);
+        });
+
+        it("the program's vault events are all supported, none deprecated", () => {
+            for (const e of VAULT_ALERT_EVENTS) {
+                expect(SUPPORTED_VAULT_EVENTS, e).to.include(e);
+                expect(DEPRECATED_VAULT_EVENTS, e).to.not.include(e);
+            }
+        });
     });
 });
