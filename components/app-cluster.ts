@@ -36,6 +36,14 @@ export function architectureOf(instanceType: string): Architecture {
 export interface AppClusterArgs {
     /** EC2 instance type; its architecture selects the AMI's. */
     instanceType: string;
+    /**
+     * The AMI to run, pinned (of the group's region and the instance type's architecture). Unset, the
+     * newest Amazon Linux 2023 AMI is looked up at every `pulumi up` (`mostRecent`): each new AL2023
+     * release is then a new launch template version and a full instance refresh at the next `pulumi up`,
+     * whatever that update was for (a failover `pulumi up -s dr` included). Pin it where that matters
+     * and move it on purpose (config `appAmiId`; README).
+     */
+    amiId?: pulumi.Input<string>;
     /** Group bounds; the group starts at `desiredCapacity` (default `minSize`), then scaling policies own it. */
     minSize: number;
     maxSize: number;
@@ -61,6 +69,8 @@ export interface AppClusterArgs {
         /**
          * `sha256:<hex>` of the environment the program wrote (components/secrets.ts AppEnvironment):
          * in the user data, so a new environment is a new launch template version and rolls the group.
+         * It must be an output of the secret version resource (AppEnvironment.digest is), so the launch
+         * template, and the instance refresh after it, wait until the version is written.
          */
         digest?: pulumi.Input<string>;
         /**
@@ -116,9 +126,9 @@ export interface AppClusterArgs {
 /**
  * The app's autoscaling group ("Application Scaling: Minimum 2, auto-scaling on CPU/memory, health
  * checks") and everything its instances need:
- * - a launch template: the current Amazon Linux 2023 image of the instance type's architecture (looked
- *   up at deploy time), IMDSv2 required, an encrypted gp3 root volume (site KMS key), detailed
- *   monitoring, and user data that installs Docker and the CloudWatch agent, reads the app's
+ * - a launch template: a pinned AMI (`amiId`) or the current Amazon Linux 2023 image of the instance
+ *   type's architecture (looked up at deploy time), IMDSv2 required, an encrypted gp3 root volume
+ *   (site KMS key), detailed monitoring, and user data that installs Docker and the CloudWatch agent, reads the app's
  *   environment from Secrets Manager, pulls the image from ECR and runs it on port 4000, its logs
  *   going to a log group kept `logRetentionDays`;
  * - an instance role with least privilege (SSM management, the agent's metrics, pulling this
@@ -271,16 +281,19 @@ export class AppCluster extends pulumi.ComponentResource {
             operations: ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant"],
         }, { parent: this, dependsOn: args.autoscalingServiceLinkedRole.createdBy ? [args.autoscalingServiceLinkedRole.createdBy] : [] });
 
-        const ami = aws.ec2.getAmiOutput({
-            owners: ["amazon"],
-            mostRecent: true,
-            filters: [
-                { name: "name", values: [`al2023-ami-2023.*-${architecture}`] },
-                { name: "architecture", values: [architecture] },
-                { name: "virtualization-type", values: ["hvm"] },
-                { name: "root-device-type", values: ["ebs"] },
-            ],
-        }, parent);
+        // The pinned AMI, or the newest Amazon Linux 2023 AMI of the architecture (looked up only when none is pinned).
+        const imageId = args.amiId !== undefined
+            ? pulumi.output(args.amiId)
+            : aws.ec2.getAmiOutput({
+                owners: ["amazon"],
+                mostRecent: true,
+                filters: [
+                    { name: "name", values: [`al2023-ami-2023.*-${architecture}`] },
+                    { name: "architecture", values: [architecture] },
+                    { name: "virtualization-type", values: ["hvm"] },
+                    { name: "root-device-type", values: ["ebs"] },
+                ],
+            }, parent).id;
 
         // The credentials the app's environment names, read by the user data at boot. The site key
         // decrypts the site's own secrets (its app-env on a DR site, the Redis AUTH token) when the
@@ -321,7 +334,7 @@ export class AppCluster extends pulumi.ComponentResource {
         const tagSpecification = (resourceType: string) => ({ resourceType, tags: { ...args.instanceTags, Name: `${name}-app` } });
         const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
             description: "Genie AI Server app instance",
-            imageId: ami.id,
+            imageId,
             instanceType: args.instanceType,
             iamInstanceProfile: { arn: profile.arn },
             vpcSecurityGroupIds: [args.securityGroupId],
@@ -379,9 +392,15 @@ export class AppCluster extends pulumi.ComponentResource {
                     // verification (components/deploy-verification.ts); the way back is a `pulumi up`
                     // of the last verified image tag (`scripts/recovery.sh rollback-image`).
                     autoRollback: false,
+                    // Instances already on the group's launch template version are not replaced (a refresh
+                    // restarted after a cancelled one only finishes the job).
                     skipMatching: true,
                 },
-                triggers: ["tag"],
+                // No extra `triggers`: a refresh starts on a change of the launch template (version), which
+                // is what rolls the image, AMI, user data and environment. A "tag" trigger only started a
+                // refresh that skipMatching makes replace nothing (tags are not part of the configuration
+                // instances are matched on), yet it cancels a running one ("When this resource is updated,
+                // any existing refresh is cancelled", input.d.ts instanceRefresh.triggers).
             },
             terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
             enabledMetrics: ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances"],

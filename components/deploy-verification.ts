@@ -59,8 +59,6 @@ export interface DeployVerificationArgs {
     imageUri?: pulumi.Input<string>;
     /** The stack name, for the commands printed on failure. */
     stack?: string;
-    /** A change of any of these re-runs the verification: the image tag, the launch template version. */
-    triggers: pulumi.Input<unknown>[];
     /**
      * What must be in place before the check runs (the group, the HTTPS listener, the DNS record).
      * Given here, not as the component's `dependsOn`, which its command would not inherit.
@@ -98,7 +96,9 @@ export function parseVerifiedImages(stdout: string | undefined): { verified?: st
  * The record of verified images lives in the command's stdout, which Pulumi keeps in state: on an
  * update the command provider passes the previous run's stdout as `PULUMI_COMMAND_STDOUT` (pulumi-command
  * `update` doc: "set to the stdout and stderr properties of the Command resource from previous create or
- * update steps"); a failed run changes nothing in it.
+ * update steps"); a failed run changes nothing in it. A create (or a replacement, which is a create of a
+ * new resource) gets no `PULUMI_COMMAND_STDOUT`: see {@link DeployVerification} for why nothing may
+ * replace the command.
  */
 export function renderVerifyScript(p: {
     domainName: string;
@@ -198,9 +198,20 @@ export function renderVerifyScript(p: {
  * by `pulumi up` once the group, listener and record are in place. It awaits the rollout itself (the
  * provider starts the instance refresh and returns without waiting; see components/app-cluster.ts),
  * then polls the site's health endpoint a bounded number of times, and fails the update if either
- * never succeeds, printing the command that returns to the last verified image. It runs again
- * whenever a trigger changes (a new image tag or launch template version). Needs `bash`, `curl` and,
- * with a rollout, the AWS CLI (same account and credentials as `pulumi up`) on the machine running it.
+ * never succeeds, printing the command that returns to the last verified image. Needs `bash`, `curl`
+ * and, with a rollout, the AWS CLI (same account and credentials as `pulumi up`) on the machine running it.
+ *
+ * It runs again whenever its script changes, and the script names the image and the launch template
+ * version: a new image tag, AMI, user data or app environment is a new script, so an UPDATE of the
+ * command. It has no `triggers`, on purpose: pulumi-command replaces a command whose triggers change
+ * (`@pulumi/command` local/command.js: `replaceOnChanges: ["triggers[*]"]`; provider
+ * provider/pkg/provider/common/inputs.go: `Triggers ... provider:"replaceOnChanges"`), and a replacement
+ * runs `create` on a new resource whose outputs are empty, so the provider sets no
+ * `PULUMI_COMMAND_STDOUT` (provider/pkg/provider/local/commandOutputs.go sets it only `if out.Stdout != ""`;
+ * commandController.go `Create` starts from `CommandOutputs{CommandInputs: input}`). With triggers,
+ * every rollout wiped the record and `rollback-image` could not return from a verified-but-bad image.
+ * An update starts from the old outputs (`Update`: `BaseOutputs: olds.BaseOutputs`), so the script
+ * reads the previous record, and a failed run leaves it as it was (`run` sets `Stdout` only on success).
  *
  * `verifiedImageUri` and `previousVerifiedImageUri` are the record the rollback reads
  * (`scripts/recovery.sh rollback-image`, through the stack outputs).
@@ -250,8 +261,16 @@ export class DeployVerification extends pulumi.ComponentResource {
             create: script,
             update: script,
             interpreter: ["/bin/bash", "-c"],
-            triggers: args.triggers,
-        }, { parent: this, dependsOn: args.runAfter });
+            // No `triggers` (see above): a change of the script is an update, which keeps the record.
+        }, {
+            parent: this,
+            dependsOn: args.runAfter,
+            // A stack deployed when the command had triggers keeps them in its state: without this, their
+            // removal is itself a change of triggers and would replace the command (and lose the record)
+            // once, at the first `pulumi up` after the upgrade. The engine diffs ignored inputs against
+            // their old values, so the old triggers stay and change nothing.
+            ignoreChanges: ["triggers"],
+        });
         this.stdout = verify.stdout;
         const record = verify.stdout.apply((out) => parseVerifiedImages(out));
         this.verifiedImageUri = record.apply((x) => x.verified);

@@ -27,9 +27,14 @@ export const SNS_PUBLISHING_SERVICES = ["backup.amazonaws.com", "cloudwatch.amaz
  *   topic ARN (`kms:EncryptionContext:aws:sns:topicArn`, as AWS's examples condition on it), to this
  *   account's topics in this region. Not by `aws:SourceAccount`/`aws:SourceArn`: "Adding the
  *   aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to a AWS KMS policy is not supported for
- *   EventBridge-to-encrypted topics" (the backup-job-failed rule's events were dropped), and neither
- *   the CloudWatch, RDS nor AWS Backup guides document them for this call; which service may publish
- *   to a topic is the topic policy's business (components/notifications.ts).
+ *   EventBridge-to-encrypted topics" (the backup-job-failed rule's events were dropped). For the other
+ *   publishers (CloudWatch alarms, RDS events, AWS Backup) the same SNS guide does document them, as a
+ *   protection against the confused deputy ("Add the aws:SourceAccount and aws:SourceArn condition
+ *   keys ..."), EventBridge excepted. This key leaves them out of its one statement for every
+ *   publisher (EventBridge cannot have them) and keeps the encryption-context condition, which binds
+ *   each use to a topic of this account and region; a separate statement for the non-EventBridge
+ *   services could add them. Which service may publish to a topic is the topic policy's business
+ *   (components/notifications.ts).
  * - `delivery.logs.amazonaws.com`: Step Functions' execution logs of a state machine encrypted with the
  *   key (CloudWatch vended logs): Step Functions Developer Guide, "Data at rest encryption", logging
  *   with a customer managed key: the key policy lets the log delivery service `kms:Decrypt`.

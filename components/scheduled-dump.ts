@@ -24,29 +24,46 @@ export interface ScheduledDumpArgs {
 }
 
 /**
- * PostgreSQL client packages Amazon Linux 2023 offers, by major version (AL2023 package list:
- * `postgresql15`, `postgresql16`, each with psql, pg_dump and pg_restore; `-server` is the server).
+ * PostgreSQL client packages Amazon Linux 2023 offers, by major version: `postgresqlNN` ("PostgreSQL
+ * client programs": psql, pg_dump, pg_restore; `postgresqlNN-server` is the server). Sources:
+ * - 15 and 16: the AL2023 package lists (`postgresql15`, `postgresql16`);
+ * - 17: AL2023 release notes 2023.8.20250908 (https://docs.aws.amazon.com/linux/al2023/release-notes/relnotes-2023.8.20250908.html),
+ *   "Core Updated Packages": `postgresql17-17.6-1.amzn2023.0.1` (and `postgresql15-15.14-1.amzn2023.0.1`);
+ * - 18: amazonlinux/amazon-linux-2023 #1031, "`postgresql18-18.3-1.amzn2023.0.1` was added in AL
+ *   2023.10.20260330", and #1112, `dnf info` on AL2023: "Name: postgresql18 ... Repository: amazonlinux
+ *   Summary: PostgreSQL client programs".
+ * Add a major here when AL2023 ships it (and RDS offers it); config validation reads this list.
  */
-export const AL2023_POSTGRES_CLIENT_MAJORS = [15, 16] as const;
+export const AL2023_POSTGRES_CLIENT_MAJORS = [15, 16, 17, 18] as const;
+
+/**
+ * Why the scheduled dump cannot serve a database engine version ("15" or "15.10"), or undefined when
+ * it can: pg_dump refuses a server newer than itself ("pg_dump cannot dump from PostgreSQL servers
+ * newer than its own major version", PostgreSQL docs, pg_dump), so the engine's major version must
+ * not exceed the newest client package Amazon Linux 2023 offers. Infra/config.ts refuses such a
+ * `dbEngineVersion` with this message before any resource is declared.
+ */
+export function postgresClientProblem(engineVersion: string): string | undefined {
+    const major = Number(engineVersion.split(".")[0]);
+    const newest = AL2023_POSTGRES_CLIENT_MAJORS[AL2023_POSTGRES_CLIENT_MAJORS.length - 1];
+    if (Number.isInteger(major) && major <= newest) return undefined;
+    return (
+        `Amazon Linux 2023 has PostgreSQL client packages for ${AL2023_POSTGRES_CLIENT_MAJORS.join(", ")} only, ` +
+        "and pg_dump cannot dump a newer server: the scheduled dump would fail"
+    );
+}
 
 /**
  * The Amazon Linux 2023 package of the client tools for a database engine version ("15" or "15.10"):
- * the same major version. pg_dump refuses a server newer than itself ("pg_dump cannot dump from
- * PostgreSQL servers newer than its own major version", PostgreSQL docs, pg_dump) and "can also dump
- * from PostgreSQL servers older than its own version": a server older than the oldest package gets
- * that oldest one; a newer server than the newest package is refused here.
+ * the same major version. pg_dump "can also dump from PostgreSQL servers older than its own version":
+ * a server older than the oldest package gets that oldest one; a server newer than the newest package
+ * is refused ({@link postgresClientProblem}).
  */
 export function postgresClientPackage(engineVersion: string): string {
+    const problem = postgresClientProblem(engineVersion);
+    if (problem) throw new Error(`PostgreSQL ${engineVersion}: ${problem}`);
     const major = Number(engineVersion.split(".")[0]);
-    const oldest = AL2023_POSTGRES_CLIENT_MAJORS[0];
-    const newest = AL2023_POSTGRES_CLIENT_MAJORS[AL2023_POSTGRES_CLIENT_MAJORS.length - 1];
-    if (!Number.isInteger(major) || major > newest) {
-        throw new Error(
-            `PostgreSQL ${engineVersion}: Amazon Linux 2023 has client packages for ${AL2023_POSTGRES_CLIENT_MAJORS.join(", ")} only, ` +
-                "and pg_dump cannot dump a newer server: the scheduled dump would fail",
-        );
-    }
-    return `postgresql${Math.max(major, oldest)}`;
+    return `postgresql${Math.max(major, AL2023_POSTGRES_CLIENT_MAJORS[0])}`;
 }
 
 /** What runbook commands need on the instance besides bash and coreutils, by the package that provides them on AL2023. */

@@ -185,7 +185,7 @@ export class AppEnvironment extends pulumi.ComponentResource {
     /** The version this deployment wrote. */
     readonly versionId: pulumi.Output<string>;
     readonly document: pulumi.Output<AppEnvironmentDocument>;
-    /** `sha256:<hex>` of the document as written. */
+    /** `sha256:<hex>` of the document as written; known only once the version is written (it depends on it). */
     readonly digest: pulumi.Output<string>;
 
     constructor(name: string, args: AppEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -225,8 +225,13 @@ export class AppEnvironment extends pulumi.ComponentResource {
                 }),
             );
         const text = this.document.apply((d) => JSON.stringify(d));
-        this.digest = text.apply((t) => `sha256:${createHash("sha256").update(t).digest("hex")}`);
         const version = new aws.secretsmanager.SecretVersion(name, { secretId: secretArn, secretString: text }, { parent: this });
+        // The digest is read through the version resource (its versionId), not from the document alone:
+        // whatever puts it in its inputs (the launch template's user data) then depends on the version
+        // and is created or updated only after PutSecretValue. From the document alone, the launch
+        // template, and with it the instance refresh, could run before the new environment exists, and
+        // new instances would boot on the old one (or, on a first deploy, on none: `set -e` stops the boot).
+        this.digest = pulumi.all([text, version.versionId]).apply(([t]) => `sha256:${createHash("sha256").update(t).digest("hex")}`);
 
         this.secretArn = pulumi.output(secretArn);
         this.secretName = pulumi.output(secretName);

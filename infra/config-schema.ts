@@ -40,7 +40,7 @@ export const CONFIG_SCHEMA = {
         type: "string",
         default: "create",
         description:
-            "The account's EC2 Auto Scaling service-linked role (AWSServiceRoleForAutoScaling), which the app group's key grant names: create (this stack declares it; only the production stack may, and it is deployed first) or existing (it already exists in the account: always on the dr stack, which must not need IAM's us-east-1 control plane; on production when Auto Scaling was used in the account before, or import it with `pulumi import`).",
+            "The account's EC2 Auto Scaling service-linked role (AWSServiceRoleForAutoScaling), which the app group's key grant names: create (this stack declares it; only the production stack may, and it is deployed first) or existing (it already exists in the account: always on the dr stack, which must not need IAM's us-east-1 control plane; on production when Auto Scaling was used in the account before, or import it with `pulumi import`). The role is kept when production is destroyed, so a rebuild of production in the same account needs existing (or pulumi import): create fails with 'has been taken in this account'.",
     },
     vpcCidr: { type: "string", default: "10.20.0.0/16", description: "IPv4 CIDR of the site's VPC (/16 to /20)." },
     availabilityZoneCount: {
@@ -78,6 +78,11 @@ export const CONFIG_SCHEMA = {
     appBuildContext: {
         type: "string",
         description: "Optional path of the app's Docker build context; when set, the image is built and pushed with imageTag.",
+    },
+    appAmiId: {
+        type: "string",
+        description:
+            "Optional AMI of the app instances in this stack's region (ami- and 8 or 17 hex digits), for the instance type's architecture. Unset: the newest Amazon Linux 2023 AMI is looked up at every pulumi up, so each new AL2023 release is a new launch template version and a full instance refresh (a failover pulumi up -s dr too). Pin it on production and dr (each its own region's id: aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 --region <region> --query Parameter.Value --output text, arm64 for Graviton types) and move it on purpose.",
     },
     dbEngineVersion: {
         type: "string",

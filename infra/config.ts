@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DR_PLAN } from "./dr-plan";
 import { CONFIG_SCHEMA, ConfigKey, PROJECT_NAME } from "./config-schema";
 import { CHATBOT_REGIONS, ChatbotRegion } from "../components/notifications";
+import { postgresClientProblem } from "../components/scheduled-dump";
 
 /**
  * The typed, validated configuration of one stack.
@@ -54,6 +55,8 @@ export interface StackConfig {
         standbySize: number;
         imageTag: string;
         buildContext?: string;
+        /** The AMI the app instances run, pinned; undefined: the newest Amazon Linux 2023 AMI, looked up at deploy time. */
+        amiId?: string;
     };
     database: {
         engineVersion: string;
@@ -128,6 +131,8 @@ const PG_MAJOR_VERSION = /^(1[3-9]|[2-9]\d)$/;
 const PG_VERSION_WITH_MINOR = /^(1[3-9]|[2-9]\d)\.\d+$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** An AMI id: `ami-` and 8 (older) or 17 hex digits (EC2 API Reference, ImageId). */
+const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const SLACK_WORKSPACE = /^T[A-Z0-9]{6,}$/;
 const SLACK_CHANNEL = /^[CG][A-Z0-9]{6,}$/;
 /** The plan's weekly retention as it states it, in months. */
@@ -266,6 +271,8 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         problems.push(`${key("imageTag")} = "latest": tags are immutable and versioned; give a version such as 1.4.2`);
     }
     const buildContext = raw.appBuildContext || undefined;
+    const amiId = raw.appAmiId || undefined;
+    if (amiId !== undefined) matches("appAmiId", amiId, AMI_ID, "must be an AMI id such as ami-0123456789abcdef0 (ami- and 8 or 17 hex digits), of this stack's region");
 
     // Database and cache.
     const engineVersion = str("dbEngineVersion");
@@ -279,6 +286,9 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         );
     } else {
         matches("dbEngineVersion", engineVersion, PG_MAJOR_VERSION, "must be a PostgreSQL major version of 13 or later, such as 15");
+        // The scheduled dump installs the client of this major version on Amazon Linux 2023 (components/scheduled-dump.ts).
+        const clientProblem = PG_MAJOR_VERSION.test(engineVersion) ? postgresClientProblem(engineVersion) : undefined;
+        if (clientProblem) problems.push(`${key("dbEngineVersion")} = ${show(engineVersion)}: ${clientProblem}`);
     }
     matches("dbInstanceClass", str("dbInstanceClass"), DB_INSTANCE_CLASS, "must be an RDS instance class such as db.r6g.large");
     matches("dbStandbyInstanceClass", str("dbStandbyInstanceClass"), DB_INSTANCE_CLASS, "must be an RDS instance class such as db.t4g.large");
@@ -438,7 +448,7 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         autoscalingServiceLinkedRole,
         network: { vpcCidr, availabilityZoneCount },
         dns: { domainName, hostedZoneId: str("hostedZoneId") },
-        app: { instanceType, minSize, maxSize, standbySize, imageTag, buildContext },
+        app: { instanceType, minSize, maxSize, standbySize, imageTag, buildContext, amiId },
         database: {
             engineVersion,
             instanceClass: str("dbInstanceClass"),

@@ -118,6 +118,8 @@ export function defineServingPath(
     const autoscalingRole = autoscalingServiceLinkedRole(config, site, account, siteOpts);
     const cluster = new AppCluster(`${site}-app`, {
         instanceType: config.app.instanceType,
+        // Pinned (config appAmiId) or, unset, the newest Amazon Linux 2023 AMI looked up at each pulumi up.
+        amiId: config.app.amiId,
         ...appGroupSize(config),
         subnetIds: network.appSubnetIds,
         securityGroupId: securityGroups.appSecurityGroupId,
@@ -162,7 +164,8 @@ export function defineServingPath(
         },
         imageUri: image.imageUri,
         stack: pulumi.getStack(),
-        triggers: [image.imageUri, cluster.launchTemplateVersion],
+        // No triggers: the script names the image and the launch template version, so a rollout is an
+        // update of the command, which keeps the record of verified images (components/deploy-verification.ts).
         runAfter: [cluster.group, edge.httpsListener, dnsFailover.record],
     }, siteOpts);
 
@@ -233,7 +236,11 @@ export const AUTOSCALING_SERVICE_LINKED_ROLE_NAME = "AWSServiceRoleForAutoScalin
  *
  * - The production stack (`autoscalingServiceLinkedRole: create`, the default) declares it: it is
  *   deployed first, it always exists, and it is the only stack that may depend on IAM's control plane
- *   in us-east-1. The role is retained when the stack is destroyed (the DR site's group uses it too).
+ *   in us-east-1. The role is retained when the stack is destroyed (the DR site's group uses it too),
+ *   so it outlives the stack: after a `pulumi destroy -s production`, the next `pulumi up -s production`
+ *   with `create` fails with "Service role name AWSServiceRoleForAutoScaling has been taken in this
+ *   account". Any rebuild of production in an account that had it (a destroy and up, a new stack, a
+ *   deploy-from-scratch drill) sets `existing` or adopts the role with `pulumi import` first.
  * - The dr stack (`existing`, set in Pulumi.dr.yaml and required on a DR site) names it by its ARN,
  *   which AWS fixes (`arn:aws:iam::<account>:role/aws-service-role/autoscaling.amazonaws.com/
  *   AWSServiceRoleForAutoScaling`): no IAM call, no StackReference. Its grant is made when the

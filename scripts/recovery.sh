@@ -503,6 +503,11 @@ Which tag, from the stack's outputs (written by the deploy verification):
     (pulumi up failed at the deploy verification): back to verifiedAppImageTag;
   - they are equal: that image verified, but is bad: back to previousVerifiedAppImageTag;
   - --to TAG: that tag (pulumi up checks it is in the registry before anything rolls).
+The record is the verification command's output, kept in the stack's state: every rollout updates
+it (never replaces it), and a failed verification leaves it as it was. It holds the last two
+verified images only: after a rollback the image you left becomes previousVerifiedAppImageTag, so
+a second rollback-image would return to it (use --to). It starts empty again when the command is
+created anew (a new or rebuilt stack, pulumi up --replace of it).
 Not the instance refresh's own rollback: it returns to the configuration the group had when the
 refresh started, which the provider has already set to the new launch template version
 (terraform-provider-aws #34189); it is off.

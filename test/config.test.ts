@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { CONFIG_SCHEMA } from "../infra/config-schema";
+import { postgresClientProblem } from "../components/scheduled-dump";
 import { ConfigError, editDistance, parseStackConfig, RawConfig } from "../infra/config";
 import { DR_PLAN } from "../infra/dr-plan";
 import { evaluateStack, EvaluationError, loadEngineConfig, PROJECT_DIR } from "../offline/mock-runtime";
@@ -107,6 +108,14 @@ describe("stack config", () => {
         { what: "half a Slack configuration", change: { slackWorkspaceId: "T0123ABCD" }, key: "genie-infra:slackChannelId", says: /set both slackWorkspaceId and slackChannelId/ },
         { what: "a point-in-time window of 0 days", change: { dbPointInTimeRetentionDays: "0" }, key: "genie-infra:dbPointInTimeRetentionDays", says: new RegExp(`= 0: allowed: ${DR_PLAN.dbDailyRetentionDays} to 35 days`) },
         { what: "protect not a boolean", change: { protect: "yes" }, key: "genie-infra:protect", says: /"yes": must be true or false/ },
+        { what: "an AMI id that is not one", change: { appAmiId: "al2023-ami-2023.6" }, key: "genie-infra:appAmiId", says: /"al2023-ami-2023.6": must be an AMI id such as ami-0123456789abcdef0/ },
+        { what: "an AMI id of the wrong length", change: { appAmiId: "ami-0123456789" }, key: "genie-infra:appAmiId", says: /"ami-0123456789": must be an AMI id/ },
+        {
+            what: "a PostgreSQL major newer than any client Amazon Linux 2023 ships (the scheduled dump could not run)",
+            change: { dbEngineVersion: "19" },
+            key: "genie-infra:dbEngineVersion",
+            says: /"19": Amazon Linux 2023 has PostgreSQL client packages for 15, 16, 17, 18 only, and pg_dump cannot dump a newer server/,
+        },
     ];
     for (const c of badConfig) {
         it(`rejects ${c.what}, naming the key, the value and what is allowed`, () => {
@@ -125,6 +134,33 @@ describe("stack config", () => {
 
     it("lets a standby DR site run a single warm instance", () => {
         expect(problemsOf({ ...dr, appMinSize: "2", standbyAppSize: "1" }, "dr")).to.deep.equal([]);
+    });
+
+    it("accepts every PostgreSQL major whose client Amazon Linux 2023 ships (17 and 18 too), with the list the scheduled dump uses", () => {
+        for (const major of ["15", "16", "17", "18"]) {
+            expect(problemsOf({ ...production, dbEngineVersion: major }), major).to.deep.equal([]);
+            expect(parseStackConfig({ ...production, dbEngineVersion: major }, "production").database.engineVersion).to.equal(major);
+        }
+        // The same words as the component that installs the client: one list, one message.
+        const [problem] = problemsOf({ ...production, dbEngineVersion: "19" });
+        expect(problem).to.equal(`genie-infra:dbEngineVersion = "19": ${postgresClientProblem("19")}`);
+    });
+
+    it("refuses an unsupported PostgreSQL major before any resource is declared", async () => {
+        const error = await evaluateStack("production", { config: { dbEngineVersion: "19" } }).then(
+            () => undefined,
+            (err: unknown) => err,
+        );
+        expect(error).to.be.instanceOf(EvaluationError);
+        expect((error as Error).message).to.contain("Invalid stack configuration");
+        expect((error as Error).message).to.contain("genie-infra:dbEngineVersion = \"19\": Amazon Linux 2023 has PostgreSQL client packages for");
+        expect((error as EvaluationError).violations ?? []).to.deep.equal([]);
+    });
+
+    it("appAmiId is optional (unset: the AMI is looked up) and takes an 8- or 17-digit AMI id", () => {
+        expect(parseStackConfig(production, "production").app.amiId).to.equal(undefined);
+        expect(parseStackConfig({ ...production, appAmiId: "ami-0123456789abcdef0" }, "production").app.amiId).to.equal("ami-0123456789abcdef0");
+        expect(parseStackConfig({ ...production, appAmiId: "ami-12345678" }, "production").app.amiId).to.equal("ami-12345678");
     });
 
     it("accepts stricter values than the plan", () => {

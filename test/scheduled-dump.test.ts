@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { JOB_COMMANDS, JOB_FILES, postgresClientPackage, SCRIPTS_DIR } from "../components/scheduled-dump";
+import { AL2023_POSTGRES_CLIENT_MAJORS, JOB_COMMANDS, JOB_FILES, postgresClientPackage, SCRIPTS_DIR } from "../components/scheduled-dump";
 import { DR_PLAN } from "../infra/dr-plan";
 import { PROJECT_DIR, StackEvaluation } from "../offline/mock-runtime";
 import { ruleContext } from "../offline/aws-rules";
@@ -149,7 +149,21 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
             expect(postgresClientPackage("15.10")).to.equal("postgresql15");
             expect(postgresClientPackage("16")).to.equal("postgresql16");
             expect(postgresClientPackage("14")).to.equal("postgresql15");
-            expect(() => postgresClientPackage("18")).to.throw(/pg_dump cannot dump a newer server/);
+            expect(() => postgresClientPackage("19")).to.throw(/pg_dump cannot dump a newer server/);
+        });
+
+        it("knows the clients AL2023 ships today: postgresql17 (AL2023 2023.8.20250908) and postgresql18 (AL2023 2023.10.20260330)", () => {
+            expect(AL2023_POSTGRES_CLIENT_MAJORS).to.deep.equal([15, 16, 17, 18]);
+            expect(postgresClientPackage("17")).to.equal("postgresql17");
+            expect(postgresClientPackage("18")).to.equal("postgresql18");
+        });
+
+        it("a database on PostgreSQL 17 gets the postgresql17 client at boot and in the job", async () => {
+            const ev = await stackWith("production", { config: { dbEngineVersion: "17" } });
+            const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook"));
+            expect(commands).to.include("rpm -q postgresql17 >/dev/null 2>&1 || dnf install -y postgresql17");
+            const userData = Buffer.from(one(ev, "aws:ec2/launchTemplate:LaunchTemplate", "genie-primary-app-lt").props.userData, "base64").toString("utf8");
+            expect(userData).to.include("\ndnf install -y postgresql17\n");
         });
 
         it("every command backup.sh requires for db-dump and verify is provided on the instance", () => {

@@ -12,6 +12,7 @@ import { DR_PLAN } from "../infra/dr-plan";
 import { EvaluationError, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { ruleContext } from "../offline/aws-rules";
 import { sharedRecords } from "../offline/aws-rules/route53-acm";
+import { applyCommand, COMMAND_REPLACE_ON_CHANGES, CommandInputs, CommandState } from "./support/command-provider";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
 
 const T = {
@@ -141,6 +142,15 @@ describe("serving path", () => {
                 expect(spawnSync("bash", ["-n", file]).status).to.equal(0);
             });
         }
+
+        it("appAmiId pins the AMI: the launch template runs it and nothing looks an AMI up (a new AL2023 release rolls nothing)", async () => {
+            for (const s of SITES) {
+                const amiId = s.stack === "production" ? "ami-0123456789abcdef0" : "ami-0fedcba9876543210";
+                const ev = await stackWith(s.stack, { config: { appAmiId: amiId } });
+                expect(one(ev, T.launchTemplate, `${s.site}-app-lt`).props.imageId).to.equal(amiId);
+                expect(ev.invokes.map((i) => i.token)).to.not.include("aws:ec2/getAmi:getAmi");
+            }
+        });
 
         it("derives the AMI architecture from the instance type: Graviton families are arm64", () => {
             const cases: Array<[string, string]> = [
@@ -295,6 +305,9 @@ describe("serving path", () => {
             // provider has already set to the new version (terraform-provider-aws #34189). The way back is a pulumi up
             // of the last verified image (test below). (This assertion used to require autoRollback: true.)
             expect(group.props.instanceRefresh.preferences).to.include({ minHealthyPercentage: 100, maxHealthyPercentage: 200, autoRollback: false });
+            // No extra triggers: a "tag" trigger only started refreshes that skipMatching makes replace nothing,
+            // and an update of the group cancels a running refresh. (The group used to set triggers: ["tag"].)
+            expect(group.props.instanceRefresh.triggers ?? []).to.deep.equal([]);
             // A pinned version: a new version is a change of the group, and the deploy verification awaits that version.
             const lt = one(ev, T.launchTemplate, "genie-primary-app-lt");
             expect(resolve(ev, group.props.launchTemplate.id)!.urn).to.equal(lt.urn);
@@ -493,8 +506,11 @@ describe("serving path", () => {
                 expect(script).to.include("curl --fail");
                 // Fails (exit 1 in fail()) after the bounded attempts.
                 expect(script).to.match(/\nfail "\$url never answered healthy in 30 attempts"$/);
-                // Re-runs on a new image tag or launch template version; runs after the group, the edge and the record.
-                expect(verify.props.triggers).to.deep.equal([ev.outputs.appImageUri, "1"]);
+                // Re-runs on a new image tag or launch template version (both in its script: an update, never a
+                // replacement, see the rollout tests below); runs after the group, the edge and the record.
+                expect(verify.props).to.not.have.property("triggers");
+                // A stack deployed with the old triggers keeps them (ignored), so the upgrade replaces nothing either.
+                expect(verify.opts.ignoreChanges).to.deep.equal(["triggers"]);
                 const dependsOn = verify.opts.dependsOn.map((urn) => ev.resources.find((r) => r.urn === urn)?.name);
                 expect(dependsOn).to.include.members([`${s.site}-app-asg`, `${s.site}-edge-https`, `${s.site}-failover-record`]);
             });
@@ -564,6 +580,18 @@ describe("serving path", () => {
                 const script = userData(one(ev, T.launchTemplate, `${r.site}-app-lt`));
                 expect(script).to.include(`APP_ENV_SECRET='${secret.outputs.arn}'`);
                 expect(script).to.include(`APP_ENV_DIGEST='sha256:${createHash("sha256").update(JSON.stringify(doc)).digest("hex")}'`);
+            });
+        }
+
+        for (const r of ROLES) {
+            it(`${r.what}: the launch template (and so the instance refresh) waits for the environment's secret version (PutSecretValue before any instance boots on it)`, async () => {
+                const ev = await evaluate(r);
+                const version = one(ev, "aws:secretsmanager/secretVersion:SecretVersion", `${r.site}-app-env`);
+                const lt = one(ev, T.launchTemplate, `${r.site}-app-lt`);
+                // The mock records explicit and property dependencies; the rules' context follows them at any depth.
+                expect(ruleContext(ev.resources).dependsOn(lt, (x) => x.urn === version.urn), "launch template after the secret version").to.equal(true);
+                const group = one(ev, T.group, `${r.site}-app-asg`);
+                expect(ruleContext(ev.resources).dependsOn(group, (x) => x.urn === version.urn), "group after the secret version").to.equal(true);
             });
         }
 
@@ -760,7 +788,7 @@ describe("serving path", () => {
             return { dir, run, write: (f: string, text: string) => fs.writeFileSync(path.join(dir, f), text) };
         }
         const IMAGE = (tag: string) => `123456789012.dkr.ecr.us-east-1.amazonaws.com/genie-ai-server:${tag}`;
-        const verifyScript = (tag: string, timeoutSeconds = 2) =>
+        const verifyScript = (tag: string, timeoutSeconds = 2, launchTemplateVersion = "7") =>
             renderVerifyScript({
                 domainName: "genie.example.com",
                 path: "/api/health",
@@ -769,8 +797,16 @@ describe("serving path", () => {
                 requestTimeoutSeconds: 1,
                 imageUri: IMAGE(tag),
                 stack: "production",
-                rollout: { autoScalingGroupName: "genie-primary-app-asg", launchTemplateVersion: "7", targetGroupArn: "arn:tg", region: "us-east-1", timeoutSeconds, pollSeconds: 1 },
+                rollout: { autoScalingGroupName: "genie-primary-app-asg", launchTemplateVersion, targetGroupArn: "arn:tg", region: "us-east-1", timeoutSeconds, pollSeconds: 1 },
             });
+
+        // The command as DeployVerification declares it, and the state Pulumi kept of the rollout before
+        // (its stdout, as the provider recorded it): the provider model gives the script its environment.
+        const verifyInputs = (tag: string, version: string, timeoutSeconds = 2): CommandInputs => {
+            const script = verifyScript(tag, timeoutSeconds, version);
+            return { create: script, update: script, interpreter: ["/bin/bash", "-c"] };
+        };
+        const verifiedState = (tag: string, version: string, stdout: string): CommandState => ({ inputs: verifyInputs(tag, version), stdout });
 
         it("succeeds once every in-service instance runs the new version and is healthy, and records the image it verified and the one before", function () {
             this.timeout(20000);
@@ -780,11 +816,26 @@ describe("serving path", () => {
             t.write("healthy", "i-old1\ti-new1\n");
             t.write("instances.3", "i-new1\t7\ni-new2\t7\n");
             t.write("healthy.4", "i-new1\ti-new2\n");
-            const r = t.run(verifyScript("1.5.0", 30), { PULUMI_COMMAND_STDOUT: `x healthy\nverified-image=${IMAGE("1.4.2")}\nprevious-verified-image=${IMAGE("1.4.1")}` });
+            const before = verifiedState("1.4.2", "6", `x healthy\nverified-image=${IMAGE("1.4.2")}\nprevious-verified-image=${IMAGE("1.4.1")}`);
+            const r = applyCommand(before, verifyInputs("1.5.0", "7", 30), t.run);
+            // A new image and version change the script: an update, which gets the previous stdout.
+            expect(r.step).to.equal("update");
             expect(r.status, r.stderr).to.equal(0);
             expect(r.stderr).to.match(/rollout: 1 healthy on version 7, 0 not healthy yet, 1 on another version/);
             expect(r.stdout).to.match(/rollout: 2 instance\(s\) of genie-primary-app-asg on launch template version 7, healthy/);
-            expect(parseVerifiedImages(r.stdout)).to.deep.equal({ verified: IMAGE("1.5.0"), previous: IMAGE("1.4.2") });
+            expect(parseVerifiedImages(r.state.stdout)).to.deep.equal({ verified: IMAGE("1.5.0"), previous: IMAGE("1.4.2") });
+        });
+
+        it("the first rollout of a site (a create: the provider gives no previous stdout) records only the image it verified", function () {
+            this.timeout(20000);
+            const t = standIns();
+            t.write("instances", "i-new1\t7\n");
+            t.write("healthy", "i-new1\n");
+            const r = applyCommand(undefined, verifyInputs("1.5.0", "7"), t.run);
+            expect(r.step).to.equal("create");
+            expect(r.env).to.not.have.property("PULUMI_COMMAND_STDOUT");
+            expect(r.status, r.stderr).to.equal(0);
+            expect(parseVerifiedImages(r.state.stdout)).to.deep.equal({ verified: IMAGE("1.5.0"), previous: undefined });
         });
 
         it("a re-verification of the same image (a new AMI, a new environment) keeps the earlier previous image", function () {
@@ -792,23 +843,56 @@ describe("serving path", () => {
             const t = standIns();
             t.write("instances", "i-new1\t7\n");
             t.write("healthy", "i-new1\n");
-            const r = t.run(verifyScript("1.5.0"), { PULUMI_COMMAND_STDOUT: `verified-image=${IMAGE("1.5.0")}\nprevious-verified-image=${IMAGE("1.4.2")}` });
+            const before = verifiedState("1.5.0", "6", `verified-image=${IMAGE("1.5.0")}\nprevious-verified-image=${IMAGE("1.4.2")}`);
+            const r = applyCommand(before, verifyInputs("1.5.0", "7"), t.run);
+            expect(r.step).to.equal("update");
             expect(r.status, r.stderr).to.equal(0);
-            expect(parseVerifiedImages(r.stdout)).to.deep.equal({ verified: IMAGE("1.5.0"), previous: IMAGE("1.4.2") });
+            expect(parseVerifiedImages(r.state.stdout)).to.deep.equal({ verified: IMAGE("1.5.0"), previous: IMAGE("1.4.2") });
         });
 
-        it("fails when the new instances never turn healthy (the old ones still serving), and prints the way back to the last verified image", function () {
+        it("fails when the new instances never turn healthy (the old ones still serving), prints the way back to the last verified image, and keeps the record", function () {
             this.timeout(20000);
             const t = standIns();
             t.write("instances", "i-old1\t6\ni-old2\t6\ni-new1\t7\n");
             t.write("healthy", "i-old1\ti-old2\n"); // the site answers (old instances): the old check passed here
-            const r = t.run(verifyScript("1.5.0", 2), { PULUMI_COMMAND_STDOUT: `verified-image=${IMAGE("1.4.2")}` });
+            const before = verifiedState("1.4.2", "6", `verified-image=${IMAGE("1.4.2")}\nprevious-verified-image=${IMAGE("1.4.1")}`);
+            const r = applyCommand(before, verifyInputs("1.5.0", "7", 2), t.run);
+            expect(r.step).to.equal("update");
             expect(r.status).to.equal(1);
             expect(r.stderr).to.match(/deploy verification failed: after 2 s, 2 in-service instance\(s\) of genie-primary-app-asg still run another launch template version and 1 on version 7 are not healthy/);
             expect(r.stderr).to.include("scripts/recovery.sh rollback-image --stack production");
             expect(r.stderr).to.include("pulumi config set -s production imageTag 1.4.2 && pulumi up -s production");
             expect(parseVerifiedImages(r.stdout).verified).to.equal(undefined); // nothing verified by this run
+            // The failed update leaves the state's stdout as it was: the record still names 1.4.2 and 1.4.1.
+            expect(parseVerifiedImages(r.state.stdout)).to.deep.equal({ verified: IMAGE("1.4.2"), previous: IMAGE("1.4.1") });
         });
+
+        it("the provider model matches the installed @pulumi/command: only a change of triggers replaces a command", () => {
+            const sdk = fs.readFileSync(require.resolve("@pulumi/command/local/command.js"), "utf8");
+            const declared = /replaceOnChanges\s*=\s*\{\s*replaceOnChanges:\s*(\[(?:\s*"[^"]*"\s*,?)*\])/.exec(sdk);
+            expect(declared, "replaceOnChanges in @pulumi/command/local/command.js").to.not.equal(null);
+            expect(JSON.parse(declared![1])).to.deep.equal(COMMAND_REPLACE_ON_CHANGES.map((k) => `${k}[*]`));
+        });
+
+        for (const s of SITES) {
+            it(`${s.stack}: a rollout of a new image tag UPDATES the verification (never replaces it), so it reads the record of the one before`, async function () {
+                this.timeout(30000);
+                const inputsAt = async (imageTag: string) => one(await stackWith(s.stack, { config: { imageTag } }), T.command, `${s.site}-verify-health`).props as CommandInputs;
+                const [first, second] = [await inputsAt("1.4.2"), await inputsAt("1.5.0")];
+                expect(first.create).to.not.equal(second.create);
+                const t = standIns();
+                t.write("instances", "i-new1\t1\n"); // the mock's launch template version is 1
+                t.write("healthy", "i-new1\n");
+                const created = applyCommand(undefined, first, t.run);
+                expect(created.status, created.stderr).to.equal(0);
+                const rolled = applyCommand(created.state, second, t.run);
+                expect(rolled.step).to.equal("update");
+                expect(rolled.env).to.have.property("PULUMI_COMMAND_STDOUT", created.state.stdout);
+                expect(rolled.status, rolled.stderr).to.equal(0);
+                const record = parseVerifiedImages(rolled.state.stdout);
+                expect([imageTagOf(record.verified), imageTagOf(record.previous)]).to.deep.equal(["1.5.0", "1.4.2"]);
+            });
+        }
 
         it("the image check passes when the tag is in the registry and otherwise stops the update with the commands that push it", () => {
             const t = standIns();

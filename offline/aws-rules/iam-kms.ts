@@ -3,7 +3,8 @@
  * small policy evaluator they share: principals that must exist before a grant or key policy names
  * them, the key access an Auto Scaling group needs for volumes encrypted with a customer managed key,
  * the key access each AWS service that publishes to an encrypted SNS topic needs (with the condition
- * keys that service really sends), and the instance permissions a State Manager association needs.
+ * keys that service really sends), the key access CloudWatch Logs and log delivery need for encrypted
+ * log groups and state machine logs, and the instance permissions a State Manager association needs.
  *
  * Where AWS does not refuse the input but silently drops the work (a message to an encrypted topic
  * its publisher cannot encrypt, an association whose instance cannot fetch the document), the
@@ -236,6 +237,19 @@ export const SNS_PUBLISHER_KMS_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"] 
  */
 export const AUTOSCALING_EBS_GRANT_OPERATIONS = ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant"] as const;
 
+/**
+ * What CloudWatch Logs does with a log group's customer managed key, as its service principal
+ * `logs.<region>.amazonaws.com`, under the encryption context `kms:EncryptionContext:aws:logs:arn` = the
+ * log group's ARN. CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html): the key policy
+ * statement allows `kms:Encrypt*`, `kms:Decrypt*`, `kms:ReEncrypt*`, `kms:GenerateDataKey*`,
+ * `kms:Describe*` with `ArnEquals`/`ArnLike` on that context key; "CloudWatch Logs must have permissions for
+ * the customer managed key whenever encrypted data is requested". The cryptographic operations, which carry
+ * the context, are checked (DescribeKey carries none, so a statement conditioned on the context cannot
+ * allow it either: AWS's own example would fail such a check).
+ */
+export const LOGS_KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey"] as const;
+
 /** The SSM actions an instance needs for a State Manager association to reach it and run. */
 export const SSM_ASSOCIATION_INSTANCE_ACTIONS = [
     "ssm:UpdateInstanceInformation",
@@ -273,6 +287,8 @@ const T = {
     instance: "aws:ec2/instance:Instance",
     association: "aws:ssm/association:Association",
     document: "aws:ssm/document:Document",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    stateMachine: "aws:sfn/stateMachine:StateMachine",
 } as const;
 
 const KEY_TYPES = [T.key, T.replicaKey];
@@ -445,31 +461,56 @@ const autoscalingNeedsKeyAccess: AwsRule = {
 
 const SOURCE_KEYS = ["aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"];
 
-/** Keys that encrypt at least one SNS topic of this evaluation. */
-const encryptsTopics = (ctx: RuleContext, key: RecordedResource) => ctx.ofType(T.topic).some((t) => findKey(ctx, t.props.kmsMasterKeyId) === key);
+/** The SNS topics of this evaluation a key encrypts. */
+const topicsEncryptedBy = (ctx: RuleContext, key: RecordedResource) => ctx.ofType(T.topic).filter((t) => findKey(ctx, t.props.kmsMasterKeyId) === key);
 
-/** EventBridge sends no aws:Source* keys when it publishes to an encrypted topic: a statement that requires them never applies. */
+/** What SNS asks KMS for when it encrypts a message to a topic on a publisher's behalf (no aws:Source* keys: see SNS_PUBLISHER_CONTEXT). */
+function topicKeyContext(topic: RecordedResource): PolicyRequest["context"] {
+    const region = regionOf(topic);
+    return { "kms:EncryptionContext:aws:sns:topicArn": topic.outputs.arn, ...(region ? { "kms:ViaService": `sns.${region}.amazonaws.com` } : {}) };
+}
+
+/**
+ * EventBridge sends no aws:Source* keys when it publishes to an encrypted topic: a statement for it that
+ * requires them never applies to that call. That alone is not a mistake: AWS documents such a statement
+ * for EventBridge's own use of a key (event bus encryption: "As a security best practice, add an
+ * aws:SourceArn, aws:sourceAccount, or kms:EncryptionContext:aws:events:event-bus:arn condition key"), and
+ * another statement may let EventBridge publish to the key's topics without them. The key is refused
+ * only when it encrypts topics of this stack and no statement of its policy lets events.amazonaws.com
+ * `kms:GenerateDataKey*`/`kms:Decrypt` for them without source conditions, while a statement for
+ * EventBridge shows the intent (conditioned on aws:Source*). A key with no EventBridge statement at all
+ * is left to `sns-encrypted-topic-publisher-allowed-by-key`, which judges each real publisher.
+ */
 const eventBridgeNoSourceConditions: AwsRule = {
     id: "kms-eventbridge-statement-without-source-conditions",
     types: [T.key, T.replicaKey, T.keyPolicy],
     source:
         "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html: 'Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to " +
-        "a AWS KMS policy is not supported for EventBridge-to-encrypted topics.' (the event is dropped: the rule's FailedInvocations grow, nobody is told)",
+        "a AWS KMS policy is not supported for EventBridge-to-encrypted topics.' (the event is dropped: the rule's FailedInvocations grow, nobody is told); " +
+        "yet for EventBridge's own use of a key AWS recommends them (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html: " +
+        "'As a security best practice, add an aws:SourceArn, aws:sourceAccount, or kms:EncryptionContext:aws:events:event-bus:arn condition key to the " +
+        "AWS KMS key policy'): such a statement is refused only when no other statement lets EventBridge use the key for the topics without them",
     check(r, ctx) {
         const key = r.type === T.keyPolicy ? findKey(ctx, r.props.keyId) : r;
-        if (!key || !encryptsTopics(ctx, key)) return undefined;
-        const problems: string[] = [];
-        for (const st of policyStatements(r.props.policy)) {
-            if (st.Effect !== "Allow" || !principalMatches(st.Principal, { service: "events.amazonaws.com" }) || st.Principal === "*") continue;
-            const used = Object.values(st.Condition ?? {}).flatMap((entries) => Object.keys(entries ?? {})).filter((k) => SOURCE_KEYS.includes(k.toLowerCase()));
-            if (used.length > 0) {
-                problems.push(
-                    `statement ${st.Sid ?? "(no Sid)"} lets events.amazonaws.com use the key only with ${used.join(", ")}, which EventBridge does not send ` +
-                    `when it publishes to an encrypted SNS topic: the key encrypts topics, so EventBridge rules targeting them are dropped`,
-                );
-            }
-        }
-        return problems.length > 0 ? problems : undefined;
+        if (!key) return undefined;
+        const topics = topicsEncryptedBy(ctx, key);
+        if (topics.length === 0) return undefined;
+        const conditioned = policyStatements(r.props.policy)
+            .filter((st) => st.Effect === "Allow" && st.Principal !== "*" && principalMatches(st.Principal, { service: "events.amazonaws.com" }))
+            .map((st) => ({ st, used: Object.values(st.Condition ?? {}).flatMap((entries) => Object.keys(entries ?? {})).filter((k) => SOURCE_KEYS.includes(k.toLowerCase())) }))
+            .filter((x) => x.used.length > 0);
+        if (conditioned.length === 0) return undefined;
+        const statements = keyPolicyOf(ctx, key);
+        const unreachable = topics.filter((topic) =>
+            SNS_PUBLISHER_KMS_ACTIONS.some((action) => !policyAllows(statements, { action, principal: { service: "events.amazonaws.com" }, context: topicKeyContext(topic) })),
+        );
+        if (unreachable.length === 0) return undefined;
+        return conditioned.map(
+            ({ st, used }) =>
+                `statement ${st.Sid ?? "(no Sid)"} lets events.amazonaws.com use the key only with ${used.join(", ")}, which EventBridge does not send ` +
+                `when it publishes to an encrypted SNS topic, and no other statement lets it ${SNS_PUBLISHER_KMS_ACTIONS.join(" and ")} for ` +
+                `${unreachable.map((t) => t.name).join(", ")} without them: EventBridge rules targeting those topics are dropped`,
+        );
     },
 };
 
@@ -538,6 +579,70 @@ const snsPublishersAllowedByKey: AwsRule = {
             }
         }
         return problems.length > 0 ? problems : undefined;
+    },
+};
+
+/** A log group encrypted with a customer managed key: CloudWatch Logs must be allowed to use the key for that log group. */
+const logGroupKeyAllowsLogs: AwsRule = {
+    id: "logs-encrypted-log-group-key-allows-cloudwatch-logs",
+    types: [T.logGroup],
+    source:
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html ('Encrypt log data in CloudWatch Logs using AWS KMS'): " +
+        "the key policy must let logs.<region>.amazonaws.com kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe* " +
+        "(condition kms:EncryptionContext:aws:logs:arn = the log group's ARN); 'CloudWatch Logs must have permissions for the customer managed key " +
+        "whenever encrypted data is requested'. Otherwise CreateLogGroup/AssociateKmsKey fail (AccessDeniedException: 'The specified KMS key does not " +
+        "exist or is not allowed to be used with Arn ...')",
+    check(lg, ctx) {
+        const ref = lg.props.kmsKeyId;
+        if (!ref || isAwsManagedKeyRef(ref)) return undefined;
+        const key = findKey(ctx, ref);
+        if (!key) return undefined; // a key of another stack or account: not judged here
+        const region = regionOf(lg) ?? regionOf(key);
+        const account = accountOf(lg.outputs.arn, key.outputs.arn, ...ctx.resources.map((r) => r.outputs.arn));
+        const name = lg.outputs.name ?? lg.props.name;
+        if (!region || !account || typeof name !== "string") return undefined;
+        const logGroupArn = `arn:aws:logs:${region}:${account}:log-group:${name}`;
+        const service = `logs.${region}.amazonaws.com`;
+        const context = { "kms:EncryptionContext:aws:logs:arn": logGroupArn };
+        const denied = LOGS_KMS_ACTIONS.filter((action) => !policyAllows(keyPolicyOf(ctx, key), { action, principal: { service }, context }));
+        if (denied.length === 0) return undefined;
+        return (
+            `is encrypted with ${key.name}, whose key policy does not let ${service} ${denied.join(", ")} for ${logGroupArn} ` +
+            `(encryption context kms:EncryptionContext:aws:logs:arn): CloudWatch Logs refuses the key and the log group is not created. ` +
+            `Add the statement the CloudWatch Logs guide documents (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*, ` +
+            `ArnLike kms:EncryptionContext:aws:logs:arn arn:aws:logs:${region}:${account}:log-group:*)`
+        );
+    },
+};
+
+/**
+ * A state machine encrypted with a customer managed key that logs to CloudWatch Logs: the log delivery
+ * service must be allowed to decrypt with the key, or its execution logs are not delivered.
+ */
+const encryptedStateMachineLogsNeedDelivery: AwsRule = {
+    id: "sfn-encrypted-state-machine-logs-need-log-delivery",
+    types: [T.stateMachine],
+    source:
+        "https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html ('Data at rest encryption in Step Functions', logging " +
+        "with a customer managed key): the key policy must let the log delivery service delivery.logs.amazonaws.com kms:Decrypt; AWS CDK's " +
+        "StateMachine adds exactly that key policy statement when a customer managed key and logs (level not OFF) go together " +
+        "(aws/aws-cdk packages/aws-cdk-lib/aws-stepfunctions/lib/state-machine.ts: actions ['kms:Decrypt*'], principals delivery.logs.amazonaws.com)",
+    check(sm, ctx) {
+        const enc = sm.props.encryptionConfiguration;
+        const logging = sm.props.loggingConfiguration;
+        if (!enc || enc.type !== "CUSTOMER_MANAGED_KMS_KEY" || !enc.kmsKeyId) return undefined;
+        if (!logging || !logging.level || logging.level === "OFF") return undefined;
+        const key = findKey(ctx, enc.kmsKeyId);
+        if (!key) return undefined;
+        const region = regionOf(sm) ?? regionOf(key);
+        const account = accountOf(sm.outputs.arn, key.outputs.arn, ...ctx.resources.map((r) => r.outputs.arn));
+        // The context Step Functions' log encryption uses (AWS CDK grants the execution role kms:GenerateDataKey under it).
+        const context = region && account ? { "kms:EncryptionContext:SourceArn": `arn:aws:logs:${region}:${account}:*` } : {};
+        if (policyAllows(keyPolicyOf(ctx, key), { action: "kms:Decrypt", principal: { service: "delivery.logs.amazonaws.com" }, context })) return undefined;
+        return (
+            `is encrypted with ${key.name} and logs at level ${logging.level}, but the key policy does not let delivery.logs.amazonaws.com kms:Decrypt: ` +
+            `its execution logs are not delivered. Add the statement the Step Functions guide documents (Principal Service delivery.logs.amazonaws.com, Action kms:Decrypt)`
+        );
     },
 };
 
@@ -643,4 +748,12 @@ const associationInstancesCanRun: AwsRule = {
     },
 };
 
-export const rules: AwsRule[] = [principalsMustExist, autoscalingNeedsKeyAccess, eventBridgeNoSourceConditions, snsPublishersAllowedByKey, associationInstancesCanRun];
+export const rules: AwsRule[] = [
+    principalsMustExist,
+    autoscalingNeedsKeyAccess,
+    eventBridgeNoSourceConditions,
+    snsPublishersAllowedByKey,
+    logGroupKeyAllowsLogs,
+    encryptedStateMachineLogsNeedDelivery,
+    associationInstancesCanRun,
+];

@@ -46,6 +46,19 @@ export function secretsReadWithoutValue(script: string, ctx: RuleContext): Recor
     return ctx.ofType(SECRET).filter((s) => names(script, s) && versionsOf(s, ctx).length === 0);
 }
 
+/**
+ * The secrets a boot script reads (as {@link secretsReadWithoutValue} finds them) that this program
+ * gives a value, paired with their versions: the resource that boots on them must wait for a version.
+ */
+export function secretsReadAtBoot(script: string, ctx: RuleContext): { secret: RecordedResource; versions: RecordedResource[] }[] {
+    if (!READS_SECRETS.test(script)) return [];
+    return ctx
+        .ofType(SECRET)
+        .filter((s) => names(script, s))
+        .map((secret) => ({ secret, versions: versionsOf(secret, ctx) }))
+        .filter((x) => x.versions.length > 0);
+}
+
 export const rules: AwsRule[] = [
     {
         id: "secret-read-at-boot-has-a-value",
@@ -64,6 +77,27 @@ export const rules: AwsRule[] = [
                     "aws.secretsmanager.SecretVersion writes one, so on a new deployment GetSecretValue finds no AWSCURRENT version, the boot " +
                     "script stops and the app never starts; give the secret its value with a SecretVersion in the program",
             );
+        },
+    },
+    {
+        id: "secret-read-at-boot-after-its-value",
+        types: [LAUNCH_TEMPLATE, INSTANCE],
+        source:
+            "Secrets Manager API Reference, GetSecretValue: \"If you don't specify either a VersionStage or VersionId, then Secrets Manager returns " +
+            "the AWSCURRENT version\"; PutSecretValue moves AWSCURRENT to the new version only when it runs. Pulumi orders a resource after another " +
+            "only through dependsOn or an input that is that resource's output (https://www.pulumi.com/docs/iac/concepts/options/dependson/): a " +
+            "launch template built without one may be created (and its instance refresh started) before the version is written",
+        check(r, ctx) {
+            const script = bootScript(r);
+            if (!script) return undefined;
+            return secretsReadAtBoot(script, ctx)
+                .filter(({ versions }) => !ctx.dependsOn(r, (x) => versions.some((v) => v.urn === x.urn)))
+                .map(
+                    ({ secret, versions }) =>
+                        `its user data reads the secret ${secret.props.name ?? secret.name} (${secret.name}) at boot, but it is not ordered after ` +
+                        `${versions.map((v) => v.name).join(" or ")}, which writes its value: instances may boot (and an instance refresh roll) on ` +
+                        "the previous value, or on none on a first deployment; take something of the version (its versionId) into the user data, or dependsOn it",
+                );
         },
     },
 ];

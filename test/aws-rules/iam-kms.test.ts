@@ -3,21 +3,27 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { siteKeyPolicy } from "../../components/keys";
 import { evaluateStack, EvaluationError, MOCK_ACCOUNT_ID } from "../../offline/mock-runtime";
-import { conditionHolds, evaluatePolicy, policyStatements, rules } from "../../offline/aws-rules/iam-kms";
+import { checkAwsRules, ruleContext } from "../../offline/aws-rules";
+import { conditionHolds, evaluatePolicy, findKey, policyStatements, rules } from "../../offline/aws-rules/iam-kms";
+import { stack } from "../support/stacks";
 
 const ACCOUNT = MOCK_ACCOUNT_ID;
 const REGION = "eu-west-1";
 const SLR_ARN = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
 const GRANT_OPERATIONS = ["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant"];
 
-/** The rule ids of the evaluation's violations ([] when it passes). */
+/**
+ * The evaluation's violations of this module's rules ([] when it passes them). Other modules' rules
+ * (a topic policy for AWS Backup, ...) judge what these tiny programs leave out on purpose.
+ */
 async function refusals(program: () => void, config: Record<string, string> = {}): Promise<{ rule: string; name: string; message: string }[]> {
+    const ours = new Set(rules.map((r) => r.id));
     try {
         await evaluateStack("production", { program, config });
         return [];
     } catch (err) {
         if (!(err instanceof EvaluationError) || err.violations.length === 0) throw err;
-        return err.violations.map((v) => ({ rule: v.rule, name: v.name, message: v.message }));
+        return err.violations.filter((v) => ours.has(v.rule)).map((v) => ({ rule: v.rule, name: v.name, message: v.message }));
     }
 }
 const ids = (found: { rule: string }[]) => [...new Set(found.map((f) => f.rule))];
@@ -168,6 +174,40 @@ describe("offline AWS rules: IAM and KMS", () => {
             expect(await refusals(program)).to.deep.equal([]);
         });
 
+        /** The site key plus the statement AWS documents for event bus encryption (aws:SourceAccount and aws:SourceArn). */
+        const EVENT_BUS_STATEMENT = {
+            Sid: "EventBridgeEncryptsTheEventBus",
+            Effect: "Allow",
+            Principal: { Service: "events.amazonaws.com" },
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: "*",
+            Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT, "aws:SourceArn": `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default` } },
+        };
+        const withEventBusStatement = (base: () => string) => () => {
+            const policy = JSON.parse(base());
+            return JSON.stringify({ ...policy, Statement: [...policy.Statement, EVENT_BUS_STATEMENT] });
+        };
+
+        it("accepts an aws:Source*-conditioned EventBridge statement (event bus encryption) beside the one that lets EventBridge publish to the topics without them", async () => {
+            for (const publisher of ["events", "alarm"] as const) {
+                expect(await refusals(site(withEventBusStatement(current), publisher)), publisher).to.deep.equal([]);
+            }
+        });
+
+        it("refuses the conditioned statement when no statement lets EventBridge use the key for the topics without aws:Source* keys, even before a rule targets them", async () => {
+            // Only the documented event bus statement (and no topic statement for EventBridge): the key encrypts a topic EventBridge cannot publish to.
+            const onlyEventBus = () => {
+                const policy = siteKeyPolicy(ACCOUNT, REGION) as { Statement: any[] };
+                const statements = policy.Statement.map((st) =>
+                    Array.isArray(st.Principal?.Service) ? { ...st, Principal: { Service: st.Principal.Service.filter((x: string) => x !== "events.amazonaws.com") } } : st,
+                );
+                return JSON.stringify({ ...policy, Statement: [...statements, EVENT_BUS_STATEMENT] });
+            };
+            const found = await refusals(site(onlyEventBus, "alarm"));
+            expect(ids(found)).to.deep.equal(["kms-eventbridge-statement-without-source-conditions"]);
+            expect(found[0].message).to.match(/EventBridgeEncryptsTheEventBus .*aws:SourceAccount, aws:SourceArn.* no other statement lets it kms:GenerateDataKey and kms:Decrypt for alerts without them/);
+        });
+
         it("refuses a publisher the key policy does not name, and a topic under the AWS managed key", async () => {
             const withoutCloudWatch = () => {
                 const policy = siteKeyPolicy(ACCOUNT, REGION) as { Statement: any[] };
@@ -182,6 +222,77 @@ describe("offline AWS rules: IAM and KMS", () => {
         for (const publisher of ["events", "alarm", "rds", "vault"] as const) {
             it(`accepts the site key's policy for a ${publisher} publisher`, async () => {
                 expect(await refusals(site(current, publisher))).to.deep.equal([]);
+            });
+        }
+    });
+
+    describe("encrypted log groups and state machine logs (issue item 9)", () => {
+        /** The site key's policy without the statements of the given Sids. */
+        const siteKeyWithout = (...sids: string[]) => () => {
+            const policy = siteKeyPolicy(ACCOUNT, REGION) as { Statement: any[] };
+            return JSON.stringify({ ...policy, Statement: policy.Statement.filter((st) => !sids.includes(st.Sid)) });
+        };
+        const current = () => JSON.stringify(siteKeyPolicy(ACCOUNT, REGION));
+        const logGroup = (policy: () => string, name = "/genie/app") => () => {
+            const p = provider();
+            const key = new aws.kms.Key("k", { policy: policy() }, { provider: p });
+            new aws.cloudwatch.LogGroup("app-logs", { name, retentionInDays: 90, kmsKeyId: key.arn }, { provider: p });
+        };
+        const stateMachine = (policy: () => string, level = "ERROR") => () => {
+            const p = provider();
+            const key = new aws.kms.Key("k", { policy: policy() }, { provider: p });
+            const log = new aws.cloudwatch.LogGroup("job-logs", { name: "/genie/job", retentionInDays: 90, kmsKeyId: key.arn }, { provider: p });
+            new aws.sfn.StateMachine("job", {
+                roleArn: `arn:aws:iam::${ACCOUNT}:role/job`,
+                definition: JSON.stringify({ StartAt: "Done", States: { Done: { Type: "Succeed" } } }),
+                loggingConfiguration: { level, includeExecutionData: false, logDestination: pulumi.interpolate`${log.arn}:*` },
+                encryptionConfiguration: { type: "CUSTOMER_MANAGED_KMS_KEY", kmsKeyId: key.arn, kmsDataKeyReusePeriodSeconds: 300 },
+            }, { provider: p });
+        };
+
+        it("refuses a log group whose key policy does not let logs.<region>.amazonaws.com use the key (CreateLogGroup fails)", async () => {
+            const found = await refusals(logGroup(siteKeyWithout("CloudWatchLogsOfThisAccount")));
+            expect(ids(found)).to.deep.equal(["logs-encrypted-log-group-key-allows-cloudwatch-logs"]);
+            expect(found[0].name).to.equal("app-logs");
+            expect(found[0].message).to.include(`logs.${REGION}.amazonaws.com kms:Encrypt, kms:Decrypt, kms:ReEncryptFrom, kms:ReEncryptTo, kms:GenerateDataKey for arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/genie/app`);
+        });
+
+        it("refuses it when the statement's encryption context does not match the log group's ARN, or names another region's service", async () => {
+            const otherGroups = () => {
+                const policy = siteKeyPolicy(ACCOUNT, REGION) as { Statement: any[] };
+                return JSON.stringify({
+                    ...policy,
+                    Statement: policy.Statement.map((st) =>
+                        st.Sid === "CloudWatchLogsOfThisAccount" ? { ...st, Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/other/*` } } } : st,
+                    ),
+                });
+            };
+            expect(ids(await refusals(logGroup(otherGroups)))).to.deep.equal(["logs-encrypted-log-group-key-allows-cloudwatch-logs"]);
+            const otherRegion = () => JSON.stringify(siteKeyPolicy(ACCOUNT, "us-east-1"));
+            expect(ids(await refusals(logGroup(otherRegion)))).to.include("logs-encrypted-log-group-key-allows-cloudwatch-logs");
+        });
+
+        it("accepts the site key's policy (the statement the CloudWatch Logs guide documents)", async () => {
+            expect(await refusals(logGroup(current))).to.deep.equal([]);
+        });
+
+        it("refuses an encrypted, logging state machine whose key policy does not let delivery.logs.amazonaws.com decrypt; accepts it with the statement or without logs", async () => {
+            const found = await refusals(stateMachine(siteKeyWithout("LogDeliveryOfEncryptedStateMachines")));
+            expect(ids(found)).to.deep.equal(["sfn-encrypted-state-machine-logs-need-log-delivery"]);
+            expect(found[0].name).to.equal("job");
+            expect(await refusals(stateMachine(current))).to.deep.equal([]);
+            expect(await refusals(stateMachine(siteKeyWithout("LogDeliveryOfEncryptedStateMachines"), "OFF"))).to.deep.equal([]);
+        });
+
+        for (const name of ["production", "dr"] as const) {
+            it(`${name}: every encrypted log group and the encrypted state machines pass, and the rules really judged them`, async () => {
+                const ev = await stack(name);
+                const ctx = ruleContext(ev.resources);
+                const judged = ev.resources.filter((r) => r.type === "aws:cloudwatch/logGroup:LogGroup" && findKey(ctx, r.props.kmsKeyId));
+                expect(judged.length, "log groups under a key this evaluation declares").to.be.greaterThan(0);
+                const byId = (id: string) => rules.filter((r) => r.id === id);
+                expect(checkAwsRules(ev.resources, byId("logs-encrypted-log-group-key-allows-cloudwatch-logs"), ev.config)).to.deep.equal([]);
+                expect(checkAwsRules(ev.resources, byId("sfn-encrypted-state-machine-logs-need-log-delivery"), ev.config)).to.deep.equal([]);
             });
         }
     });

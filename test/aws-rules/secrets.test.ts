@@ -22,14 +22,18 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
  * A launch template whose boot script reads a secret, as the app's did before item 7 (`aws
  * secretsmanager get-secret-value --secret-id <the app-env ARN>`), with or without a version of it.
  */
-function appLikeProgram(opts: { version: boolean; readBy?: "arn" | "name" | "longer-name"; script?: (ref: string) => string }) {
+function appLikeProgram(opts: { version: boolean; readBy?: "arn" | "name" | "longer-name"; script?: (ref: string) => string; orderedAfterVersion?: boolean }) {
     return () => {
         const p = new aws.Provider("east", { region: "us-east-1" });
         const secret = new aws.secretsmanager.Secret("app-env", { name: "genie/primary/app-env" }, { provider: p });
-        if (opts.version) new aws.secretsmanager.SecretVersion("app-env", { secretId: secret.id, secretString: JSON.stringify({ DATABASE_HOST: "db" }) }, { provider: p });
+        const version = opts.version
+            ? new aws.secretsmanager.SecretVersion("app-env", { secretId: secret.id, secretString: JSON.stringify({ DATABASE_HOST: "db" }) }, { provider: p })
+            : undefined;
         const ref = opts.readBy === "name" ? pulumi.output("genie/primary/app-env") : opts.readBy === "longer-name" ? pulumi.output("genie/primary/app-env-v2") : secret.arn;
         const script = opts.script ?? ((r: string) => `#!/bin/bash\nset -euo pipefail\naws secretsmanager get-secret-value --secret-id '${r}' --query SecretString --output text > /etc/app.env\n`);
-        new aws.ec2.LaunchTemplate("app", { imageId: "ami-0123", userData: ref.apply((r) => b64(script(r))) }, { provider: p });
+        // As components/secrets.ts does: the user data takes the version's id in, so it waits for the version.
+        const userData = version && opts.orderedAfterVersion !== false ? pulumi.all([ref, version.versionId]).apply(([r]) => b64(script(r))) : ref.apply((r) => b64(script(r)));
+        new aws.ec2.LaunchTemplate("app", { imageId: "ami-0123", userData }, { provider: p });
     };
 }
 
@@ -63,12 +67,38 @@ describe("offline AWS rules: Secrets Manager", () => {
         const program = (version: boolean) => () => {
             const p = new aws.Provider("east", { region: "us-east-1" });
             const secret = new aws.secretsmanager.Secret("token", { name: "genie/primary/token" }, { provider: p });
-            if (version) new aws.secretsmanager.SecretVersion("token", { secretId: secret.arn, secretString: "t" }, { provider: p });
-            new aws.ec2.Instance("worker", { ami: "ami-0123", instanceType: "t3.micro", userData: secret.name.apply((n) => `#!/bin/bash\naws secretsmanager get-secret-value --secret-id ${n}\n`) }, { provider: p });
+            const written = version ? new aws.secretsmanager.SecretVersion("token", { secretId: secret.arn, secretString: "t" }, { provider: p }) : undefined;
+            new aws.ec2.Instance("worker", {
+                ami: "ami-0123",
+                instanceType: "t3.micro",
+                userData: secret.name.apply((n) => `#!/bin/bash\naws secretsmanager get-secret-value --secret-id ${n}\n`),
+            }, { provider: p, dependsOn: written ? [written] : [] });
         };
         expect(ids(await refusals(program(false)))).to.deep.equal(["secret-read-at-boot-has-a-value worker"]);
         expect(await refusals(program(true))).to.deep.equal([]);
     });
+
+    it("secret-read-at-boot-after-its-value: a launch template that reads a secret at boot but is not ordered after its version is refused", async () => {
+        // The app's launch template before the fix: user data from the document's digest, not from the version.
+        const refused = await refusals(appLikeProgram({ version: true, orderedAfterVersion: false }));
+        expect(ids(refused)).to.deep.equal(["secret-read-at-boot-after-its-value app"]);
+        expect(refused[0].message).to.match(/reads the secret genie\/primary\/app-env \(app-env\) at boot, but it is not ordered after app-env/);
+        // Ordered after it through an input (the version's id in the user data) or dependsOn: accepted.
+        expect(await refusals(appLikeProgram({ version: true }))).to.deep.equal([]);
+    });
+
+    for (const name of ["production", "dr"] as const) {
+        it(`${name}: the app's launch template is ordered after its environment's version; without that order it is refused`, async () => {
+            const ev = await stack(name);
+            const rule = AWS_RULES.filter((r) => r.id === "secret-read-at-boot-after-its-value");
+            expect(checkAwsRules(ev.resources, rule, ev.config)).to.deep.equal([]);
+            // The same stack with the launch template's recorded dependency on the version removed (as before the fix).
+            const version = ev.resources.find((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion" && /-app-env$/.test(r.name))!;
+            const lt = ev.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")!;
+            const before = ev.resources.map((r) => (r === lt ? { ...r, opts: { ...r.opts, dependsOn: r.opts.dependsOn.filter((u) => u !== version.urn) } } : r));
+            expect(ids(checkAwsRules(before, rule, ev.config))).to.deep.equal([`secret-read-at-boot-after-its-value ${lt.name}`]);
+        });
+    }
 
     it("the production stack: accepted as built; refused as before item 7 (no version of the app's environment)", async () => {
         const ev = await stack("production");

@@ -1,9 +1,13 @@
 // recovery.sh rollback-image against a stand-in `pulumi` that answers from environment variables and
 // records every call: which tag it picks from the stack's record of verified images, and what it runs.
 import { expect } from "chai";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { imageTagOf, parseVerifiedImages } from "../../components/deploy-verification";
+import { applyCommand, CommandInputs, CommandState } from "../support/command-provider";
+import { one, stackWith } from "../support/stacks";
 import { RECOVERY_SH, baseEnv, run } from "./support/fixtures";
 
 const PULUMI = [
@@ -53,6 +57,47 @@ describe("runbooks: rollback-image", function () {
         expect(r.code, r.stderr).to.equal(0);
         expect(calls()).to.include("pulumi -C /srv/infra config set -s dr imageTag 1.4.2");
         expect(calls()).to.include("pulumi -C /srv/infra up -s dr --yes");
+    });
+
+    it("a verified-but-bad image, end to end: the record the command provider keeps through two real rollouts takes rollback-image back to the image before", async () => {
+        // The production stack's deploy verification at two image tags, run as pulumi-command runs it
+        // (test/support/command-provider.ts): a create, then whatever step the provider takes for the
+        // second rollout. A replacement (a change of triggers) would start with no record.
+        const verifyAt = async (imageTag: string) =>
+            one(await stackWith("production", { config: { imageTag } }), "command:local:Command", "genie-primary-verify-health").props as CommandInputs;
+        fs.writeFileSync(path.join(dir, "bin", "aws"), [
+            "#!/bin/bash",
+            'case "$1 $2" in',
+            '  "autoscaling describe-auto-scaling-groups") printf "i-new1\\t1\\n";;', // on the mock's launch template version 1
+            '  "elbv2 describe-target-health") echo i-new1;;',
+            "esac",
+        ].join("\n"), { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "bin", "curl"), "#!/bin/bash\nexit 0\n", { mode: 0o755 });
+        const runScript = (script: string, vars: Record<string, string>) => {
+            const r = spawnSync("/bin/bash", ["-c", script], { env: { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, ...vars }, encoding: "utf8" });
+            return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+        };
+        // The stack outputs verifiedAppImageTag / previousVerifiedAppImageTag, as infra/serving-path.ts derives them.
+        const outputs = (state: CommandState) => {
+            const record = parseVerifiedImages(state.stdout);
+            return { VERIFIED: imageTagOf(record.verified) ?? "", PREVIOUS: imageTagOf(record.previous) ?? "" };
+        };
+
+        const first = applyCommand(undefined, await verifyAt("1.4.2"), runScript);
+        expect(first.status, first.stderr).to.equal(0);
+        const second = applyCommand(first.state, await verifyAt("1.5.0"), runScript);
+        expect(second.step).to.equal("update");
+        expect(second.status, second.stderr).to.equal(0);
+        expect(outputs(second.state)).to.deep.equal({ VERIFIED: "1.5.0", PREVIOUS: "1.4.2" });
+
+        // 1.5.0 verified healthy but is bad: the runbook returns to 1.4.2.
+        const r = await run(RECOVERY_SH, ["rollback-image", "--stack", "production", "--yes"], env({ CONFIG_TAG: "1.5.0", ...outputs(second.state) }));
+        expect(r.code, r.stderr).to.equal(0);
+        expect(calls()).to.include(`pulumi -C ${repo} config set -s production imageTag 1.4.2`);
+        // Its pulumi up verifies 1.4.2 again, an update too: the record then names both.
+        const back = applyCommand(second.state, await verifyAt("1.4.2"), runScript);
+        expect(back.step).to.equal("update");
+        expect(outputs(back.state)).to.deep.equal({ VERIFIED: "1.4.2", PREVIOUS: "1.5.0" });
     });
 
     it("--dry-run says what it would do and changes nothing; --to picks the tag", async () => {
