@@ -1,22 +1,14 @@
 import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import { AwsRuleViolation } from "../../offline/aws-rules";
-import { evaluateStack, EvaluationError } from "../../offline/mock-runtime";
 import { DEPRECATED_VAULT_EVENTS, SUPPORTED_VAULT_EVENTS } from "../../offline/aws-rules/backup";
 import { VAULT_ALERT_EVENTS } from "../../components/backup-plan";
+import { violationsOf } from "../support/aws-rules";
 
 const DR_VAULT_ARN = "arn:aws:backup:us-west-2:123456789012:backup-vault:dr-vault";
 
 /** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
-async function refusals(program: () => void): Promise<AwsRuleViolation[]> {
-    try {
-        await evaluateStack("production", { program });
-        return [];
-    } catch (err) {
-        if (err instanceof EvaluationError && err.violations.length > 0) return err.violations;
-        throw err;
-    }
-}
+const refusals = (program: () => void) => violationsOf(program);
 const ids = (vs: AwsRuleViolation[]) => vs.map((v) => `${v.rule} ${v.name}`);
 const east = () => new aws.Provider("east", { region: "us-east-1" });
 

@@ -2,18 +2,11 @@ import * as aws from "@pulumi/aws";
 import { expect } from "chai";
 import { CHATBOT_REGIONS as PROGRAM_CHATBOT_REGIONS } from "../../components/notifications";
 import { CHATBOT_API_REGIONS } from "../../offline/aws-rules/chatbot";
-import { evaluateStack, EvaluationError, listStacks, loadEngineConfig } from "../../offline/mock-runtime";
+import { listStacks, loadEngineConfig } from "../../offline/mock-runtime";
+import { violationsOf, ruleAndName } from "../support/aws-rules";
 
-/** The rules an evaluation of `program` breaks (empty when AWS would accept it). */
-async function refusals(program: () => void): Promise<string[]> {
-    try {
-        await evaluateStack("production", { program });
-        return [];
-    } catch (err) {
-        if (!(err instanceof EvaluationError)) throw err;
-        return err.violations.map((v) => `${v.rule} ${v.name}`);
-    }
-}
+/** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
+const refusals = (program: () => void) => violationsOf(program).then(ruleAndName);
 
 const ROLE = "arn:aws:iam::123456789012:role/chatbot";
 const channel = (name: string, provider: aws.Provider, extra: Partial<aws.chatbot.SlackChannelConfigurationArgs> = {}) =>

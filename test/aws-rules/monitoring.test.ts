@@ -1,17 +1,9 @@
 import * as aws from "@pulumi/aws";
 import { expect } from "chai";
-import { evaluateStack, EvaluationError } from "../../offline/mock-runtime";
+import { violationsOf, ruleAndName } from "../support/aws-rules";
 
-/** The rules an evaluation of `program` breaks (empty when AWS would accept it). */
-async function refusals(program: () => void): Promise<string[]> {
-    try {
-        await evaluateStack("production", { program });
-        return [];
-    } catch (err) {
-        if (!(err instanceof EvaluationError)) throw err;
-        return [...new Set(err.violations.map((v) => `${v.rule} ${v.name}`))];
-    }
-}
+/** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
+const refusals = (program: () => void) => violationsOf(program).then((vs) => [...new Set(ruleAndName(vs))]);
 
 const TOPIC_EAST = "arn:aws:sns:us-east-1:123456789012:genie-primary-alerts-critical";
 const TOPIC_WEST = "arn:aws:sns:us-west-2:123456789012:genie-dr-alerts-critical";

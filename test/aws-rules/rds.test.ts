@@ -2,23 +2,16 @@ import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import { AwsRuleViolation, checkAwsRules } from "../../offline/aws-rules";
 import { rules as rdsRules } from "../../offline/aws-rules/rds";
-import { evaluateStack, EvaluationError, RecordedResource } from "../../offline/mock-runtime";
+import { RecordedResource } from "../../offline/mock-runtime";
 import { stack, stackWith } from "../support/stacks";
+import { violationsOf } from "../support/aws-rules";
 
 const KEY_EAST = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
 const KEY_WEST = "arn:aws:kms:us-west-2:123456789012:key/22222222-2222-2222-2222-222222222222";
 const OTHER_KEY_WEST = "arn:aws:kms:us-west-2:123456789012:key/33333333-3333-3333-3333-333333333333";
 
 /** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
-async function refusals(program: () => void): Promise<AwsRuleViolation[]> {
-    try {
-        await evaluateStack("production", { program });
-        return [];
-    } catch (err) {
-        if (err instanceof EvaluationError && err.violations.length > 0) return err.violations;
-        throw err;
-    }
-}
+const refusals = (program: () => void) => violationsOf(program);
 const ids = (vs: AwsRuleViolation[]) => vs.map((v) => `${v.rule} ${v.name}`);
 
 function east() {

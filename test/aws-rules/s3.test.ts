@@ -1,18 +1,10 @@
 import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluateStack, EvaluationError } from "../../offline/mock-runtime";
+import { violationsOf, ruleIds } from "../support/aws-rules";
 
-/** The rule ids an evaluation of `program` is refused with (none: it passed). */
-async function refusals(program: () => void): Promise<string[]> {
-    try {
-        await evaluateStack("production", { program });
-        return [];
-    } catch (err) {
-        if (!(err instanceof EvaluationError) || err.violations.length === 0) throw err;
-        return err.violations.map((v) => v.rule);
-    }
-}
+/** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
+const refusals = (program: () => void) => violationsOf(program).then(ruleIds);
 
 interface LoggingVariant {
     targetRegion?: string;

@@ -2,19 +2,11 @@ import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_RULES, AwsRuleViolation, checkAwsRules } from "../../offline/aws-rules";
-import { evaluateStack, EvaluationError } from "../../offline/mock-runtime";
 import { stack } from "../support/stacks";
+import { violationsOf } from "../support/aws-rules";
 
 /** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
-async function refusals(program: () => void): Promise<AwsRuleViolation[]> {
-    try {
-        await evaluateStack("production", { program });
-        return [];
-    } catch (err) {
-        if (err instanceof EvaluationError && err.violations.length > 0) return err.violations;
-        throw err;
-    }
-}
+const refusals = (program: () => void) => violationsOf(program);
 const ids = (vs: AwsRuleViolation[]) => vs.map((v) => `${v.rule} ${v.name}`);
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
