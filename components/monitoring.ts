@@ -223,14 +223,14 @@ export class Monitoring extends pulumi.ComponentResource {
         }, { alert: "disk-space-low" });
 
         // ── The recovery point (RPO).
-        if (args.database.crossRegionReplica) {
-            // Failing over now would lose more than the plan allows. No lag reported by a replica means
-            // replication has stopped: breaching.
-            alarm("replica-lag", "high", {
-                alarmDescription: `Plan: "RPO: ${DR_PLAN.rpoMinutes / 60} hour". The cross-region replica has lagged the primary by more than the RPO budget (${DR_PLAN.rpoMinutes} min) for ${REPLICA_LAG_MINUTES} minutes, or stopped reporting lag.`,
+        // A replica lagging the primary past the RPO budget, or no longer reporting lag (replication
+        // stopped, replica down: missing data is breaching), breaks the plan's recovery point.
+        const replicaLag = (key: string, what: string, identifier: pulumi.Input<string>) =>
+            alarm(key, "high", {
+                alarmDescription: `Plan: "RPO: ${DR_PLAN.rpoMinutes / 60} hour". ${what} has lagged the primary by more than the RPO budget (${DR_PLAN.rpoMinutes} min) for ${REPLICA_LAG_MINUTES} minutes, or stopped reporting lag.`,
                 namespace: "AWS/RDS",
                 metricName: "ReplicaLag",
-                dimensions: { DBInstanceIdentifier: args.database.identifier },
+                dimensions: { DBInstanceIdentifier: identifier },
                 statistic: "Maximum",
                 comparisonOperator: "GreaterThanThreshold",
                 threshold: DR_PLAN.rpoMinutes * 60,
@@ -239,24 +239,14 @@ export class Monitoring extends pulumi.ComponentResource {
                 evaluationPeriods: REPLICA_LAG_MINUTES,
                 datapointsToAlarm: REPLICA_LAG_MINUTES,
             });
+        if (args.database.crossRegionReplica) {
+            // Failing over now would lose more than the plan allows.
+            replicaLag("replica-lag", "The cross-region replica", args.database.identifier);
         }
         if (args.database.readReplicaIdentifier && !args.database.crossRegionReplica) {
             // The in-region read replica serves reads and is the copy an operator promotes if the
-            // primary is lost beyond Multi-AZ: lagging past the RPO budget, or no longer reporting lag
-            // (replication stopped, replica down), breaks the plan's recovery point.
-            alarm("read-replica-lag", "high", {
-                alarmDescription: `Plan: "RPO: ${DR_PLAN.rpoMinutes / 60} hour". The in-region read replica has lagged the primary by more than the RPO budget (${DR_PLAN.rpoMinutes} min) for ${REPLICA_LAG_MINUTES} minutes, or stopped reporting lag.`,
-                namespace: "AWS/RDS",
-                metricName: "ReplicaLag",
-                dimensions: { DBInstanceIdentifier: args.database.readReplicaIdentifier },
-                statistic: "Maximum",
-                comparisonOperator: "GreaterThanThreshold",
-                threshold: DR_PLAN.rpoMinutes * 60,
-                treatMissingData: "breaching",
-                period: MINUTE,
-                evaluationPeriods: REPLICA_LAG_MINUTES,
-                datapointsToAlarm: REPLICA_LAG_MINUTES,
-            });
+            // primary is lost beyond Multi-AZ.
+            replicaLag("read-replica-lag", "The in-region read replica", args.database.readReplicaIdentifier);
         }
         for (const [bucket, u] of Object.entries(args.replications ?? {})) {
             const dimensions = { SourceBucket: u.sourceBucket, DestinationBucket: u.destinationBucket, RuleId: u.ruleId };
