@@ -112,14 +112,18 @@ export class BackupVault extends pulumi.ComponentResource {
      * somebody subscribes to, whose access policy lets `backup.amazonaws.com` publish (AWS Backup
      * developer guide, "Notification options with AWS Backup": "To allow AWS Backup to publish SNS
      * topics on your behalf, you must specify AWS Backup as a service principal") and, if encrypted,
-     * whose key lets it use the key (components/keys.ts). A vault has one notification configuration.
+     * whose key lets it use the key (components/keys.ts). A vault has one notification configuration,
+     * and every input of the resource forces a replacement (terraform-provider-aws
+     * internal/service/backup/vault_notifications.go: all ForceNew, the id is the vault's name, Delete
+     * is DeleteBackupVaultNotifications of the vault): replaced create-first, the old one's delete would
+     * remove the new configuration. So it is replaced delete-first.
      */
     sendAlertsTo(topicArn: pulumi.Input<string>): aws.backup.VaultNotifications {
         return new aws.backup.VaultNotifications(`${this.componentName}-notifications`, {
             backupVaultName: this.vaultName,
             snsTopicArn: topicArn,
             backupVaultEvents: [...VAULT_ALERT_EVENTS],
-        }, { parent: this });
+        }, { parent: this, deleteBeforeReplace: true });
     }
 }
 

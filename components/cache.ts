@@ -80,15 +80,18 @@ export class Cache extends pulumi.ComponentResource {
         new aws.secretsmanager.SecretVersion(`${name}-auth`, { secretId: authSecret.id, secretString: token.result }, parent);
         this.authSecretArn = authSecret.arn;
 
+        const engineVersion = args.engineVersion ?? "7.1";
         const finalSnapshotSuffix = new random.RandomId(`${name}-final-snapshot-suffix`, {
             byteLength: 4,
-            keepers: { replicationGroupId: name, kmsKeyId: args.kmsKeyArn, seed: args.seedRdbArn ?? "" },
+            // What replaces the group (terraform-provider-aws internal/service/elasticache/replication_group.go:
+            // ForceNew subnet group, port, at-rest encryption and key, snapshot ARNs; an engine downgrade).
+            keepers: { replicationGroupId: name, kmsKeyId: args.kmsKeyArn, seed: args.seedRdbArn ?? "", subnetGroupName: subnetGroup.name, port: String(PORTS.redis), engineVersion },
         }, { parent: this });
         const group = new aws.elasticache.ReplicationGroup(`${name}-redis`, {
             replicationGroupId: name,
             description: `Genie AI Server Redis (${name})`,
             engine: "redis",
-            engineVersion: args.engineVersion ?? "7.1",
+            engineVersion,
             nodeType: args.nodeType,
             port: PORTS.redis,
             numCacheClusters: args.nodeCount,
@@ -107,7 +110,7 @@ export class Cache extends pulumi.ComponentResource {
             // A name per incarnation: DeleteReplicationGroup fails when a snapshot of the final snapshot's
             // name exists (SnapshotAlreadyExistsFault, ElastiCache API reference), and manual snapshots never
             // expire, so a fixed "<name>-final" made the delete of any later group of the same name fail. The
-            // suffix is drawn again exactly when the inputs that replace the group change (key, seed).
+            // suffix is drawn again when the inputs that replace the group change (see its keepers).
             finalSnapshotIdentifier: pulumi.interpolate`${name}-final-${finalSnapshotSuffix.hex}`,
             autoMinorVersionUpgrade: true,
             applyImmediately: true,

@@ -65,8 +65,9 @@ export class Notifications extends pulumi.ComponentResource {
             // Who may publish: this account's alarms, events and RDS event subscriptions; the backup
             // vaults with the statement AWS Backup documents ("Notification options with AWS Backup",
             // "Specifying AWS Backup as a service principal": Principal backup.amazonaws.com, Action
-            // SNS:Publish, Resource the topic, no condition). AWS Backup documents no aws:SourceAccount
-            // for its notifications, and only notifies topics of the vault's own account: "While the
+            // SNS:Publish, Resource the topic), with the aws:SourceAccount condition its "Cross-service
+            // confused deputy prevention" page recommends (AWS Backup sends the vault's account and ARN
+            // when it publishes). AWS Backup only notifies topics of the vault's own account: "While the
             // Amazon SNS service allows cross-account notifications, AWS Backup does not currently
             // support this feature".
             new aws.sns.TopicPolicy(`${name}-${severity}`, {
@@ -88,6 +89,7 @@ export class Notifications extends pulumi.ComponentResource {
                             Principal: { Service: BACKUP_SERVICE },
                             Action: "SNS:Publish",
                             Resource: topic.arn,
+                            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
                         },
                     ],
                 }),

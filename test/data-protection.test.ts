@@ -6,7 +6,7 @@ import { backupPlanCrossRegionCopy, backupPlanFrequency, backupPlanRetention } f
 import { APP_REPOSITORY_NAME } from "../components/registry";
 import { templateApplies } from "../offline/aws-rules/ecr";
 import { DR_PLAN } from "../infra/dr-plan";
-import { EvaluationError, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
+import { EvaluationError, MOCK_ACCOUNT_ID, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { planJson, summarise } from "../offline/plan";
 import { ruleContext } from "../offline/aws-rules";
 import { findKey, keyPolicyOf, policyAllows } from "../offline/aws-rules/iam-kms";
@@ -526,9 +526,12 @@ describe("data protection: AWS Backup", () => {
                 const emails = ofType(ev, "aws:sns/topicSubscription:TopicSubscription").filter((x) => x.props.topic === topic.outputs.arn && x.props.protocol === "email");
                 expect(emails.map((x) => x.props.endpoint).sort(), `${topic.name}: the alert recipients`).to.deep.equal(JSON.parse(ev.config["genie-infra:alertEmails"] ?? "[]").sort());
                 expect(emails.length).to.be.greaterThan(0);
-                // The topic's access policy lets AWS Backup publish, as its guide documents (no conditions).
+                // The topic's access policy lets AWS Backup publish for this vault of this account (AWS Backup sends
+                // aws:SourceAccount and aws:SourceArn, the vault), and no vault of another account.
                 const policy = JSON.parse(ofType(ev, "aws:sns/topicPolicy:TopicPolicy").find((p) => p.props.arn === topic.outputs.arn)!.props.policy);
-                expect(policyAllows(policy.Statement, { action: "sns:Publish", resource: topic.outputs.arn, principal: { service: "backup.amazonaws.com" }, context: {} }), topic.name).to.equal(true);
+                const fromVault = (account: string) => ({ "aws:SourceAccount": account, "aws:SourceArn": String(vault.outputs.arn).replace(MOCK_ACCOUNT_ID, account) });
+                expect(policyAllows(policy.Statement, { action: "sns:Publish", resource: topic.outputs.arn, principal: { service: "backup.amazonaws.com" }, context: fromVault(MOCK_ACCOUNT_ID) }), topic.name).to.equal(true);
+                expect(policyAllows(policy.Statement, { action: "sns:Publish", resource: topic.outputs.arn, principal: { service: "backup.amazonaws.com" }, context: fromVault("210987654321") }), topic.name).to.equal(false);
                 expect(policyAllows(policy.Statement, { action: "sns:Publish", resource: topic.outputs.arn, principal: { service: "s3.amazonaws.com" }, context: {} })).to.equal(false);
                 // The topic's key lets AWS Backup encrypt the message (SNS encryption context: the topic).
                 const key = keyOf(ev, topic.props.kmsMasterKeyId, topic.name);

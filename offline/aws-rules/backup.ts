@@ -192,7 +192,8 @@ export const rules: AwsRule[] = [
         types: [NOTIFICATIONS],
         source:
             "AWS Backup Developer Guide, \"Notification options with AWS Backup\", \"Specifying AWS Backup as a service principal\": \"To allow AWS Backup to publish SNS topics on your behalf, you must specify AWS Backup as a service principal. Include the following JSON in the access policy of the Amazon SNS topic\" " +
-            "({\"Effect\": \"Allow\", \"Principal\": {\"Service\": \"backup.amazonaws.com\"}, \"Action\": \"SNS:Publish\", \"Resource\": <topic ARN>}, no condition: the guide documents no aws:SourceAccount or aws:SourceArn for these notifications, so the pretend AWS does not assume AWS Backup sends them); " +
+            "({\"Effect\": \"Allow\", \"Principal\": {\"Service\": \"backup.amazonaws.com\"}, \"Action\": \"SNS:Publish\", \"Resource\": <topic ARN>}); " +
+            "\"Cross-service confused deputy prevention\": \"We recommend using the aws:SourceArn and aws:SourceAccount global condition context keys in resource policies ... The value of aws:SourceArn must be a AWS Backup vault when using AWS Backup to publish Amazon SNS topics on your behalf\" (so the request carries the vault's account and ARN); " +
             "Limitations: \"AWS Backup does not currently support SNS FIFO topics\"; a notification AWS Backup may not publish is dropped, nobody is told",
         check(r, ctx) {
             const topicArn = r.props.snsTopicArn;
@@ -205,10 +206,15 @@ export const rules: AwsRule[] = [
                 ...policyStatements(topic.props.policy),
                 ...ctx.ofType(TOPIC_POLICY).filter((p) => refs.includes(p.props.arn)).flatMap((p) => policyStatements(p.props.policy)),
             ];
-            const request = { action: "sns:Publish", resource: String(topic.outputs.arn ?? topicArn), principal: { service: "backup.amazonaws.com" }, context: {} };
+            // What AWS Backup's publish carries: the vault's account and ARN as aws:SourceAccount / aws:SourceArn.
+            const resource = String(topic.outputs.arn ?? topicArn);
+            const [, , , region, account] = resource.split(":");
+            const vault = ctx.resolve(r.props.backupVaultName, VAULT);
+            const vaultArn = String(vault?.outputs.arn ?? `arn:aws:backup:${region}:${account}:backup-vault:${r.props.backupVaultName}`);
+            const request = { action: "sns:Publish", resource, principal: { service: "backup.amazonaws.com" }, context: { "aws:SourceAccount": account, "aws:SourceArn": vaultArn } };
             if (!policyAllows(statements, request)) {
                 problems.push(
-                    `${topic.name}'s access policy does not let backup.amazonaws.com SNS:Publish without aws:Source* conditions: ` +
+                    `${topic.name}'s access policy does not let backup.amazonaws.com SNS:Publish for vault ${vaultArn} of account ${account}: ` +
                         "add the statement AWS Backup documents (Principal Service backup.amazonaws.com, Action SNS:Publish, Resource the topic), or the vault's notifications are dropped",
                 );
             }

@@ -104,6 +104,20 @@ export const REPLACEMENT_RULES: ReplacementRule[] = [
     },
 ];
 
+/**
+ * Types that are one configuration of a parent (their id is the parent's name), with the inputs that
+ * replace them: replaced create-first (Pulumi's default), the new one overwrites the parent's only
+ * configuration and the old one's delete then removes it. They must be replaced delete-first.
+ */
+export const REPLACE_DELETE_FIRST: Record<string, ReplaceOnChange> = {
+    "aws:backup/vaultNotifications:VaultNotifications": {
+        inputs: ["backupVaultName", "snsTopicArn", "backupVaultEvents"],
+        source:
+            "terraform-provider-aws internal/service/backup/vault_notifications.go: backup_vault_name, sns_topic_arn and backup_vault_events are ForceNew, " +
+            "the id is the vault's name, Delete calls DeleteBackupVaultNotifications(BackupVaultName: id); PutBackupVaultNotifications replaces the vault's one configuration",
+    },
+};
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 const undeclared = (v: unknown) => v === undefined || v === null || v === "";
 
@@ -149,6 +163,20 @@ export function checkTransition(before: readonly RecordedResource[], after: read
                 if (!rule.types.includes(next.type)) continue;
                 const message = rule.check(prev, next);
                 if (message) violations.push({ rule: rule.id, source: rule.source, urn: next.urn, type: next.type, name: next.name, message });
+            }
+        }
+        const singleton = REPLACE_DELETE_FIRST[next.type];
+        if (singleton && !next.opts.deleteBeforeReplace) {
+            const changed = singleton.inputs.filter((k) => !same(prev.props[k], next.props[k]));
+            if (changed.length > 0) {
+                violations.push({
+                    rule: "replace-singleton-delete-first",
+                    source: singleton.source,
+                    urn: next.urn,
+                    type: next.type,
+                    name: next.name,
+                    message: `changing ${changed.join(", ")} replaces it create-first: the new configuration overwrites the parent's only one and the old one's delete removes it; set deleteBeforeReplace`,
+                });
             }
         }
         for (const refused of REFUSED_UPDATES) {

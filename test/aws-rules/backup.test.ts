@@ -122,8 +122,10 @@ describe("offline AWS rules: AWS Backup", () => {
             expect(ids(await refusals(program(events)))).to.deep.equal(["backup-vault-notifications-topic-accepts-backup vault-notifications"]);
             // A statement for other services only.
             expect(ids(await refusals(program(events, { Principal: { Service: "cloudwatch.amazonaws.com" } })))).to.deep.equal(["backup-vault-notifications-topic-accepts-backup vault-notifications"]);
-            // A statement conditioned on aws:SourceAccount, which AWS Backup's guide does not document it sends.
-            expect(ids(await refusals(program(events, { ...backupMayPublish, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } })))).to.deep.equal([
+            // Conditioned on the vault's account, as AWS Backup's confused-deputy guidance recommends: AWS Backup sends it.
+            expect(await refusals(program(events, { ...backupMayPublish, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } }))).to.deep.equal([]);
+            // Conditioned on another account: the vault's notifications are dropped.
+            expect(ids(await refusals(program(events, { ...backupMayPublish, Condition: { StringEquals: { "aws:SourceAccount": "210987654321" } } })))).to.deep.equal([
                 "backup-vault-notifications-topic-accepts-backup vault-notifications",
             ]);
             // AWS Backup's documented statement.

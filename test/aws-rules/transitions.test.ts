@@ -160,4 +160,18 @@ describe("offline AWS rules: transitions between evaluations", () => {
         const after = (await stackWith("production", { config: { dbPointInTimeRetentionDays: "35" } })).resources;
         expect(rules(checkTransition(before, after))).to.deep.equal(["no-replacement-of-protected genie-primary-db-dr-backups"]);
     });
+
+    it("a vault's notifications moved to another topic are replaced delete-first; create-first the old delete would remove the new configuration", async () => {
+        const before = copy((await stack("production")).resources);
+        const after = copy(before);
+        const notifications = after.filter((r) => r.type === "aws:backup/vaultNotifications:VaultNotifications");
+        expect(notifications.length, "production's vaults send notifications").to.be.greaterThan(0);
+        for (const n of notifications) n.props.snsTopicArn = `${n.props.snsTopicArn}-moved`;
+        // As declared: deleteBeforeReplace, so the replacement is safe.
+        expect(checkTransition(before, after)).to.deep.equal([]);
+        // Without it (what a stack deployed before this change would do on its first move): refused.
+        for (const n of notifications) n.opts.deleteBeforeReplace = false;
+        expect(rules(checkTransition(before, after))).to.deep.equal(notifications.map((n) => `replace-singleton-delete-first ${n.name}`));
+    });
 });
+
