@@ -57,6 +57,7 @@ export function ruleContext(
         resources,
         config,
         ofType: (type) => byType.get(type) ?? [],
+        declaredElsewhere: (r) => existing.includes(r),
         // This stack's resources first, then what another stack of the account already declares.
         resolve: (ref, type) => (type ? (byType.get(type) ?? []) : [...custom, ...existing]).find((r) => refersTo(r, ref)),
         dependsOn(from, target) {

@@ -42,9 +42,10 @@ export const rules: AwsRule[] = [
         source: ONE_OWNER_SOURCE,
         check(record, ctx) {
             const others = ctx.ofType(RECORD).filter((r) => r !== record && recordKey(r) === recordKey(record));
-            // Reported once, on the later declaration.
+            if (others.length === 0) return undefined;
+            // Reported once: on this stack's record when another stack already owns it, else on the later declaration.
             const first = ctx.ofType(RECORD).find((r) => recordKey(r) === recordKey(record));
-            if (others.length === 0 || first === record) return undefined;
+            if (!others.some((r) => ctx.declaredElsewhere(r)) && first === record) return undefined;
             const overwrite = [record, ...others].some((r) => r.props.allowOverwrite === true || r.props.allowOverwrite === "true");
             return (
                 `${fqdn(record.props.name)} ${record.props.type} is also declared by ${others.map((r) => r.name).join(", ")}: ` +

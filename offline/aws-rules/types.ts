@@ -32,6 +32,8 @@ export interface RuleContext {
      * about the account that the pretend AWS cannot see (e.g. a service-linked role that already exists).
      */
     readonly config?: Readonly<Record<string, string>>;
+    /** True for a resource another stack of the account declares (it exists before this run). */
+    declaredElsewhere(r: RecordedResource): boolean;
 }
 
 /** A rule on one resource type's create/update inputs (and, where needed, its neighbours). */

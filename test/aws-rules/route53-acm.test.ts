@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import * as aws from "@pulumi/aws";
-import { evaluateStack } from "../../offline/mock-runtime";
-import { sharedRecords } from "../../offline/aws-rules/route53-acm";
+import { evaluateStack, RecordedResource } from "../../offline/mock-runtime";
+import { checkAwsRules } from "../../offline/aws-rules";
+import { rules as route53Rules, sharedRecords } from "../../offline/aws-rules/route53-acm";
+import { stack } from "../support/stacks";
 import { violationsOf, ruleIds } from "../support/aws-rules";
 
 /** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
@@ -55,6 +57,19 @@ describe("offline AWS rules: Route 53 and ACM", () => {
         // A dr stack that validates through the production stack's record declares none.
         const drShared = await evaluateStack("dr", { program: validatedCertificate("us-west-2", 0), stackReference: {} });
         expect(sharedRecords([production, drShared]).size).to.equal(0);
+    });
+
+    it("a dr evaluation refuses a record the production stack already owns (what the original dr edge wrote)", async () => {
+        const production = await stack("production");
+        const dr = await stack("dr");
+        const owned = production.resources.find((r) => r.type === "aws:route53/record:Record" && /certificate-validation/.test(r.name))!;
+        // The original dr edge: its own resource for the same validation record, allowOverwrite on.
+        const drCopy: RecordedResource = { ...owned, urn: owned.urn.replace("urn:pulumi:production::", "urn:pulumi:dr::").replace("genie-primary-edge", "genie-dr-edge"), name: "genie-dr-edge-certificate-validation" };
+        const found = checkAwsRules([...dr.resources, drCopy], route53Rules, {}, production.resources);
+        expect(found.map((v) => `${v.rule} ${v.name}`)).to.deep.equal(["route53-record-one-owner genie-dr-edge-certificate-validation"]);
+        expect(found[0].message).to.match(/allowOverwrite both resources own it/);
+        // The dr stack as declared writes none.
+        expect(checkAwsRules(dr.resources, route53Rules, {}, production.resources)).to.deep.equal([]);
     });
 
     it("refuses a certificate validation whose record FQDNs miss the certificate's validation record", async () => {
