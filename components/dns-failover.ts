@@ -74,6 +74,23 @@ export interface DnsFailoverArgs {
      * primary region coming back cannot take traffic with its stale database before failback.
      */
     fenced?: boolean;
+    /**
+     * The Route 53 health check the ARC Region switch plan created for this site's Region
+     * (components/region-switch.ts, its "move-dns" step). The Route 53 health check execution block
+     * "creates Amazon Route 53 health checks, which you then attach to Route 53 DNS records in your
+     * account. When you execute your Region switch plan, the Route 53 health check state is updated, and
+     * traffic is redirected based on your DNS configuration" (ARC developer guide,
+     * route53-health-check-block). The record then carries a calculated check of it and the app's:
+     * - PRIMARY: both must be healthy (2 of 2): a Region the plan deactivated is out of DNS whatever
+     *   its app answers;
+     * - SECONDARY: either (1 of 2), and the alias does not evaluate target health: once the plan has
+     *   activated the DR Region the SECONDARY is healthy whatever the DR app answers, so Route 53 never
+     *   falls back to the PRIMARY ("regardless of the health of the primary" when the SECONDARY is
+     *   unhealthy); before that it follows the DR app's health as it does without the plan.
+     * Known only once the plan exists: given in config (`regionSwitchHealthCheckId`), never looked up at
+     * deploy time (the lookup is a call to the plan's control plane in us-east-1).
+     */
+    regionSwitchHealthCheckId?: pulumi.Input<string>;
 }
 
 /**
@@ -98,7 +115,10 @@ export interface DnsFailoverArgs {
  *   endpoint does not depend on the host.
  */
 export class DnsFailover extends pulumi.ComponentResource {
+    /** The app's health check (`/api/health`): what the alarms watch. */
     readonly healthCheckId: pulumi.Output<string>;
+    /** The health check the record carries: the app's, or its combination with the plan's. */
+    readonly recordHealthCheckId: pulumi.Output<string>;
     /** Fully qualified name of the record (`domainName`). */
     readonly recordName: pulumi.Output<string>;
     readonly setIdentifier: string;
@@ -128,17 +148,33 @@ export class DnsFailover extends pulumi.ComponentResource {
                 tags: { Name: `${name}-health-check`, role: args.role },
             }, parent);
 
+        const planControlled = !args.fenced && args.regionSwitchHealthCheckId !== undefined;
+        const recordHealthCheck = planControlled
+            ? new aws.route53.HealthCheck(`${name}-record-health-check`, {
+                type: "CALCULATED",
+                childHealthchecks: [healthCheck.id, args.regionSwitchHealthCheckId!],
+                childHealthThreshold: args.role === "PRIMARY" ? 2 : 1,
+                tags: { Name: `${name}-record-health-check`, role: args.role, controlledBy: "arc-region-switch" },
+            }, parent)
+            : healthCheck;
+
         const record = new aws.route53.Record(`${name}-record`, {
             zoneId: args.hostedZoneId,
             name: args.domainName,
             type: "A",
             setIdentifier: args.setIdentifier,
             failoverRoutingPolicies: [{ type: args.role }],
-            healthCheckId: healthCheck.id,
+            healthCheckId: recordHealthCheck.id,
             // Alias records to an ALB have a fixed 60 s TTL; evaluating target health also fails over
-            // when the ALB has no healthy target at all.
-            aliases: [{ name: args.loadBalancerDnsName, zoneId: args.loadBalancerZoneId, evaluateTargetHealth: true }],
+            // when the ALB has no healthy target at all. Not on a plan-controlled SECONDARY: its target
+            // health would make it unhealthy, and Route 53 would answer the deactivated PRIMARY.
+            aliases: [{
+                name: args.loadBalancerDnsName,
+                zoneId: args.loadBalancerZoneId,
+                evaluateTargetHealth: !(planControlled && args.role === "SECONDARY"),
+            }],
         }, parent);
+        this.recordHealthCheckId = recordHealthCheck.id;
 
         this.healthCheckId = healthCheck.id;
         this.record = record;
@@ -148,6 +184,7 @@ export class DnsFailover extends pulumi.ComponentResource {
         this.detectionSeconds = failoverDetectionSeconds(requestInterval, failureThreshold);
         this.registerOutputs({
             healthCheckId: this.healthCheckId,
+            recordHealthCheckId: this.recordHealthCheckId,
             recordName: this.recordName,
             setIdentifier: this.setIdentifier,
             role: this.role,

@@ -238,6 +238,30 @@ export const CONFIG_SCHEMA = {
         description:
             "Keep this site out of DNS failover whatever it answers (its health check always fails). Set on production while the DR site serves, so a recovering primary cannot take traffic back before failback.",
     },
+    primaryAppAutoScalingGroupArn: {
+        type: "string",
+        description: "DR site: ARN of the production app Auto Scaling group (the Region switch plan scales it on the return); overrides the production stack's output.",
+    },
+    primaryCriticalAlarmArn: {
+        type: "string",
+        description: "DR site: ARN of the production site's P1 composite alarm (associated with the Region switch plan; the automatic trigger watches it); overrides the production stack's output.",
+    },
+    regionSwitchAutoActivate: {
+        type: "boolean",
+        default: false,
+        description:
+            "DR site: let the Region switch plan activate the DR Region by itself when the production P1 alarm is red (automatic promotion across regions). Off: an operator starts the execution.",
+    },
+    regionSwitchMinMinutesBetweenExecutions: {
+        type: "integer",
+        default: 60,
+        description: "DR site: minutes that must pass between two automatic executions of the Region switch plan (the trigger's guard against flapping), 60 to 10080.",
+    },
+    regionSwitchHealthCheckId: {
+        type: "string",
+        description:
+            "The Route 53 health check the Region switch plan created for this stack's Region (aws arc-region-switch list-route53-health-checks --plan-arn <regionSwitchPlanArn>): the failover record then needs both it and the app's health check, so a Region the plan deactivated stays out of DNS.",
+    },
     drillsEnabled: {
         type: "boolean",
         default: true,

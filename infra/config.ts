@@ -75,7 +75,7 @@ export interface StackConfig {
      * DR site: values of the production stack given in config. Each one given here is not read
      * from the production stack; when all are given, the production state is not read at all.
      */
-    productionOverrides: { databaseArn?: string; databaseBackupsArn?: string; databaseBackupsKmsKeyArn?: string; backupVaultArn?: string; drBackupsBucketName?: string };
+    productionOverrides: { databaseArn?: string; databaseBackupsArn?: string; databaseBackupsKmsKeyArn?: string; backupVaultArn?: string; drBackupsBucketName?: string; appAutoScalingGroupArn?: string; criticalAlarmArn?: string };
     /** Schedules and retentions: the plan's values or stricter. */
     backup: {
         intervalHours: number;
@@ -97,6 +97,15 @@ export interface StackConfig {
     /** The site is fenced out of DNS failover (an operator's switch during a DR operation). */
     siteFenced: boolean;
     drillsEnabled: boolean;
+    /** The ARC Region switch plan (dr stack) and the DNS health check it controls (components/region-switch.ts). */
+    regionSwitch: {
+        /** Opt-in: the plan activates the DR Region by itself when the primary's P1 alarm is red. */
+        autoActivate: boolean;
+        /** The trigger's guard against flapping: minutes between two automatic executions. */
+        minMinutesBetweenExecutions: number;
+        /** The Route 53 health check the plan created for this stack's Region, once known. */
+        healthCheckId?: string;
+    };
     /** Default tags of every taggable resource of the site. */
     tags: { app: string; stack: string; site: string };
 }
@@ -138,6 +147,10 @@ const SLACK_CHANNEL = /^[CG][A-Z0-9]{6,}$/;
 /** The plan's weekly retention as it states it, in months. */
 const WEEKLY_RETENTION_MONTHS = Math.round((DR_PLAN.dbWeeklyRetentionDays * 12) / 365);
 const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const AUTOSCALING_GROUP_ARN = /^arn:aws[a-z-]*:autoscaling:[a-z0-9-]+:\d{12}:autoScalingGroup:[A-Za-z0-9-]+:autoScalingGroupName\/.+$/;
+const CLOUDWATCH_ALARM_ARN = /^arn:aws[a-z-]*:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+$/;
+/** A Route 53 health check id (a UUID). */
+const ROUTE53_HEALTH_CHECK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const RDS_INSTANCE_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:db:[a-z][a-z0-9-]*$/;
 const RDS_AUTOMATED_BACKUPS_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:[A-Za-z0-9-]+$/;
 const BACKUP_VAULT_ARN = /^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_.-]+$/;
@@ -330,7 +343,15 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         databaseBackupsKmsKeyArn: raw.primaryDatabaseBackupsKmsKeyArn || undefined,
         backupVaultArn: raw.primaryBackupVaultArn || undefined,
         drBackupsBucketName: raw.drBackupsBucketName || undefined,
+        appAutoScalingGroupArn: raw.primaryAppAutoScalingGroupArn || undefined,
+        criticalAlarmArn: raw.primaryCriticalAlarmArn || undefined,
     };
+    if (productionOverrides.appAutoScalingGroupArn !== undefined) {
+        matches("primaryAppAutoScalingGroupArn", productionOverrides.appAutoScalingGroupArn, AUTOSCALING_GROUP_ARN, "must be an Auto Scaling group ARN such as arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:<uuid>:autoScalingGroupName/genie-primary-app");
+    }
+    if (productionOverrides.criticalAlarmArn !== undefined) {
+        matches("primaryCriticalAlarmArn", productionOverrides.criticalAlarmArn, CLOUDWATCH_ALARM_ARN, "must be a CloudWatch alarm ARN such as arn:aws:cloudwatch:us-east-1:123456789012:alarm:genie-primary-p1");
+    }
     if (productionOverrides.backupVaultArn !== undefined) {
         matches("primaryBackupVaultArn", productionOverrides.backupVaultArn, BACKUP_VAULT_ARN, "must be an AWS Backup vault ARN such as arn:aws:backup:us-east-1:123456789012:backup-vault:genie-primary-backup-vault");
     }
@@ -432,6 +453,16 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     const protect = bool("protect");
     const drillsEnabled = bool("drillsEnabled");
     const siteFenced = bool("siteFenced", false);
+    const regionSwitchHealthCheckId = raw.regionSwitchHealthCheckId || undefined;
+    if (regionSwitchHealthCheckId !== undefined) {
+        matches("regionSwitchHealthCheckId", regionSwitchHealthCheckId, ROUTE53_HEALTH_CHECK_ID, "must be a Route 53 health check id (a UUID) that the Region switch plan created for this stack's Region");
+    }
+    const regionSwitch = {
+        autoActivate: bool("regionSwitchAutoActivate", false),
+        // At least an hour: a second automatic failover inside the first one's recovery is never wanted.
+        minMinutesBetweenExecutions: int("regionSwitchMinMinutesBetweenExecutions", 60, 10080, "60 (an hour) to 10080 (a week)"),
+        ...(regionSwitchHealthCheckId ? { healthCheckId: regionSwitchHealthCheckId } : {}),
+    };
 
     if (problems.length > 0) throw new ConfigError(problems);
 
@@ -475,6 +506,7 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         protect,
         siteFenced,
         drillsEnabled,
+        regionSwitch,
         tags: { app: "genie-ai-server", stack, site: siteName },
     };
 }

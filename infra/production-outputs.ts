@@ -14,6 +14,8 @@ export const PRODUCTION_OUTPUTS = {
     databaseBackupsKmsKeyArn: { output: "databaseReplicatedBackupsKmsKeyArn", configKey: "primaryDatabaseBackupsKmsKeyArn" },
     backupVaultArn: { output: "backupVaultArn", configKey: "primaryBackupVaultArn" },
     drBackupsBucketName: { output: "drBackupsBucketName", configKey: "drBackupsBucketName" },
+    appAutoScalingGroupArn: { output: "autoScalingGroupArn", configKey: "primaryAppAutoScalingGroupArn" },
+    criticalAlarmArn: { output: "criticalAlarmArn", configKey: "primaryCriticalAlarmArn" },
 } as const satisfies Record<keyof StackConfig["productionOverrides"], { output: string; configKey: string }>;
 
 export type ProductionValue = keyof typeof PRODUCTION_OUTPUTS;

@@ -148,6 +148,7 @@ export function defineServingPath(
         loadBalancerDnsName: edge.loadBalancerDnsName,
         loadBalancerZoneId: edge.loadBalancerZoneId,
         fenced: config.siteFenced,
+        regionSwitchHealthCheckId: config.regionSwitch.healthCheckId,
     }, siteOpts);
 
     // After every rollout (a new image tag or launch template version): every in-service instance on

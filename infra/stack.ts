@@ -13,6 +13,8 @@ import { defineMonitoring } from "./monitoring";
 import { ProductionOutputs, productionOutputs } from "./production-outputs";
 import { createProviders } from "./providers";
 import { defineServingPath } from "./serving-path";
+import { RegionSwitch } from "../components/region-switch";
+import { DR_PLAN } from "./dr-plan";
 
 /** Resource names of this program start with this prefix (the app's name). */
 export const NAME_PREFIX = "genie";
@@ -167,6 +169,35 @@ export function defineStack(config: StackConfig) {
     // (FIS drills stop on it) and the site's dashboard (infra/monitoring.ts).
     const monitoring = defineMonitoring(config, providers, site, { notifications, database, servingPath, dataProtection, cacheSnapshotJobArn });
     Object.assign(outputs, monitoring.outputs);
+
+    // ── Region switch: the failover and the return as one ARC plan (dr stack) ─────────────────
+    // Owned by the dr stack: executions run on the plan's data plane in either Region, and nothing here
+    // changes with the DR site's role, so the failover `pulumi up -s dr` does not touch the plan (whose
+    // control plane is in us-east-1). Production's values come from config first (infra/production-outputs.ts).
+    if (config.siteRole !== "primary") {
+        const regionSwitch = new RegionSwitch(`${NAME_PREFIX}-region-switch`, {
+            planName: `${NAME_PREFIX}-region-switch`,
+            primary: {
+                region: config.primaryRegion,
+                databaseArn: production.get("databaseArn"),
+                autoScalingGroupArn: production.get("appAutoScalingGroupArn"),
+                criticalAlarmArn: production.get("criticalAlarmArn"),
+                recordSetIdentifier: `${NAME_PREFIX}-primary`,
+            },
+            dr: {
+                region: config.drRegion,
+                databaseArn: database.arn,
+                autoScalingGroupArn: servingPath.cluster.autoScalingGroupArn,
+                criticalAlarmArn: monitoring.criticalAlarmArn,
+                recordSetIdentifier: site,
+            },
+            recoveryTimeObjectiveMinutes: DR_PLAN.rtoMinutes,
+            dns: { hostedZoneId: config.dns.hostedZoneId, recordName: config.dns.domainName },
+            appCapacityPercent: 100,
+            autoActivate: config.regionSwitch.autoActivate ? { minDelayMinutes: config.regionSwitch.minMinutesBetweenExecutions } : undefined,
+        }, siteOpts);
+        Object.assign(outputs, { regionSwitchPlanArn: regionSwitch.planArn, regionSwitchExecutionRoleArn: regionSwitch.executionRoleArn });
+    }
 
     // ── Drills ───────────────────────────────────────────────────────────────────────────────
     // The plan's monthly failover tests, where the site serves (a standby has no Multi-AZ primary to fail over).

@@ -5,7 +5,7 @@
  */
 import { evaluateStack, EvaluateOptions, RecordedResource, StackEvaluation } from "./mock-runtime";
 import { checkPolicies, PackConfig, Violation } from "./policy-runner";
-import { computePosture, Posture, renderPosture } from "./posture";
+import { computePosture, describeState, isMissed, Posture, renderPosture } from "./posture";
 
 export interface PlanResource {
     urn: string;
@@ -39,7 +39,11 @@ export interface PlanReport {
     advisories: string[];
     /** The policy pack's violations (set by runPlan). */
     policy?: { violations: Violation[] };
-    /** The recovery posture against the plan's targets; a missed target is a problem. */
+    /**
+     * The recovery posture against the plan's targets, judged in the stack's state (production serving
+     * or fenced, dr standby or active): a missed target is a problem; a target the state sets aside (a
+     * fenced site does not serve) is reported, and what the state degrades is an advisory.
+     */
     posture: Posture;
 }
 
@@ -97,12 +101,14 @@ export function summarise(evaluation: StackEvaluation): PlanReport {
         total++;
     }
     const posture = computePosture(evaluation);
-    for (const c of posture.checks.filter((check) => !check.met)) {
+    for (const c of posture.checks.filter(isMissed)) {
         problems.push(
             `[recovery posture] ${c.what}: ${c.minutes === undefined ? "no mechanism declared" : `${+c.minutes.toFixed(1)} min`}, target ${+c.targetMinutes.toFixed(1)} min`,
         );
     }
-    return { stack: evaluation.stack, evaluation, components: [...components.values()], byRegion, total, problems, advisories: [], posture };
+    // A committed failover or fence is a state the operator chose: what it degrades is said, not failed.
+    const advisories = posture.state.degraded.map((d) => `[recovery posture] ${describeState(evaluation.stack, posture.state)}: degraded: ${d}`);
+    return { stack: evaluation.stack, evaluation, components: [...components.values()], byRegion, total, problems, advisories, posture };
 }
 
 /** The `--json` document: every resource with its props (secrets redacted) and options. */
@@ -132,7 +138,9 @@ export function renderPlan(report: PlanReport): string {
     const lines: string[] = [];
     const c = report.evaluation.config;
     const role = c[`${report.evaluation.project}:siteRole`];
-    lines.push(`Offline plan of stack ${report.stack} (site role ${role}, mock runtime: nothing was deployed)`);
+    const state = report.posture.state;
+    const stateText = state.state === "normal" || state.state === role ? "" : `, ${state.state}`;
+    lines.push(`Offline plan of stack ${report.stack} (site role ${role}${stateText}, ${state.serving ? "serving" : `not serving: ${state.servingSite} serves`}, mock runtime: nothing was deployed)`);
     lines.push("");
     const regions = Object.keys(report.byRegion).sort();
     const width = Math.max(9, ...report.components.map((s) => s.component.length));

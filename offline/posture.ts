@@ -61,6 +61,8 @@ export interface FailurePosture {
     failure: Failure;
     rto?: Figure;
     rpo?: Figure;
+    /** What the site's state makes of this failure when it has no figure to give (e.g. a site that does not serve). */
+    note?: string;
 }
 
 export interface PostureCheck {
@@ -69,11 +71,90 @@ export interface PostureCheck {
     /** Undefined: no mechanism declared at all (a miss). */
     minutes?: number;
     met: boolean;
+    /**
+     * Set when the stack's state takes this target away from this site (a fenced site does not serve; an
+     * active DR site has no standby region until failback): why. Reported with its figure, never a
+     * problem. Only {@link siteState}'s states set it, and only on the rows that state names: the normal
+     * states (production serving, dr standby) set nothing aside.
+     */
+    setAside?: string;
+}
+
+/** A check that fails the plan: its figure misses the target and the state does not set it aside. */
+export const isMissed = (c: PostureCheck): boolean => !c.met && c.setAside === undefined;
+
+/**
+ * The state of the site a stack runs, read from its config (`siteRole`, `siteFenced`), and what the
+ * posture judges it against. A failover moves the serving site: the dr stack goes `standby` -> `active`
+ * and production is fenced (out of DNS) until failback; each stack's plan must pass in each state,
+ * judged as what the site is in that state, not as the site it is in normal times.
+ */
+export interface SiteState {
+    /** The site this stack runs: the primary region's or the DR region's. */
+    site: "primary" | "dr";
+    /** normal: production serving; fenced: out of DNS (deactivated) while the other site serves; standby / active: the dr stack's roles. */
+    state: "normal" | "fenced" | "standby" | "active";
+    /** Whether this site takes the users' traffic in this state. */
+    serving: boolean;
+    /** Which site serves, in words. */
+    servingSite: string;
+    /** What is degraded in this state, and the way back. Empty in the normal states. */
+    degraded: string[];
+    /** The targets this site is judged against in this state. */
+    judgedAs: string;
+}
+
+/** The serving-path rows: whether users reach a working site, and how fast DNS moves them. */
+const SERVING_PATH_CHECKS = ["failover detection (plan: within 30 s)", "RTO whole region", "RPO whole region"];
+
+export function siteState(ev: StackEvaluation): SiteState {
+    const role = ev.config[`${ev.project}:siteRole`] ?? "primary";
+    const fenced = String(ev.config[`${ev.project}:siteFenced`] ?? "false") === "true";
+    const site = role === "primary" ? "primary" : "dr";
+    if (fenced) {
+        return {
+            site,
+            state: "fenced",
+            serving: false,
+            servingSite: site === "primary" ? "the DR site" : "the primary site",
+            degraded: [
+                `this site is out of DNS (siteFenced): it takes no traffic whatever its health, and its database is not the one of record (${site === "primary" ? "the DR site's, promoted: dr stack with siteRole active" : "the primary site's"})`,
+                `no site to fail over to: a loss of ${site === "primary" ? "the DR" : "the primary"} region is an outage until this site is brought back (README: failback)`,
+            ],
+            judgedAs: "a site out of service: its own recovery mechanisms are checked (its readiness to serve after failback); the serving-path targets (failover detection, region failover) belong to the serving site",
+        };
+    }
+    if (site === "primary") {
+        return { site, state: "normal", serving: true, servingSite: "this site, in the primary region", degraded: [], judgedAs: "the serving site: every target, the regional failover to the DR site included" };
+    }
+    if (role === "active") {
+        return {
+            site,
+            state: "active",
+            serving: true,
+            servingSite: "this site, in the DR region",
+            // computePosture adds the serving database's newest copy in another region.
+            degraded: ["no standby region: cross-region recovery points and a regional failover are reported, not required, until failback re-creates replication toward the primary region (README: failback)"],
+            judgedAs: "the serving site: every in-region target (instances, zone, database, Redis snapshots, bad deploy, deleted data) and failover detection",
+        };
+    }
+    return { site, state: "standby", serving: false, servingSite: "the primary site", degraded: [], judgedAs: "the recovery site: cross-region recovery points and the regional failover to this site" };
+}
+
+/** Why the state sets a check aside, or undefined when it is judged as in normal times. */
+function setAsideBy(state: SiteState, what: string): string | undefined {
+    if (state.state === "fenced" && SERVING_PATH_CHECKS.includes(what)) return `not serving: ${state.servingSite} serves`;
+    if (state.state === "active" && (/\(across regions\)$/.test(what) || what === "RTO whole region" || what === "RPO whole region")) {
+        return "degraded: no standby region until failback (README: failback)";
+    }
+    return undefined;
 }
 
 export interface Posture {
     stack: string;
     siteRole: string;
+    /** Which site serves, what is degraded, and what this site is judged against. */
+    state: SiteState;
     dataStores: DataStorePosture[];
     failures: FailurePosture[];
     /** Worst-case time for Route 53 to declare the site unhealthy: request interval × failure threshold. */
@@ -125,6 +206,7 @@ const sum = (basis: string, ...figures: Figure[]): Figure => ({
 export function computePosture(ev: StackEvaluation): Posture {
     const project = ev.project;
     const siteRole = ev.config[`${project}:siteRole`] ?? "primary";
+    const state = siteState(ev);
     const siteRegion = siteRole === "primary" ? ev.config[`${project}:primaryRegion`] : ev.config[`${project}:drRegion`];
     const of = (type: string) => ev.resources.filter((r) => r.type === type);
     const inSite = (r: RecordedResource) => r.region === siteRegion;
@@ -240,13 +322,15 @@ export function computePosture(ev: StackEvaluation): Posture {
     const cacheFailover: Figure | undefined = cache?.props.automaticFailoverEnabled ? { minutes: AWS_FIGURES.elasticacheFailoverMinutes, basis: "ElastiCache automatic failover" } : undefined;
 
     const regionFailover = (): FailurePosture => {
+        // A fenced site serves nobody: losing its region loses no traffic (the other site serves).
+        if (state.state === "fenced") return { failure: "whole region", note: `not serving: ${state.servingSite} serves; losing this region loses no traffic` };
+        if (siteRole === "active") {
+            // This site already serves; losing its region means failing back to the primary region (README: failback).
+            return { failure: "whole region", rto: undefined, rpo: dataStores[0].crossRegion, note: "this site serves: fail back to the primary region (README)" };
+        }
         if (failoverDetectionSeconds === undefined) return { failure: "whole region" };
         const detect: Figure = { minutes: failoverDetectionSeconds / 60, basis: "Route 53 health check (interval × threshold)" };
         const ttl: Figure = { minutes: AWS_FIGURES.route53AliasTtlMinutes, basis: "alias record TTL" };
-        if (siteRole === "active") {
-            // This site already serves; losing its region means failing back to the primary region (README: failback).
-            return { failure: "whole region", rto: undefined, rpo: dataStores[0].crossRegion };
-        }
         const promote: Figure = { minutes: AWS_FIGURES.rdsReplicaPromotionMinutes, basis: "promoting the DR replica" };
         const scale: Figure = { ...launch, basis: "scaling the DR app group to production size" };
         return {
@@ -278,6 +362,15 @@ export function computePosture(ev: StackEvaluation): Posture {
         };
     };
 
+    if (state.state === "active") {
+        const copy = dataStores[0].crossRegion;
+        state.degraded.push(
+            copy === undefined
+                ? "the serving database has no copy in another region"
+                : `the serving database's newest copy in another region is up to ${fmt(copy)} old (${copy.basis}); target ${DR_PLAN.rpoMinutes} min`,
+        );
+    }
+
     const failures: FailurePosture[] = [
         {
             failure: "instance",
@@ -303,27 +396,35 @@ export function computePosture(ev: StackEvaluation): Posture {
 
     // Checks against the plan.
     const checks: PostureCheck[] = [];
+    const push = (c: PostureCheck) => {
+        const setAside = setAsideBy(state, c.what);
+        checks.push(setAside === undefined ? c : { ...c, setAside });
+    };
     const check = (what: string, targetMinutes: number, figure: Figure | undefined) =>
-        checks.push({ what, targetMinutes, minutes: figure?.minutes, met: figure !== undefined && figure.minutes <= targetMinutes });
+        push({ what, targetMinutes, minutes: figure?.minutes, met: figure !== undefined && figure.minutes <= targetMinutes });
     for (const s of dataStores.filter((d) => RPO_BOUND_STORES.includes(d.store))) {
         check(`RPO ${s.store} (in region)`, DR_PLAN.rpoMinutes, s.inRegion);
-        if (siteRole !== "active") check(`RPO ${s.store} (across regions)`, DR_PLAN.rpoMinutes, s.crossRegion);
+        check(`RPO ${s.store} (across regions)`, DR_PLAN.rpoMinutes, s.crossRegion);
     }
     // A standby site's cache serves nobody and holds nothing of record: it starts empty or from a replicated export.
     if (siteRole !== "standby") check("Redis snapshot interval (plan: every 12 hours)", DR_PLAN.redisSnapshotIntervalHours * 60, dataStores[1].inRegion);
     for (const f of failures) {
-        if (f.failure === "whole region" && siteRole === "active") continue; // reported as failback, not checked
         check(`RTO ${f.failure}`, DR_PLAN.rtoMinutes, f.rto);
         check(`RPO ${f.failure}`, DR_PLAN.rpoMinutes, f.rpo);
     }
-    checks.push({
+    push({
         what: "failover detection (plan: within 30 s)",
         targetMinutes: DR_PLAN.failoverDetectionSeconds / 60,
         minutes: failoverDetectionSeconds === undefined ? undefined : failoverDetectionSeconds / 60,
         met: failoverDetectionSeconds !== undefined && failoverDetectionSeconds <= DR_PLAN.failoverDetectionSeconds,
     });
 
-    return { stack: ev.stack, siteRole, dataStores, failures, failoverDetectionSeconds, checks };
+    return { stack: ev.stack, siteRole, state, dataStores, failures, failoverDetectionSeconds, checks };
+}
+
+/** The state in one line: `production fenced (not serving: the DR site ... serves)`. */
+export function describeState(stack: string, s: SiteState): string {
+    return `${stack} ${s.state}${s.serving ? " (serving)" : ` (not serving: ${s.servingSite} serves)`}`;
 }
 
 const fmt = (f?: Figure) => (f === undefined ? "none declared" : f.minutes < 1 && f.minutes > 0 ? `${Math.round(f.minutes * 60)} s` : `${+f.minutes.toFixed(1)} min`);
@@ -331,12 +432,20 @@ const fmt = (f?: Figure) => (f === undefined ? "none declared" : f.minutes < 1 &
 /** The posture as the plan prints it. */
 export function renderPosture(p: Posture): string {
     const lines = [`Recovery posture (targets: RPO ${DR_PLAN.rpoMinutes} min, RTO ${DR_PLAN.rtoMinutes} min, failover detection ${DR_PLAN.failoverDetectionSeconds} s)`];
+    lines.push(`  state: ${describeState(p.stack, p.state)}; serving site: ${p.state.servingSite}`);
+    lines.push(`  judged as ${p.state.judgedAs}`);
+    for (const d of p.state.degraded) lines.push(`  degraded: ${d}`);
     lines.push("  data store   worst-case RPO in region   across regions");
     for (const s of p.dataStores) lines.push(`  ${s.store.padEnd(11)}  ${fmt(s.inRegion).padEnd(25)}  ${fmt(s.crossRegion)}`);
     lines.push("  failure                     RTO        RPO        how");
-    for (const f of p.failures) lines.push(`  ${f.failure.padEnd(26)}  ${fmt(f.rto).padEnd(9)}  ${fmt(f.rpo).padEnd(9)}  ${f.rto?.basis ?? (f.failure === "whole region" && p.siteRole === "active" ? "this site serves: fail back to the primary region (README)" : "")}`);
-    const missed = p.checks.filter((c) => !c.met);
-    lines.push(missed.length === 0 ? `  all ${p.checks.length} targets met` : `  ${missed.length} of ${p.checks.length} targets MISSED:`);
-    for (const c of missed) lines.push(`    - ${c.what}: ${c.minutes === undefined ? "no mechanism declared" : `${+c.minutes.toFixed(1)} min`} (target ${+c.targetMinutes.toFixed(1)} min)`);
+    for (const f of p.failures) lines.push(`  ${f.failure.padEnd(26)}  ${fmt(f.rto).padEnd(9)}  ${fmt(f.rpo).padEnd(9)}  ${f.rto?.basis ?? f.note ?? ""}`);
+    const figure = (c: PostureCheck) => (c.minutes === undefined ? "no mechanism declared" : `${+c.minutes.toFixed(1)} min`);
+    const judged = p.checks.filter((c) => c.setAside === undefined);
+    const setAside = p.checks.filter((c) => c.setAside !== undefined);
+    const missed = judged.filter(isMissed);
+    lines.push(missed.length === 0 ? `  all ${judged.length} targets met` : `  ${missed.length} of ${judged.length} targets MISSED:`);
+    for (const c of missed) lines.push(`    - ${c.what}: ${figure(c)} (target ${+c.targetMinutes.toFixed(1)} min)`);
+    if (setAside.length > 0) lines.push(`  ${setAside.length} set aside by the state (reported, not failed):`);
+    for (const c of setAside) lines.push(`    - ${c.what}: ${c.setAside} (${figure(c)}, target ${+c.targetMinutes.toFixed(1)} min${c.met ? ", met" : ""})`);
     return lines.join("\n");
 }

@@ -8,10 +8,19 @@ import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
 
 const INSTANCE = "aws:rds/instance:Instance";
 const PRODUCTION_DB_ARN = "arn:aws:rds:us-east-1:123456789012:db:genie-primary-db";
+/** What the dr stack's Region switch plan needs of the production stack, kept in config for an outage. */
+function REGION_SWITCH_VALUES() {
+    return {
+        primaryDatabaseArn: PRODUCTION_DB_ARN,
+        primaryAppAutoScalingGroupArn: "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1234:autoScalingGroupName/genie-primary-app",
+        primaryCriticalAlarmArn: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:genie-primary-monitoring-complete-outage",
+    };
+}
 /** What an active DR site's backups need of the production stack, kept in config for an outage. */
 const ACTIVE_SITE_VALUES = {
     primaryBackupVaultArn: "arn:aws:backup:us-east-1:123456789012:backup-vault:genie-primary-backup-vault",
     drBackupsBucketName: "genie-primary-storage-dr-backups-bucket",
+    ...REGION_SWITCH_VALUES(),
 };
 
 /** The DR-region key of the replicated backups, as an operator gives it in config during an outage. */
@@ -198,7 +207,7 @@ describe("database: the DR site", () => {
     });
 
     it("standby: takes the source from config when the production state cannot be read", async () => {
-        const ev = await stackWith("dr", { stackReference: "unavailable", config: { primaryDatabaseArn: PRODUCTION_DB_ARN } });
+        const ev = await stackWith("dr", { stackReference: "unavailable", config: { primaryDatabaseArn: PRODUCTION_DB_ARN, ...REGION_SWITCH_VALUES() } });
         expect(one(ev, INSTANCE, "genie-dr-db-instance").props.replicateSourceDb).to.equal(PRODUCTION_DB_ARN);
     });
 
@@ -239,9 +248,12 @@ describe("database: the DR site", () => {
     });
 
     it("active: promotion needs nothing of the production database (the primary region may be gone)", async () => {
-        // No primaryDatabaseArn: only the values the active site's backups use come from config.
+        // The production state is unreadable; config gives what the backups and the Region switch plan name
+        // (the plan maps each region's database ARN). The promoted database itself reads nothing of production.
         const ev = await stackWith("dr", { config: { siteRole: "active", ...ACTIVE_SITE_VALUES }, stackReference: "unavailable" });
-        expect(one(ev, INSTANCE, "genie-dr-db-instance").props).not.to.have.property("replicateSourceDb");
+        const db = one(ev, INSTANCE, "genie-dr-db-instance");
+        expect(db.props).not.to.have.property("replicateSourceDb");
+        expect(JSON.stringify(db.props)).not.to.include(PRODUCTION_DB_ARN);
     });
 
     it("active without a replica: restores the newest replicated recovery point, or a given time", async () => {

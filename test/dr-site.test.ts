@@ -17,6 +17,9 @@ const PRODUCTION_VALUES_IN_CONFIG = {
     primaryDatabaseArn: "arn:aws:rds:us-east-1:123456789012:db:genie-primary-db",
     primaryBackupVaultArn: "arn:aws:backup:us-east-1:123456789012:backup-vault:genie-primary-backup-vault",
     drBackupsBucketName: "genie-primary-storage-dr-backups-bucket",
+    // What the Region switch plan (components/region-switch.ts) names of the production site.
+    primaryAppAutoScalingGroupArn: "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1234:autoScalingGroupName/genie-primary-app",
+    primaryCriticalAlarmArn: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:genie-primary-p1",
 };
 
 describe("the dr stack: a complete second site", () => {
@@ -133,9 +136,11 @@ describe("failback safety: fencing the primary site", () => {
         expect(one(normal, "aws:route53/healthCheck:HealthCheck", "genie-primary-failover-health-check").props.type).to.equal("HTTPS");
     });
 
-    it("the plan says a fenced site is out of DNS failover", async () => {
+    it("the plan says a fenced site is out of DNS failover, and passes (a committed fence must not block the deploy)", async () => {
         const { summarise } = await import("../offline/plan");
         const report = summarise(await stackWith("production", { config: { siteFenced: "true" } }));
-        expect(report.problems).to.include("[recovery posture] failover detection (plan: within 30 s): no mechanism declared, target 0.5 min");
+        expect(report.problems).to.deep.equal([]);
+        const detection = report.posture.checks.find((c) => c.what === "failover detection (plan: within 30 s)")!;
+        expect(detection.setAside).to.equal("not serving: the DR site serves");
     });
 });

@@ -53,6 +53,23 @@ describe("offline plan", () => {
         expect(vpc.parent).to.match(/genie:network:Network::genie-primary-network$/);
     });
 
+    it("passes a committed fence (production --config siteFenced=true): exits 0 and prints which site serves and what is degraded", () => {
+        const run = plan("production", "--config", "siteFenced=true");
+        expect(run.code, run.stdout + run.stderr).to.equal(0);
+        expect(run.stdout).to.match(/Offline plan of stack production \(site role primary, fenced, not serving: the DR site serves/);
+        expect(run.stdout).to.match(/failover detection \(plan: within 30 s\): not serving: the DR site serves/);
+        expect(run.stdout).to.match(/advisor(y|ies) \(not failing the plan\):\n\s+- \[recovery posture\] production fenced/);
+        expect(run.stdout).to.include("No problems found.");
+    });
+
+    it("passes a committed failover (dr --config siteRole=active), judged as the serving site", () => {
+        const run = plan("dr", "--config", "siteRole=active");
+        expect(run.code, run.stdout + run.stderr).to.equal(0);
+        expect(run.stdout).to.match(/Offline plan of stack dr \(site role active, serving/);
+        expect(run.stdout).to.match(/state: dr active \(serving\)/);
+        expect(run.stdout).to.match(/degraded: the serving database's newest copy in another region/);
+    });
+
     it("exits 1 with the config error on bad config", () => {
         const run = plan("production", "--config", "drRegion=us-east-1");
         expect(run.code).to.equal(1);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { DR_PLAN } from "../infra/dr-plan";
 import { RecordedResource, StackEvaluation } from "../offline/mock-runtime";
-import { AWS_FIGURES, computePosture, cronIntervalHours, DATA_STORES, FAILURES, Posture } from "../offline/posture";
+import { AWS_FIGURES, computePosture, cronIntervalHours, DATA_STORES, FAILURES, isMissed, Posture } from "../offline/posture";
 import { stack, stackWith } from "./support/stacks";
 
 /** A copy of an evaluation with one change made to it. */
@@ -128,9 +128,77 @@ describe("recovery posture", () => {
         });
     }
 
-    it("an active DR site reports the regional failover as failback instead of checking it", async () => {
+    it("an active DR site reports the regional failover as failback, set aside by its state instead of failing", async () => {
         const posture = computePosture(await stackWith("dr", { config: { siteRole: "active" } }));
-        expect(posture.checks.some((c) => c.what === "RTO whole region")).to.equal(false);
+        expect(check(posture, "RTO whole region").setAside).to.match(/no standby region until failback/);
+        expect(failure(posture, "whole region").note).to.match(/this site serves: fail back/);
+        expect(posture.checks.filter(isMissed)).to.deep.equal([]);
+    });
+
+    describe("the state of the stack: which site serves, what is degraded, against which targets", () => {
+        const fenced = () => stackWith("production", { config: { siteFenced: "true" } });
+        const active = () => stackWith("dr", { config: { siteRole: "active" } });
+        const SERVING_PATH = ["RTO whole region", "RPO whole region", "failover detection (plan: within 30 s)"];
+
+        it("the normal states (production serving, dr standby) set no target aside and say which site serves", async () => {
+            const production = computePosture(await stack("production"));
+            expect(production.state).to.include({ site: "primary", state: "normal", serving: true });
+            expect(production.state.degraded).to.deep.equal([]);
+            const dr = computePosture(await stack("dr"));
+            expect(dr.state).to.include({ site: "dr", state: "standby", serving: false, servingSite: "the primary site" });
+            for (const p of [production, dr]) expect(p.checks.filter((c) => c.setAside !== undefined).map((c) => c.what)).to.deep.equal([]);
+        });
+
+        it("a broken normal production still fails: without its HTTPS health check, failover detection and the region failover are missed", async () => {
+            const noCheck = (resources: RecordedResource[]) => resources.filter((r) => !(r.type === "aws:route53/healthCheck:HealthCheck" && r.props.resourcePath));
+            const broken = computePosture(changed(await stack("production"), noCheck));
+            expect(broken.state.state).to.equal("normal");
+            const missed = broken.checks.filter(isMissed).map((c) => c.what);
+            expect(missed).to.include.members(SERVING_PATH);
+        });
+
+        it("production fenced (siteFenced=true): not serving, the DR site serves; the serving-path rows say so instead of missing; every other target met", async () => {
+            const posture = computePosture(await fenced());
+            expect(posture.state).to.include({ site: "primary", state: "fenced", serving: false, servingSite: "the DR site" });
+            expect(posture.state.degraded.join("\n")).to.match(/out of DNS/).and.to.match(/no site to fail over to/);
+            // Exactly the serving-path rows are set aside, each with "not serving: the DR site serves".
+            const aside = posture.checks.filter((c) => c.setAside !== undefined);
+            expect(aside.map((c) => c.what)).to.have.members(SERVING_PATH);
+            for (const c of aside) expect(c.setAside).to.equal("not serving: the DR site serves");
+            expect(failure(posture, "whole region").note).to.match(/^not serving: the DR site serves/);
+            expect(posture.checks.filter(isMissed)).to.deep.equal([]);
+            // The rest is still judged: the same count of judged rows as the site's own mechanisms.
+            expect(posture.checks.filter((c) => c.setAside === undefined).length).to.equal(computePosture(await stack("production")).checks.length - SERVING_PATH.length);
+        });
+
+        it("production fenced still fails on what is its own: without the automated-backup replication its cross-region RPO is missed", async () => {
+            const broken = computePosture(changed(await fenced(), without("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")));
+            expect(broken.checks.filter(isMissed).map((c) => c.what)).to.include("RPO database (across regions)");
+        });
+
+        it("dr active is judged as the serving site: failover detection and in-region targets count; the missing standby region is reported as degraded", async () => {
+            const ev = await active();
+            const posture = computePosture(ev);
+            expect(posture.state).to.include({ site: "dr", state: "active", serving: true });
+            expect(posture.state.degraded.join("\n")).to.match(new RegExp(`newest copy in another region is up to ${store(posture, "database").crossRegion!.minutes} min old`));
+            expect(check(posture, "RPO database (across regions)").setAside).to.match(/^degraded: no standby region/);
+            expect(check(posture, "failover detection (plan: within 30 s)").setAside).to.equal(undefined);
+            expect(check(posture, "RTO instance").setAside).to.equal(undefined);
+            // A serving DR site whose health check is too slow fails, as the primary does.
+            const slow = computePosture(changed(ev, each("aws:route53/healthCheck:HealthCheck", (r) => (r.props.requestInterval = 30))));
+            expect(slow.checks.filter(isMissed).map((c) => c.what)).to.deep.equal(["failover detection (plan: within 30 s)"]);
+        });
+
+        it("the plan prints the state and its set-aside rows, and lists what is degraded as advisories", async () => {
+            const { summarise, renderPlan } = await import("../offline/plan");
+            const report = summarise(await fenced());
+            expect(report.problems).to.deep.equal([]);
+            const text = renderPlan(report);
+            expect(text).to.match(/Offline plan of stack production \(site role primary, fenced, not serving: the DR site serves/);
+            expect(text).to.match(/state: production fenced \(not serving: the DR site serves\)/);
+            expect(text).to.match(/3 set aside by the state \(reported, not failed\):\n\s+- RTO whole region: not serving: the DR site serves/);
+            expect(report.advisories.some((a) => /^\[recovery posture\] production fenced .*degraded: no site to fail over to/.test(a))).to.equal(true);
+        });
     });
 
     it("reads AWS cron expressions as intervals", () => {

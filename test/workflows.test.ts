@@ -45,12 +45,16 @@ interface Step {
 }
 interface Job {
     "runs-on"?: unknown;
+    needs?: string | string[];
+    if?: string;
+    environment?: string | { name: string };
     container?: string | { image: string };
     env?: Record<string, string>;
     permissions?: Record<string, string> | string;
     steps?: Step[];
 }
 interface Workflow {
+    on: Record<string, any>;
     permissions?: Record<string, string> | string;
     env?: Record<string, string>;
     jobs: Record<string, Job>;
@@ -98,8 +102,8 @@ const grants = (perms: Record<string, string>, scope: string, level: "read" | "w
     perms[scope] === "write" || (level === "read" && perms[scope] === "read") || perms["*"] === `${level}-all` || perms["*"] === "write-all";
 
 describe("GitHub workflows", () => {
-    it("are there: deploy.yml and preview.yml", () => {
-        expect(workflowFiles()).to.include.members(["deploy.yml", "preview.yml"]);
+    it("are there: deploy.yml, preview.yml and failover.yml", () => {
+        expect(workflowFiles()).to.include.members(["deploy.yml", "preview.yml", "failover.yml"]);
     });
 
     for (const file of workflowFiles()) {
@@ -132,7 +136,7 @@ describe("GitHub workflows", () => {
 
     it("run the offline checks (.ci/run) in a Debian 12 image with CI=true, where .ci/runbook-prereqs.sh's packages exist", () => {
         const offline = jobs.filter(({ job }) => (job.steps ?? []).some((s) => /\.ci\/run\b|npm test|runbook-prereqs/.test(s.run ?? "")));
-        expect(offline.map((j) => `${j.file}:${j.id}`)).to.have.members(["deploy.yml:offline", "preview.yml:offline"]);
+        expect(offline.map((j) => `${j.file}:${j.id}`)).to.have.members(["deploy.yml:offline", "preview.yml:offline", "failover.yml:offline"]);
         for (const { file, workflow, id, job } of offline) {
             const image = typeof job.container === "string" ? job.container : job.container?.image;
             // postgresql-15 is Debian 12's PostgreSQL; Ubuntu 24.04 (ubuntu-latest) has 16 only.
@@ -173,5 +177,71 @@ describe("GitHub workflows", () => {
             expect(grants(perms, "id-token", "write"), `${file}:${id} id-token: write exactly when it assumes an AWS role by OIDC`).to.equal(assumesRole);
             if (comments) expect(grants(perms, "pull-requests", "write"), `${file}:${id} pull-requests: write (the preview comment)`).to.equal(true);
         }
+    });
+});
+
+/** The `pulumi up` jobs of a workflow, with the stack each updates (the last segment of stack-name). */
+function upJobs(file: string) {
+    return jobs
+        .filter((j) => j.file === file)
+        .flatMap((j) =>
+            (j.job.steps ?? [])
+                .filter((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "up")
+                .map((s) => ({ ...j, step: s, stack: String(s.with!["stack-name"]).split("/").pop()! })),
+        );
+}
+const needsOf = (job: Job) => (job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs]);
+const environmentOf = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
+
+describe("the failover workflow (failover.yml): a region failover from the pipeline while the primary region is down", () => {
+    const failover = workflows.find((w) => w.file === "failover.yml")!.workflow;
+
+    it("is started by hand only (workflow_dispatch), with the stack and the target state as choices", () => {
+        expect(Object.keys(failover.on)).to.deep.equal(["workflow_dispatch"]);
+        const inputs = failover.on.workflow_dispatch.inputs;
+        expect(inputs.stack).to.include({ type: "choice", required: true });
+        expect(inputs.stack.options).to.have.members(["dr", "production"]);
+        expect(inputs.siteRole.options).to.have.members(["active", "standby"]);
+        expect(inputs.siteFenced.options).to.have.members(["true", "false"]);
+    });
+
+    it("updates only the chosen stack: one up job per stack, each run only when that stack is chosen, with the chosen value", () => {
+        const ups = upJobs("failover.yml");
+        expect(ups.map((u) => u.stack).sort()).to.deep.equal(["dr", "production"]);
+        for (const u of ups) {
+            expect(u.job.if, `${u.id} runs only for its stack`).to.equal(`inputs.stack == '${u.stack}'`);
+            const key = u.stack === "dr" ? "siteRole" : "siteFenced";
+            expect(String(u.step.with!["config-map"]), `${u.id} applies the chosen ${key}`).to.include(`'genie-infra:${key}': { value: '\${{ inputs.${key} }}'`);
+        }
+    });
+
+    it("never waits on the primary region: no job needs an up of production, and every AWS credential is taken in us-west-2", () => {
+        const production = new Set(upJobs("failover.yml").filter((u) => u.stack === "production").map((u) => u.id));
+        for (const { file, id, job } of jobs.filter((j) => j.file === "failover.yml")) {
+            expect(needsOf(job).filter((n) => production.has(n)), `${file}:${id} needs a production job`).to.deep.equal([]);
+            for (const s of (job.steps ?? []).filter((x) => x.uses?.startsWith("aws-actions/configure-aws-credentials@"))) {
+                expect(s.with?.["aws-region"], `${file}:${id} credentials`).to.equal("us-west-2");
+            }
+        }
+        // deploy.yml, by contrast, runs dr after production: the reason this workflow exists.
+        expect(needsOf(jobs.find((j) => j.file === "deploy.yml" && j.id === "dr")!.job)).to.include("production");
+    });
+
+    it("has the same approval and policy pack as deploy.yml: each stack's GitHub Environment, --policy-pack policies", () => {
+        const deploy = new Map(upJobs("deploy.yml").map((u) => [u.stack, u]));
+        for (const u of upJobs("failover.yml")) {
+            const same = deploy.get(u.stack)!;
+            expect(environmentOf(u.job), `${u.id} environment`).to.equal(environmentOf(same.job)).and.to.equal(u.stack);
+            expect(u.step.with!.policyPacks, `${u.id} policy pack`).to.equal(same.step.with!.policyPacks).and.to.equal("policies");
+            expect(u.step.with!["stack-name"]).to.equal(same.step.with!["stack-name"]);
+        }
+    });
+
+    it("runs the offline plan of the target state before any update", () => {
+        const offline = failover.jobs.offline;
+        const runs = (offline.steps ?? []).map((s) => s.run ?? "");
+        expect(runs).to.include('npm run plan -- "$TARGET_STACK" --config "$TARGET_KEY=$TARGET_VALUE"');
+        expect(failover.env).to.include({ TARGET_STACK: "${{ inputs.stack }}" });
+        for (const u of upJobs("failover.yml")) expect(needsOf(u.job), `${u.id} waits for the offline plan`).to.include("offline");
     });
 });

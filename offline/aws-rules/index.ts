@@ -6,6 +6,7 @@
  */
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, AwsRuleViolation, RuleContext } from "./types";
+import { rules as arcRules } from "./arc";
 import { rules as backupRules } from "./backup";
 import { rules as chatbotRules } from "./chatbot";
 import { rules as ecrRules } from "./ecr";
@@ -22,6 +23,7 @@ export type { AwsRule, AwsRuleViolation, RuleContext } from "./types";
 
 /** Every rule, by service. */
 export const AWS_RULES: readonly AwsRule[] = [
+    ...arcRules,
     ...backupRules,
     ...chatbotRules,
     ...ecrRules,
