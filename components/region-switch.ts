@@ -18,7 +18,16 @@ import * as pulumi from "@pulumi/pulumi";
  * The dr stack owns it (infra/stack.ts): its inputs are the DR site's resources and the production
  * values it already reads config-first (infra/production-outputs.ts), and none of them changes with the
  * DR site's role, so the failover run `pulumi up -s dr` (siteRole=active) leaves it untouched (no
- * control-plane call) as long as it is run without `--refresh`.
+ * control-plane call) as long as it is run without a full `--refresh`. After an execution promoted the DR
+ * replica, refresh that database alone first (`pulumi refresh --target <its urn>`): without it the state
+ * still holds replicateSourceDb and the update calls PromoteReadReplica on an instance that is no longer
+ * a replica, which RDS refuses (README: converging the stacks).
+ *
+ * The activate workflow of the primary region (the return) promotes the primary region's database: it
+ * works only once failback has made that database (same identifier) a replica of the DR database again;
+ * the Region switch "post recovery" workflow that would re-create it is not in the pinned provider
+ * (workflowTargetAction: activate or deactivate). The EC2 Auto Scaling block raises the group's minimum,
+ * which the next `pulumi up` puts back to the configured minimum (README: Known limitations).
  */
 
 /** Plan names (CreatePlan API): 1-32 characters, letters, digits and inner hyphens. */
@@ -105,6 +114,7 @@ export class RegionSwitch extends pulumi.ComponentResource {
                     autoScalingGroupArns: [primaryAsg, drAsg],
                     hostedZoneId: zoneId,
                     alarmArns: [primaryAlarm, drAlarm],
+                    triggeredPlanName: args.autoActivate ? args.planName : undefined,
                 })));
         const rolePolicy = new aws.iam.RolePolicy(`${name}-execution-policy`, { role: role.name, policy }, parent);
 
@@ -203,6 +213,8 @@ export interface ExecutionPolicyInputs {
     autoScalingGroupArns: string[];
     hostedZoneId: string;
     alarmArns: string[];
+    /** The plan's name, when an automatic trigger starts its executions (they need StartPlanExecution). */
+    triggeredPlanName?: string;
 }
 
 /**
@@ -229,10 +241,16 @@ export function regionSwitchExecutionPolicy(p: ExecutionPolicyInputs) {
             { Sid: "Ec2AutoScalingCapacity", Effect: "Allow", Action: "cloudwatch:GetMetricStatistics", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "AWS/AutoScaling" } } },
             // security_iam_region_switch_route53.
             { Sid: "Route53HealthCheck", Effect: "Allow", Action: "route53:ListResourceRecordSets", Resource: zoneArn },
-            // The associated alarms and the trigger's: "Region switch assumes the execution role to read the
-            // CloudWatch alarms that the triggers use" (security_iam_region_switch_trust_policy); the actions
-            // of the reports sample (security_iam_region_switch_reports) scoped to the two alarms.
+            // The associated alarms and the trigger's: the CloudWatch sample (security_iam_region_switch_cloudwatch),
+            // scoped to the two alarms.
             { Sid: "AssociatedAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"], Resource: p.alarmArns },
+            // Plan evaluation, Triggers: "Checks that the plan's execution role has the
+            // arc-region-switch:StartPlanExecution permission required for automated trigger-based execution"
+            // (working-with-rs-plan-evaluation). The plan's ARN ends in a suffix known only once it exists
+            // (and it has no region): the plan's name with a wildcard.
+            ...(p.triggeredPlanName
+                ? [{ Sid: "TriggeredExecutions", Effect: "Allow", Action: "arc-region-switch:StartPlanExecution", Resource: `arn:aws:arc-region-switch::*:plan/${p.triggeredPlanName}*` }]
+                : []),
         ],
     };
 }

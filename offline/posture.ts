@@ -109,8 +109,10 @@ const SERVING_PATH_CHECKS = ["failover detection (plan: within 30 s)", "RTO whol
 
 export function siteState(ev: StackEvaluation): SiteState {
     const role = ev.config[`${ev.project}:siteRole`] ?? "primary";
-    const fenced = String(ev.config[`${ev.project}:siteFenced`] ?? "false") === "true";
     const site = role === "primary" ? "primary" : "dr";
+    // Only a fenced primary is out of service: the dr stack's serving-path rows measure the loss of the
+    // primary region, which a fence on the DR site does not make anyone else's job.
+    const fenced = site === "primary" && String(ev.config[`${ev.project}:siteFenced`] ?? "false") === "true";
     if (fenced) {
         return {
             site,

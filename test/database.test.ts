@@ -207,7 +207,7 @@ describe("database: the DR site", () => {
     });
 
     it("standby: takes the source from config when the production state cannot be read", async () => {
-        const ev = await stackWith("dr", { stackReference: "unavailable", config: { primaryDatabaseArn: PRODUCTION_DB_ARN, ...REGION_SWITCH_VALUES() } });
+        const ev = await stackWith("dr", { stackReference: "unavailable", config: { ...REGION_SWITCH_VALUES() } });
         expect(one(ev, INSTANCE, "genie-dr-db-instance").props.replicateSourceDb).to.equal(PRODUCTION_DB_ARN);
     });
 

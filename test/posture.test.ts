@@ -171,6 +171,12 @@ describe("recovery posture", () => {
             expect(posture.checks.filter((c) => c.setAside === undefined).length).to.equal(computePosture(await stack("production")).checks.length - SERVING_PATH.length);
         });
 
+        it("a fence on the dr stack sets nothing aside: its serving-path rows measure the loss of the primary region", async () => {
+            const posture = computePosture(await stackWith("dr", { config: { siteFenced: "true" } }));
+            expect(posture.state.state).to.equal("standby");
+            expect(posture.checks.filter((c) => c.setAside !== undefined)).to.deep.equal([]);
+        });
+
         it("production fenced still fails on what is its own: without the automated-backup replication its cross-region RPO is missed", async () => {
             const broken = computePosture(changed(await fenced(), without("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")));
             expect(broken.checks.filter(isMissed).map((c) => c.what)).to.include("RPO database (across regions)");

@@ -57,7 +57,7 @@ describe("the ARC Region switch plan (dr stack)", () => {
         expect(trigger.conditions).to.deep.equal([{ associatedAlarmName: "primary-p1-trigger", condition: "red" }]);
     });
 
-    it("the execution role trusts Region switch and has exactly the documented permissions of the blocks it uses", async () => {
+    it("the execution role trusts Region switch and has the documented permissions of the blocks it uses (the RDS ones scoped to the two instances)", async () => {
         const dr = await stack("dr");
         const role = one(dr, "aws:iam/role:Role", "genie-region-switch-execution-role");
         expect(JSON.parse(role.props.assumeRolePolicy).Statement[0].Principal).to.deep.equal({ Service: "arc-region-switch.amazonaws.com" });
@@ -70,8 +70,16 @@ describe("the ARC Region switch plan (dr stack)", () => {
         expect(bySid.Ec2AutoScalingCapacity.Condition).to.deep.equal({ StringEquals: { "cloudwatch:namespace": "AWS/AutoScaling" } });
         const zone = one(dr, PLAN, "genie-region-switch-plan").props.workflows[0].steps[1].route53HealthCheckConfigs[0].hostedZoneId;
         expect(bySid.Route53HealthCheck).to.include({ Action: "route53:ListResourceRecordSets", Resource: `arn:aws:route53:::hostedzone/${zone}` });
-        // Nothing of the blocks the plan does not use.
-        expect(JSON.stringify(policy)).not.to.match(/CreateDBInstanceReadReplica|lambda:|ecs:|eks:/);
+        // Nothing of the blocks the plan does not use, and no StartPlanExecution without a trigger.
+        expect(JSON.stringify(policy)).not.to.match(/CreateDBInstanceReadReplica|lambda:|ecs:|eks:|StartPlanExecution/);
+    });
+
+    it("an automatic trigger can start the plan: its execution role may StartPlanExecution on the plan (plan evaluation checks it)", async () => {
+        const auto = await stackWith("dr", { config: { regionSwitchAutoActivate: "true" } });
+        const policy = JSON.parse(one(auto, "aws:iam/rolePolicy:RolePolicy", "genie-region-switch-execution-policy").props.policy);
+        const start = (policy.Statement as any[]).find((s) => s.Sid === "TriggeredExecutions");
+        const planName = one(auto, PLAN, "genie-region-switch-plan").props.name;
+        expect(start).to.deep.include({ Action: "arc-region-switch:StartPlanExecution", Resource: `arn:aws:arc-region-switch::*:plan/${planName}*` });
     });
 
     it("comes up from config alone while the production state cannot be read", async () => {
