@@ -46,6 +46,12 @@ export const DR_PLAN = {
     databaseDownAlertMinutes: 3,
     /** Critical alerts, "Application down: Immediate notification". */
     applicationDownAlertMinutes: 1,
+    /**
+     * Incident Response, Response Times, "P1: 15 minutes": the operator acknowledges a P1 page within it.
+     * The posture counts it as the decision time of a manually started regional failover (a Region
+     * switch plan without its automatic trigger).
+     */
+    p1ResponseMinutes: 15,
     /** Critical alerts, "High error rate: 5-minute notification". */
     highErrorRateAlertMinutes: 5,
     /** Critical alerts, "Disk space low: 1-hour notification". */

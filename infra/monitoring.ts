@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { Database } from "../components/database";
 import { SiteKey } from "../components/keys";
-import { Monitoring } from "../components/monitoring";
+import { Monitoring, REGION_SWITCH_EVENTS_REGION, RegionSwitchAlerts } from "../components/monitoring";
 import { Notifications, SEVERITIES, SlackChannel } from "../components/notifications";
 import { StackConfig } from "./config";
 import { DataProtection } from "./data-protection";
@@ -18,6 +18,11 @@ export interface MonitoredSite {
     dataProtection: DataProtection;
     /** The Redis snapshot job, where the site runs one. */
     cacheSnapshotJobArn?: pulumi.Output<string>;
+    /**
+     * The stack owns the ARC Region switch plan (the dr stack): its evaluation warnings and failed
+     * executions go to the alert topics of the region where Region switch emits its events.
+     */
+    regionSwitchPlan?: boolean;
 }
 
 /**
@@ -46,6 +51,11 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
     const chatTopics: pulumi.Input<string>[] = SEVERITIES.map((s) => notifications.topicArns[s]);
     const accountId = aws.getCallerIdentityOutput({}, siteOpts).accountId;
     let globalAlerts: Notifications | undefined;
+    // Region switch events are emitted in us-east-1 (components/monitoring.ts, REGION_SWITCH_EVENTS_REGION):
+    // through the us-east-1 provider, or the site's when the site is there.
+    if (watched.regionSwitchPlan && !providers.globalMetrics && config.siteRegion !== REGION_SWITCH_EVENTS_REGION) {
+        throw new Error(`the stack owns the Region switch plan but has no provider in ${REGION_SWITCH_EVENTS_REGION}, where its events are emitted`);
+    }
     if (providers.globalMetrics) {
         const globalOpts = { provider: providers.globalMetrics };
         const globalKey = new SiteKey(`${site}-global-metrics-key`, { purpose: `the ${config.siteName} site's alarm topic in us-east-1`, protect: config.protect }, globalOpts);
@@ -54,10 +64,18 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
             accountId,
             emails: config.alerts.emails,
             smsNumbers: config.alerts.smsNumbers,
-            severities: ["critical"],
+            // critical: the health-check alarm and failed Region switch executions; high: plan evaluation warnings.
+            severities: watched.regionSwitchPlan ? ["critical", "high"] : ["critical"],
         }, globalOpts);
         healthCheckTopicArn = globalAlerts.topicArns.critical;
         chatTopics.push(healthCheckTopicArn);
+        if (watched.regionSwitchPlan) chatTopics.push(globalAlerts.topicArns.high);
+    }
+    if (watched.regionSwitchPlan) {
+        const topics = globalAlerts ?? notifications;
+        new RegionSwitchAlerts(`${site}-region-switch-alerts`, {
+            topicArns: { high: topics.topicArns.high, critical: topics.topicArns.critical },
+        }, { provider: providers.globalMetrics ?? providers.site });
     }
     // Vault notifications (components/backup-plan.ts, VAULT_ALERT_EVENTS: a recovery point's retention
     // changed, a failed copy), each to the high topic of the vault's own region. The landing zone's

@@ -167,14 +167,16 @@ export function defineStack(config: StackConfig) {
     // ── Monitoring and alerting ──────────────────────────────────────────────────────────────
     // The plan's critical alerts at its timings, the recovery point's alarms, the P1 composite alarm
     // (FIS drills stop on it) and the site's dashboard (infra/monitoring.ts).
-    const monitoring = defineMonitoring(config, providers, site, { notifications, database, servingPath, dataProtection, cacheSnapshotJobArn });
+    // The stack that owns the Region switch plan (below) also routes its evaluation warnings and failed executions.
+    const ownsRegionSwitchPlan = config.siteRole !== "primary";
+    const monitoring = defineMonitoring(config, providers, site, { notifications, database, servingPath, dataProtection, cacheSnapshotJobArn, regionSwitchPlan: ownsRegionSwitchPlan });
     Object.assign(outputs, monitoring.outputs);
 
     // ── Region switch: the failover and the return as one ARC plan (dr stack) ─────────────────
     // Owned by the dr stack: executions run on the plan's data plane in either Region, and nothing here
     // changes with the DR site's role, so the failover `pulumi up -s dr` does not touch the plan (whose
     // control plane is in us-east-1). Production's values come from config first (infra/production-outputs.ts).
-    if (config.siteRole !== "primary") {
+    if (ownsRegionSwitchPlan) {
         const regionSwitch = new RegionSwitch(`${NAME_PREFIX}-region-switch`, {
             planName: `${NAME_PREFIX}-region-switch`,
             primary: {

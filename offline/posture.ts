@@ -39,6 +39,11 @@ export const AWS_FIGURES = {
     instanceLaunchMinutes: 5,
     /** Returning to the last verified image after a bad release: one `pulumi up` of its tag, an instance refresh of a new set of instances; our budget, 30. */
     rollbackMinutes: 30,
+    /**
+     * An ARC Region switch trigger starts an execution when its associated alarms are in the trigger's
+     * condition; AWS gives no time from the alarm's state change to the execution's start. Budget: 1.
+     */
+    regionSwitchTriggerMinutes: 1,
 } as const;
 
 export interface Figure {
@@ -181,6 +186,9 @@ const T = {
     group: "aws:autoscaling/group:Group",
     targetGroup: "aws:lb/targetGroup:TargetGroup",
     vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+    regionSwitchPlan: "aws:arcregionswitch/plan:Plan",
+    metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
 } as const;
 
 /** Hours between runs of an AWS cron expression that fires every N hours (`cron(M H/N ...)`), or daily/weekly. */
@@ -203,6 +211,173 @@ const sum = (basis: string, ...figures: Figure[]): Figure => ({
     minutes: figures.reduce((total, f) => total + f.minutes, 0),
     basis: `${basis}: ${figures.map((f) => `${f.basis} (${f.minutes} min)`).join(" + ")}`,
 });
+
+const isAlarm = (r: RecordedResource) => r.type === T.metricAlarm || r.type === T.compositeAlarm;
+const alarmName = (r: RecordedResource): string => String(r.props.name ?? r.props.alarmName ?? r.outputs.name ?? r.outputs.alarmName ?? r.name);
+
+/**
+ * The soonest an alarm of this evaluation goes to ALARM after its metric turns bad: a metric alarm needs
+ * `datapointsToAlarm` (default `evaluationPeriods`) breaching periods; a composite alarm follows its rule's
+ * children (AND: the slowest; OR only: the fastest). Metric publication delays are not counted.
+ */
+export function alarmTiming(ev: StackEvaluation, alarm: RecordedResource, depth = 0): Figure | undefined {
+    if (alarm.type === T.metricAlarm) {
+        const period = Number(alarm.props.period);
+        const periods = Number(alarm.props.datapointsToAlarm ?? alarm.props.evaluationPeriods);
+        if (!(period > 0 && periods > 0)) return undefined;
+        return { minutes: (period * periods) / 60, basis: `${alarmName(alarm)} (${periods} × ${period} s)` };
+    }
+    if (alarm.type !== T.compositeAlarm || depth > 5) return undefined;
+    const rule = String(alarm.props.alarmRule ?? "");
+    const children = [...rule.matchAll(/ALARM\(\s*"?([^")]+?)"?\s*\)/g)].map((m) => ev.resources.find((r) => isAlarm(r) && alarmName(r) === m[1]));
+    if (children.length === 0 || children.some((c) => c === undefined)) return undefined;
+    const timings = children.map((c) => alarmTiming(ev, c!, depth + 1));
+    if (timings.some((t) => t === undefined)) return undefined;
+    const anyOf = /\bOR\b/.test(rule) && !/\bAND\b/.test(rule);
+    const pick = anyOf ? min(...timings)! : max(...(timings as Figure[]));
+    return { minutes: pick.minutes, basis: `${alarmName(alarm)} (${anyOf ? "the first of" : "all of"}: ${(timings as Figure[]).map((t) => t.basis).join(", ")})` };
+}
+
+/** What the Region switch plan's activate workflow for a region makes of the loss of the other region. */
+export interface RegionSwitchRecovery {
+    /** Detection, then the workflow's steps at their expected durations; undefined when the workflow cannot recover the site (`problems`). */
+    rto?: Figure;
+    /** The same detection, then every block at its timeout (a block without one at its expected duration): the longest the execution runs before a step fails. */
+    worstCase?: Figure;
+    /** The plan's declared recovery time objective (`recoveryTimeObjectiveMinutes`). */
+    planRtoMinutes?: number;
+    /** Why the workflow does not recover the site: a step it lacks, a block that times out before AWS's figure. */
+    problems: string[];
+}
+
+export interface RegionSwitchSite {
+    /** The region the workflow activates (this site's). */
+    region: string;
+    /** This site's database (the replica the workflow must promote). */
+    database?: RecordedResource;
+    /** This site's app group (its health check grace period counts in the scale-out). */
+    group?: RecordedResource;
+    /** The app's Route 53 health check (its interval × threshold counts in the DNS step). */
+    healthCheck?: RecordedResource;
+}
+
+/**
+ * The region-loss recovery time through an ARC Region switch plan: detection (the plan's trigger, or an
+ * operator paged by the primary's P1 alarm), then the activate workflow of the site's region. Steps run
+ * in sequence and a Parallel step takes its longest child ("Execution blocks run sequentially or in
+ * parallel": ARC developer guide, Region switch plans). Each block's expected duration is AWS's figure where
+ * one exists, else our budget (said as such); a block whose figure exceeds its `timeoutMinutes` times out
+ * and the execution does not complete.
+ */
+export function regionSwitchRecovery(ev: StackEvaluation, plan: RecordedResource, site: RegionSwitchSite): RegionSwitchRecovery {
+    const problems: string[] = [];
+    const planName = String(plan.props.name ?? plan.name);
+    const alarms = (plan.props.associatedAlarms ?? []) as any[];
+    const regionOf = (arn: unknown) => (typeof arn === "string" && arn.startsWith("arn:") ? arn.split(":")[3] : undefined);
+    // An associated alarm's timing: from its resource in this evaluation, or, for the other region's
+    // alarm (the production stack's), from this site's alarm of the same type (the same component builds both).
+    const timingOf = (alarm: any): Figure | undefined => {
+        const declared = ev.resources.find((r) => isAlarm(r) && r.outputs.arn === alarm.resourceIdentifier);
+        if (declared) return alarmTiming(ev, declared);
+        // Prefer an alarm of the same type (a trigger alarm names the other site's P1 alarm too).
+        const candidates = [...alarms.filter((a) => a.alarmType === alarm.alarmType), ...alarms.filter((a) => a.alarmType !== alarm.alarmType)];
+        const counterpart = candidates
+            .map((a) => ev.resources.find((r) => isAlarm(r) && r.outputs.arn === a.resourceIdentifier))
+            .find((r): r is RecordedResource => r !== undefined);
+        const timing = counterpart && alarmTiming(ev, counterpart);
+        return timing && { minutes: timing.minutes, basis: `${alarm.mapBlockKey} as this site declares its own, ${timing.basis} (the same component builds the other site's; its stack is not in this evaluation)` };
+    };
+
+    // Detection: the trigger on, else an operator paged by the primary region's P1 alarm.
+    const trigger = ((plan.props.triggers ?? []) as any[]).find((t) => t.action === "activate" && t.targetRegion === site.region);
+    let detection: Figure;
+    const operator: Figure = { minutes: DR_PLAN.p1ResponseMinutes, basis: `an operator's decision to start the plan (dr-plan.md, P1 response time "${DR_PLAN.p1ResponseMinutes} minutes")` };
+    if (trigger) {
+        const keys = ((trigger.conditions ?? []) as any[]).map((c) => c.associatedAlarmName);
+        const timings = keys.map((k) => alarms.find((a) => a.mapBlockKey === k)).map((a) => (a ? timingOf(a) : undefined));
+        const alarmFigure = timings.every((t) => t !== undefined) && timings.length > 0 ? max(...(timings as Figure[])) : undefined;
+        if (alarmFigure === undefined) problems.push(`the trigger's alarm (${keys.join(", ")}) has no timing in this evaluation`);
+        detection = sum(`automatic: the plan's trigger (${keys.join(", ")} red)`, alarmFigure ?? { minutes: 0, basis: "its alarm (unknown)" }, { minutes: AWS_FIGURES.regionSwitchTriggerMinutes, basis: "the trigger starting the execution (budget)" });
+    } else {
+        const page = alarms.filter((a) => a.alarmType === "applicationHealth" && regionOf(a.resourceIdentifier) !== site.region).map(timingOf).find((t) => t !== undefined);
+        detection = page ? sum("manual: the other region's P1 alarm pages, then", page, operator) : { ...operator, basis: `manual, no alarm of the other region associated: ${operator.basis}` };
+    }
+
+    const workflow = ((plan.props.workflows ?? []) as any[]).find(
+        (w) => w.workflowTargetAction === "activate" && (w.workflowTargetRegion === undefined || w.workflowTargetRegion === site.region),
+    );
+    if (!workflow) return { planRtoMinutes: plan.props.recoveryTimeObjectiveMinutes, problems: [...problems, `the plan ${planName} has no activate workflow for ${site.region}`] };
+
+    const did = { promote: false, scale: false, dns: false };
+    interface Estimate { expected: number; worst: number; text: string }
+    const estimate = (step: any): Estimate => {
+        if (step.executionBlockType === "Parallel") {
+            const children = ((step.parallelConfigs ?? []) as any[]).flatMap((c) => (c.steps ?? []) as any[]).map(estimate);
+            const expected = Math.max(0, ...children.map((c) => c.expected));
+            return { expected, worst: Math.max(0, ...children.map((c) => c.worst)), text: `${step.name} in parallel, its longest block ${+expected.toFixed(1)} min [${children.map((c) => c.text).join(" | ")}]` };
+        }
+        const config = Object.entries(step)
+            .filter(([k, v]) => k.endsWith("Configs") && k !== "parallelConfigs" && Array.isArray(v))
+            .flatMap(([, v]) => v as any[])[0];
+        const timeout = config?.timeoutMinutes === undefined ? undefined : Number(config.timeoutMinutes);
+        let figure: Figure | undefined;
+        switch (step.executionBlockType) {
+            case "RdsPromoteReadReplica": {
+                const arn = config?.dbInstanceArnMap?.[site.region];
+                if (arn !== undefined && (site.database === undefined || arn === site.database.outputs.arn)) did.promote = true;
+                figure = { minutes: AWS_FIGURES.rdsReplicaPromotionMinutes, basis: `RDS read replica promotion, AWS "a few minutes" (budget ${AWS_FIGURES.rdsReplicaPromotionMinutes})` };
+                break;
+            }
+            case "EC2AutoScaling": {
+                if (((config?.asgs ?? []) as any[]).some((a) => regionOf(a.arn) === site.region)) did.scale = true;
+                const grace = Number(site.group?.props.healthCheckGracePeriod ?? 0) / 60;
+                figure = { minutes: AWS_FIGURES.instanceLaunchMinutes + grace, basis: `instance launch (budget ${AWS_FIGURES.instanceLaunchMinutes}) + the group's health check grace period (${+grace.toFixed(1)})` };
+                break;
+            }
+            case "Route53HealthCheck": {
+                if (((config?.recordSets ?? []) as any[]).some((r) => r.region === site.region)) did.dns = true;
+                const hc = site.healthCheck;
+                const detect = hc ? (Number(hc.props.requestInterval) * Number(hc.props.failureThreshold)) / 60 : 0;
+                figure = {
+                    minutes: detect + AWS_FIGURES.route53AliasTtlMinutes,
+                    basis: `Route 53 health check ${hc ? `${hc.props.requestInterval} s × ${hc.props.failureThreshold}` : "(none declared)"} + alias TTL ${AWS_FIGURES.route53AliasTtlMinutes}`,
+                };
+                break;
+            }
+            case "ManualApproval":
+                figure = { ...operator, basis: `an approval: ${operator.basis}` };
+                break;
+            default:
+                // AWS gives no figure for the other blocks (custom Lambda, nested plans...): their timeout.
+                if (timeout !== undefined) figure = { minutes: timeout, basis: "no AWS figure: its timeout" };
+        }
+        const bound = timeout === undefined ? "no timeout" : `timeout ${timeout}`;
+        if (figure === undefined) {
+            problems.push(`step ${step.name} (${step.executionBlockType}) has no AWS figure and no timeout`);
+            return { expected: 0, worst: 0, text: `${step.name}: unknown (${bound})` };
+        }
+        if (timeout !== undefined && figure.minutes > timeout) {
+            problems.push(`step ${step.name} times out after ${timeout} min, before its expected ${+figure.minutes.toFixed(1)} min (${figure.basis}): the execution stops there`);
+        }
+        const expected = timeout === undefined ? figure.minutes : Math.min(figure.minutes, timeout);
+        return { expected, worst: timeout ?? figure.minutes, text: `${step.name}: ${figure.basis} = ${+figure.minutes.toFixed(1)} min (${bound})` };
+    };
+    const steps = ((workflow.steps ?? []) as any[]).map(estimate);
+    if (!did.promote) problems.push(`no step promotes ${site.database?.name ?? "this site's database"} in ${site.region} (the site stays read-only)`);
+    if (!did.scale) problems.push(`no step scales this site's app group in ${site.region} (it stays at standby size)`);
+    if (!did.dns) problems.push(`no Route 53 health check step moves ${site.region}'s record (traffic follows the app's health alone: a primary region coming back takes it back, with a stale database)`);
+    const workflowFigure: Figure = {
+        minutes: steps.reduce((t, s) => t + s.expected, 0),
+        basis: `the Region switch plan ${planName}, activate ${site.region}, in sequence: ${steps.map((s) => s.text).join(" → ")}`,
+    };
+    const worstFigure: Figure = { minutes: steps.reduce((t, s) => t + s.worst, 0), basis: "every block at its timeout" };
+    return {
+        rto: problems.length === 0 ? sum("detection, then the plan's steps", detection, workflowFigure) : undefined,
+        worstCase: sum("detection, then every block of the plan at its timeout", detection, worstFigure),
+        planRtoMinutes: plan.props.recoveryTimeObjectiveMinutes === undefined ? undefined : Number(plan.props.recoveryTimeObjectiveMinutes),
+        problems,
+    };
+}
 
 /** Computes the posture of an evaluated stack and checks it against the plan. */
 export function computePosture(ev: StackEvaluation): Posture {
@@ -323,12 +498,24 @@ export function computePosture(ev: StackEvaluation): Posture {
         : undefined;
     const cacheFailover: Figure | undefined = cache?.props.automaticFailoverEnabled ? { minutes: AWS_FIGURES.elasticacheFailoverMinutes, basis: "ElastiCache automatic failover" } : undefined;
 
+    // The dr stack's Region switch plan: the regional failover to this site is its activate workflow.
+    const regionSwitchPlan = isDrSite ? of(T.regionSwitchPlan).find((p) => ((p.props.regions ?? []) as string[]).includes(String(siteRegion))) : undefined;
+    let regionSwitch: RegionSwitchRecovery | undefined;
     const regionFailover = (): FailurePosture => {
         // A fenced site serves nobody: losing its region loses no traffic (the other site serves).
         if (state.state === "fenced") return { failure: "whole region", note: `not serving: ${state.servingSite} serves; losing this region loses no traffic` };
         if (siteRole === "active") {
             // This site already serves; losing its region means failing back to the primary region (README: failback).
             return { failure: "whole region", rto: undefined, rpo: dataStores[0].crossRegion, note: "this site serves: fail back to the primary region (README)" };
+        }
+        if (regionSwitchPlan) {
+            regionSwitch = regionSwitchRecovery(ev, regionSwitchPlan, { region: String(siteRegion), database: db, group, healthCheck });
+            return {
+                failure: "whole region",
+                rto: regionSwitch.rto,
+                rpo: crossRegionReplica,
+                note: regionSwitch.problems.length > 0 ? `the Region switch plan does not recover this site: ${regionSwitch.problems.join("; ")}` : undefined,
+            };
         }
         if (failoverDetectionSeconds === undefined) return { failure: "whole region" };
         const detect: Figure = { minutes: failoverDetectionSeconds / 60, basis: "Route 53 health check (interval × threshold)" };
@@ -337,7 +524,16 @@ export function computePosture(ev: StackEvaluation): Posture {
         const scale: Figure = { ...launch, basis: "scaling the DR app group to production size" };
         return {
             failure: "whole region",
-            rto: sum("DNS failover to the DR site, then promotion and scale-out", detect, ttl, max(promote, scale)),
+            // The production stack cannot see the dr stack's Region switch plan: it keeps this estimate, and
+            // the dr stack's posture computes the row from the plan's steps (`npm run plan -- dr`).
+            rto: sum(
+                isDrSite
+                    ? "DNS failover to the DR site, then promotion and scale-out (no Region switch plan declared)"
+                    : "this stack's estimate (the dr stack's posture computes it from its Region switch plan's steps): DNS failover to the DR site, then promotion and scale-out",
+                detect,
+                ttl,
+                max(promote, scale),
+            ),
             rpo: isDrSite ? crossRegionReplica : dataStores[0].crossRegion,
         };
     };
@@ -413,6 +609,11 @@ export function computePosture(ev: StackEvaluation): Posture {
     for (const f of failures) {
         check(`RTO ${f.failure}`, DR_PLAN.rtoMinutes, f.rto);
         check(`RPO ${f.failure}`, DR_PLAN.rpoMinutes, f.rpo);
+    }
+    if (regionSwitch) {
+        if (regionSwitch.planRtoMinutes !== undefined) check(`RTO whole region (the Region switch plan's own RTO, ${regionSwitch.planRtoMinutes} min)`, regionSwitch.planRtoMinutes, regionSwitch.rto);
+        // The longest the execution runs before a step times out must fit the RTO too.
+        check("RTO whole region, worst case (every Region switch block at its timeout)", Math.min(regionSwitch.planRtoMinutes ?? DR_PLAN.rtoMinutes, DR_PLAN.rtoMinutes), regionSwitch.worstCase);
     }
     push({
         what: "failover detection (plan: within 30 s)",

@@ -1,13 +1,14 @@
 import { expect } from "chai";
 import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { DATABASE_EVENT_CATEGORIES } from "../components/database";
-import { DASHBOARD_WIDGETS, DATABASE_DOWN_DATAPOINTS, RESTORE_JOB_FAILED_PATTERN } from "../components/monitoring";
+import { DASHBOARD_WIDGETS, DATABASE_DOWN_DATAPOINTS, REGION_SWITCH_EVALUATION_WARNING_PATTERN, REGION_SWITCH_EXECUTION_FAILED_PATTERN, RESTORE_JOB_FAILED_PATTERN } from "../components/monitoring";
 import { CHATBOT_REGIONS } from "../components/notifications";
 import { ConfigError, parseStackConfig, RawConfig } from "../infra/config";
 import { DR_PLAN } from "../infra/dr-plan";
 import * as aws from "@pulumi/aws";
 import { evaluateStack, EvaluationError, loadEngineConfig, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { providerConfigureRegions } from "../offline/region-outage";
+import { AWS_RULES, checkAwsRules } from "../offline/aws-rules";
 import { runRules } from "../policies/harness";
 import { ALERT_TAG, AlertId, PLAN_ALERTS, planAlertsRouted } from "../policies/rules/alerting";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
@@ -268,11 +269,12 @@ describe("monitoring: thresholds and recipients come from config", () => {
             const sms = ["+4915112345678", "+15555550123"];
             const plain = await stackWith(name, { config: { alertEmails: JSON.stringify(emails), alertSmsNumbers: JSON.stringify(sms) } });
             const topics = ofType(plain, TOPIC).filter((t) => /-alerts-(critical|high|warning)$/.test(t.name));
-            // The site's three; dr: the us-east-1 critical topic of the health-check alarm; production:
+            // The site's three; dr: the us-east-1 critical topic of the health-check alarm and failed Region
+            // switch executions, and the us-east-1 high topic of the plan's evaluation warnings; production:
             // the landing zone's high topic in us-west-2 (its vault's notifications).
             expect(topics.map((t) => `${t.name} ${t.region}`).sort()).to.deep.equal(
                 name === "dr"
-                    ? ["genie-dr-alerts-critical us-west-2", "genie-dr-alerts-high us-west-2", "genie-dr-alerts-warning us-west-2", "genie-dr-global-metrics-alerts-critical us-east-1"]
+                    ? ["genie-dr-alerts-critical us-west-2", "genie-dr-alerts-high us-west-2", "genie-dr-alerts-warning us-west-2", "genie-dr-global-metrics-alerts-critical us-east-1", "genie-dr-global-metrics-alerts-high us-east-1"]
                     : ["genie-primary-alerts-critical us-east-1", "genie-primary-alerts-high us-east-1", "genie-primary-alerts-warning us-east-1", "genie-primary-landing-zone-alerts-high us-west-2"],
             );
             const subs = ofType(plain, SUBSCRIPTION);
@@ -374,10 +376,26 @@ describe("monitoring: thresholds and recipients come from config", () => {
     });
 });
 
-/** EventBridge's matching for the patterns used here: every key of the pattern present, its value one of the listed ones. */
+/**
+ * EventBridge's matching for the patterns used here (EventBridge user guide, "Creating event patterns" and
+ * "Comparison operators"): every key of the pattern present, its value one of the listed ones (any element
+ * of an array value); `$or`: one of the sub-patterns; `exists` and `equals-ignore-case` on leaves.
+ */
 function matches(pattern: Record<string, any>, event: Record<string, any>): boolean {
+    const leaf = (want: unknown, value: unknown): boolean => {
+        if (Array.isArray(value)) return value.some((v) => leaf(want, v));
+        if (want !== null && typeof want === "object") {
+            const op = want as Record<string, unknown>;
+            if ("exists" in op) return op.exists === (value !== undefined && value !== null && typeof value !== "object");
+            if ("equals-ignore-case" in op) return typeof value === "string" && value.toLowerCase() === String(op["equals-ignore-case"]).toLowerCase();
+            throw new Error(`matcher ${JSON.stringify(want)} is not modelled here`);
+        }
+        return value === want;
+    };
     return Object.entries(pattern).every(([k, want]) =>
-        Array.isArray(want) ? want.includes(event[k]) : event[k] !== null && typeof event[k] === "object" && matches(want, event[k]));
+        k === "$or" ? (want as Record<string, any>[]).some((p) => matches(p, event))
+        : Array.isArray(want) ? (k in event ? want.some((w) => leaf(w, event[k])) : want.some((w) => w !== null && typeof w === "object" && "exists" in w && w.exists === false))
+        : event[k] !== null && typeof event[k] === "object" && matches(want, event[k]));
 }
 
 /** The AWS Backup developer guide's example restore job events ("Monitoring AWS Backup events using Amazon EventBridge"). */
@@ -637,5 +655,136 @@ describe("the dr stack during a us-east-1 outage (the outage it exists for)", ()
         expect((await refusedNames({ program: program("b"), regionOutage: { ...outage, state: before.resources } })).join("\n")).to.match(/region-unreachable role: updating it \(name\) calls us-east-1/);
         // The same resources are regional in us-west-2's own outage only where the service is: the resolver rule.
         expect((await refusedNames({ program: program("a"), regionOutage: { regions: ["us-west-2"] } })).map((x) => x.split(":")[0]).filter((x) => !x.includes("dr-region"))).to.deep.equal(["region-unreachable rule"]);
+    });
+});
+
+/**
+ * The ARC developer guide's example events ("Using Region switch in ARC with Amazon EventBridge"), as
+ * published (the `#` comments removed): an execution start, a step start, and a plan evaluation warning.
+ */
+const REGION_SWITCH_EXECUTION_STARTED_EVENT = {
+    version: "0",
+    id: "1111111-bbbb-aaaa-cccc-dddddEXAMPLE",
+    "detail-type": "ARC Region Switch Plan Execution",
+    source: "aws.arc-region-switch",
+    account: "111122223333",
+    time: "2023-11-16T23:38:14Z",
+    region: "us-east-1",
+    resources: ["arn:aws:arc-region-switch::111122223333:plan/aaaaaExample"],
+    detail: { version: "0.0.1", eventType: "ExecutionStarted", executionId: "bbbbbbEXAMPLE", executionAction: "activating/deactivating {region}", idempotencyKey: "1111111-2222-3333-4444-5555555555" },
+};
+const REGION_SWITCH_STEP_STARTED_EVENT = {
+    ...REGION_SWITCH_EXECUTION_STARTED_EVENT,
+    detail: {
+        ...REGION_SWITCH_EXECUTION_STARTED_EVENT.detail,
+        eventType: "StepStarted",
+        stepDetails: { stepName: "Routing control step", resource: ["arn:aws:route53-recovery-control::111122223333:controlpanel/abcdefghiEXAMPLE/routingcontrol/jklmnopqrsEXAMPLE"] },
+    },
+};
+const REGION_SWITCH_EVALUATION_WARNING_EVENT = {
+    version: "0",
+    id: "05d4d2d5-9c76-bfea-72d2-d4614802adb4",
+    "detail-type": "ARC Region Switch Plan Execution",
+    source: "aws.arc-region-switch",
+    account: "111122223333",
+    time: "2023-11-16T23:38:14Z",
+    region: "us-east-1",
+    resources: ["arn:aws:arc-region-switch::111122223333:plan/a2b89be4821bfd1d"],
+    detail: {
+        version: "0.0.1",
+        idempotencyKey: "1111111-2222-3333-4444-5555555555",
+        metadata: {
+            evaluationTime: "timestamp",
+            warning: "There is a plan evaluation warning for arn:aws:arc-region-switch::111122223333:plan/a2b89be4821bfd1d. Navigate to the Region switch console to resolve.",
+        },
+    },
+};
+
+describe("monitoring: the Region switch plan's readiness and executions reach the alert topics (dr stack)", () => {
+    const RULE = "aws:cloudwatch/eventRule:EventRule";
+    const TARGET = "aws:cloudwatch/eventTarget:EventTarget";
+
+    it("the patterns match AWS's documented events and not unrelated ones", () => {
+        const warning = REGION_SWITCH_EVALUATION_WARNING_PATTERN as unknown as Record<string, any>;
+        const failed = REGION_SWITCH_EXECUTION_FAILED_PATTERN as unknown as Record<string, any>;
+        // The evaluation warning, in each documented form: the guide's example event, the EventBridge
+        // reference's detail-type, the SDK's planEvaluationWarning event type.
+        expect(matches(warning, REGION_SWITCH_EVALUATION_WARNING_EVENT), "the guide's example evaluation warning").to.equal(true);
+        expect(matches(warning, { ...REGION_SWITCH_EVALUATION_WARNING_EVENT, "detail-type": "ARC Region Switch Plan Evaluation", detail: { version: "0.0.1" } })).to.equal(true);
+        expect(matches(warning, { ...REGION_SWITCH_EXECUTION_STARTED_EVENT, detail: { ...REGION_SWITCH_EXECUTION_STARTED_EVENT.detail, eventType: "planEvaluationWarning" } })).to.equal(true);
+        // Not an execution's progress, and not another service's event with a warning.
+        expect(matches(warning, REGION_SWITCH_EXECUTION_STARTED_EVENT), "an execution start is no warning").to.equal(false);
+        expect(matches(warning, REGION_SWITCH_STEP_STARTED_EVENT)).to.equal(false);
+        expect(matches(warning, { ...REGION_SWITCH_EVALUATION_WARNING_EVENT, source: "aws.health" }), "another source").to.equal(false);
+
+        // A failed execution or a step that failed (the execution waits on an operator): the guide's
+        // execution event with the API's failure event types, in either capitalisation.
+        for (const eventType of ["executionFailed", "ExecutionFailed", "stepFailed", "StepFailed", "stepPausedByError", "StepPausedByError"]) {
+            expect(matches(failed, { ...REGION_SWITCH_EXECUTION_STARTED_EVENT, detail: { ...REGION_SWITCH_EXECUTION_STARTED_EVENT.detail, eventType } }), eventType).to.equal(true);
+        }
+        expect(matches(failed, { ...REGION_SWITCH_EXECUTION_STARTED_EVENT, "detail-type": "ARC Region switch Plan Execution", detail: { ...REGION_SWITCH_EXECUTION_STARTED_EVENT.detail, eventType: "executionFailed" } }), "the guide's other spelling of the detail-type").to.equal(true);
+        for (const event of [REGION_SWITCH_EXECUTION_STARTED_EVENT, REGION_SWITCH_STEP_STARTED_EVENT, REGION_SWITCH_EVALUATION_WARNING_EVENT]) {
+            expect(matches(failed, event), `${event.detail.version} ${(event.detail as any).eventType ?? "warning"} does not page as a failure`).to.equal(false);
+        }
+        for (const eventType of ["executionSucceeded", "executionCanceled", "stepPausedByOperator", "stepSucceeded"]) {
+            expect(matches(failed, { ...REGION_SWITCH_EXECUTION_STARTED_EVENT, detail: { ...REGION_SWITCH_EXECUTION_STARTED_EVENT.detail, eventType } }), `${eventType} is no failure`).to.equal(false);
+        }
+        expect(matches(failed, { ...REGION_SWITCH_EXECUTION_STARTED_EVENT, source: "aws.states", detail: { eventType: "executionFailed" } }), "another source").to.equal(false);
+    });
+
+    for (const v of [
+        { label: "dr standby", config: {} },
+        { label: "dr active", config: { siteRole: "active" } },
+    ]) {
+        it(`${v.label}: evaluation warnings go to a subscribed high topic, failed executions to a subscribed critical topic, in us-east-1 where Region switch emits its events`, async () => {
+            const ev = await stackWith("dr", { config: v.config });
+            const expected = { "evaluation-warning": ["high", REGION_SWITCH_EVALUATION_WARNING_PATTERN], "execution-failed": ["critical", REGION_SWITCH_EXECUTION_FAILED_PATTERN] } as const;
+            const subscribed = new Set(ofType(ev, SUBSCRIPTION).map((s) => s.props.topic));
+            for (const [key, [severity, pattern]] of Object.entries(expected)) {
+                const rule = one(ev, RULE, `genie-dr-region-switch-alerts-${key}`);
+                expect(rule.region, `${rule.name}: the Region where the plan's events are emitted`).to.equal("us-east-1");
+                expect(JSON.parse(rule.props.eventPattern)).to.deep.equal(JSON.parse(JSON.stringify(pattern)));
+                expect(rule.props.tags.severity).to.equal(severity);
+                const target = one(ev, TARGET, `genie-dr-region-switch-alerts-${key}`);
+                expect(target.props.rule).to.equal(rule.outputs.name ?? rule.props.name);
+                expect(target.region).to.equal("us-east-1");
+                const topic = resolve(ev, target.props.arn)!;
+                expect(topic.name).to.equal(`genie-dr-global-metrics-alerts-${severity}`);
+                expect(topic.region, "a topic of the rule's own region").to.equal("us-east-1");
+                expect(subscribed.has(target.props.arn), `${topic.name} has subscribers`).to.equal(true);
+                expect(ofType(ev, SUBSCRIPTION).filter((s) => s.props.topic === target.props.arn).map((s) => s.props.protocol)).to.include("email");
+            }
+            // The one Slack channel lists the new topic too.
+            const withSlack = await stackWith("dr", { config: { ...v.config, slackWorkspaceId: "T0ABCDEF1", slackChannelId: "C0ABCDEF1" } });
+            const slack = one(withSlack, SLACK, /.*/);
+            expect(slack.props.snsTopicArns.map((a: string) => resolve(withSlack, a)!.name)).to.include.members(["genie-dr-global-metrics-alerts-high", "genie-dr-global-metrics-alerts-critical"]);
+        });
+    }
+
+    it("the us-east-1 topics' key lets EventBridge publish: without its statement for events.amazonaws.com the pretend AWS refuses the rules' targets", async () => {
+        const ev = await stack("dr");
+        const target = one(ev, TARGET, "genie-dr-region-switch-alerts-evaluation-warning");
+        const topic = resolve(ev, target.props.arn)!;
+        const key = resolve(ev, topic.props.kmsMasterKeyId)!;
+        expect(key.region).to.equal("us-east-1");
+        const publisherRule = AWS_RULES.filter((r) => r.id === "sns-encrypted-topic-publisher-allowed-by-key");
+        expect(publisherRule).to.have.length(1);
+        expect(checkAwsRules(ev.resources, publisherRule).filter((x) => x.name.startsWith("genie-dr-region-switch-alerts"))).to.deep.equal([]);
+        // The same stack with EventBridge taken out of the key's policy: both targets are refused.
+        const policy = JSON.parse(key.props.policy);
+        for (const st of policy.Statement) {
+            const services = ([] as string[]).concat(st.Principal?.Service ?? []);
+            if (services.includes("events.amazonaws.com")) st.Principal.Service = services.filter((s) => s !== "events.amazonaws.com");
+        }
+        const without = ev.resources.map((r) => (r === key ? { ...r, props: { ...r.props, policy: JSON.stringify(policy) } } : r));
+        expect(checkAwsRules(without, publisherRule).filter((x) => x.name.startsWith("genie-dr-region-switch-alerts")).map((x) => x.name).sort()).to.deep.equal([
+            "genie-dr-region-switch-alerts-evaluation-warning",
+            "genie-dr-region-switch-alerts-execution-failed",
+        ]);
+    });
+
+    it("production declares no Region switch rule (the dr stack owns the plan)", async () => {
+        const ev = await stack("production");
+        expect(ofType(ev, RULE).filter((r) => r.props.eventPattern.includes("aws.arc-region-switch")).map((r) => r.name)).to.deep.equal([]);
     });
 });

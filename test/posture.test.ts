@@ -207,6 +207,85 @@ describe("recovery posture", () => {
         });
     });
 
+    describe("the region-loss row follows the dr stack's Region switch plan (activate us-west-2)", () => {
+        const PLAN = "aws:arcregionswitch/plan:Plan";
+        const drWorkflow = (r: RecordedResource) => (r.props.workflows as any[]).find((w) => w.workflowTargetAction === "activate" && w.workflowTargetRegion === "us-west-2");
+        const editPlan = (ev: StackEvaluation, edit: (workflow: any, plan: RecordedResource) => void) => changed(ev, each(PLAN, (r) => edit(drWorkflow(r), r)));
+        const PLAN_RTO = `RTO whole region (the Region switch plan's own RTO, ${DR_PLAN.rtoMinutes} min)`;
+        const WORST = "RTO whole region, worst case (every Region switch block at its timeout)";
+        // Detection without the trigger: the primary's P1 composite (app down AND database down: the slower, 2 × 60 s) pages, then the operator decides.
+        const manualDetection = 2 + DR_PLAN.p1ResponseMinutes;
+        const promoteOrScale = Math.max(AWS_FIGURES.rdsReplicaPromotionMinutes, AWS_FIGURES.instanceLaunchMinutes + 300 / 60);
+        const dns = 30 / 60 + AWS_FIGURES.route53AliasTtlMinutes;
+
+        it("the RTO is detection, then the parallel step's longest block, then the DNS step; the how names the steps; both RTOs met", async () => {
+            const posture = computePosture(await stack("dr"));
+            const row = failure(posture, "whole region");
+            expect(row.rto!.minutes).to.equal(manualDetection + promoteOrScale + dns);
+            expect(row.rto!.basis).to.match(/Region switch plan genie-region-switch, activate us-west-2/);
+            for (const step of ["promote-db-and-scale-app in parallel", "promote-db:", "scale-app:", "move-dns:"]) expect(row.rto!.basis).to.include(step);
+            expect(row.rto!.basis).to.match(/operator's decision .*P1 response time "15 minutes"/);
+            expect(check(posture, "RTO whole region").met).to.equal(true);
+            expect(check(posture, PLAN_RTO)).to.include({ met: true, targetMinutes: DR_PLAN.rtoMinutes });
+            // Worst case: detection + max(45, 30) + 10, the blocks' timeouts.
+            expect(check(posture, WORST)).to.include({ met: true, minutes: manualDetection + 45 + 10 });
+        });
+
+        it("an extra sequential step adds its duration; a longer block moves the parallel step only when it becomes the longest", async () => {
+            const ev = await stack("dr");
+            const base = failure(computePosture(ev), "whole region").rto!.minutes;
+            const approval = { name: "approve", executionBlockType: "ManualApproval", executionApprovalConfigs: [{ approvalRole: "arn:aws:iam::123456789012:role/approver", timeoutMinutes: 60 }] };
+            const withApproval = computePosture(editPlan(ev, (w) => w.steps.unshift(approval)));
+            expect(failure(withApproval, "whole region").rto!.minutes).to.equal(base + DR_PLAN.p1ResponseMinutes);
+            expect(failure(withApproval, "whole region").rto!.basis).to.match(/approve: an approval/);
+            expect(check(withApproval, WORST).minutes).to.equal(check(computePosture(ev), WORST).minutes! + 60);
+            // A second DNS step in sequence: one more health check round and TTL.
+            const twice = computePosture(editPlan(ev, (w) => w.steps.push({ ...w.steps[1], name: "move-dns-again" })));
+            expect(failure(twice, "whole region").rto!.minutes).to.equal(base + dns);
+        });
+
+        it("a longer timeout moves the worst case (and misses the RTO when the blocks may run past it); a timeout shorter than AWS's figure makes the execution stop there", async () => {
+            const ev = await stack("dr");
+            const promote = (w: any) => w.steps[0].parallelConfigs[0].steps[0].rdsPromoteReadReplicaConfigs[0];
+            const longer = computePosture(editPlan(ev, (w) => (promote(w).timeoutMinutes = 300)));
+            expect(check(longer, WORST)).to.include({ minutes: manualDetection + 300 + 10, met: false });
+            expect(failure(longer, "whole region").rto!.minutes).to.equal(manualDetection + promoteOrScale + dns);
+            const tooShort = computePosture(editPlan(ev, (w) => (promote(w).timeoutMinutes = 5)));
+            expect(failure(tooShort, "whole region").rto).to.equal(undefined);
+            expect(failure(tooShort, "whole region").note).to.match(/step promote-db times out after 5 min, before its expected 10 min/);
+            expect(tooShort.checks.filter(isMissed).map((c) => c.what)).to.include.members(["RTO whole region", PLAN_RTO]);
+        });
+
+        it("a plan without its DNS step (or its promotion) misses the region-loss target and says why", async () => {
+            const ev = await stack("dr");
+            const noDns = computePosture(editPlan(ev, (w) => (w.steps = w.steps.filter((s: any) => s.executionBlockType !== "Route53HealthCheck"))));
+            expect(failure(noDns, "whole region").rto).to.equal(undefined);
+            expect(failure(noDns, "whole region").note).to.match(/no Route 53 health check step moves us-west-2's record/);
+            expect(noDns.checks.filter(isMissed).map((c) => c.what)).to.include.members(["RTO whole region", PLAN_RTO]);
+            const noPromotion = computePosture(editPlan(ev, (w) => (w.steps[0].parallelConfigs[0].steps = w.steps[0].parallelConfigs[0].steps.slice(1))));
+            expect(failure(noPromotion, "whole region").note).to.match(/no step promotes genie-dr-db-instance in us-west-2/);
+            expect(check(noPromotion, "RTO whole region").met).to.equal(false);
+            // The plan's own RTO is the target of its row: tightened below the figure, it is missed.
+            const tight = computePosture(editPlan(ev, (_w, plan) => (plan.props.recoveryTimeObjectiveMinutes = 20)));
+            expect(check(tight, "RTO whole region (the Region switch plan's own RTO, 20 min)").met).to.equal(false);
+        });
+
+        it("with the automatic trigger on, detection is the trigger's alarm, not an operator", async () => {
+            const posture = computePosture(await stackWith("dr", { config: { regionSwitchAutoActivate: "true" } }));
+            const row = failure(posture, "whole region");
+            expect(row.rto!.basis).to.match(/automatic: the plan's trigger \(primary-p1-trigger red\)/).and.not.to.match(/operator's decision/);
+            expect(row.rto!.minutes).to.equal(2 + AWS_FIGURES.regionSwitchTriggerMinutes + promoteOrScale + dns);
+        });
+
+        it("production keeps its own estimate and says the dr stack computes the row from the plan; an active dr site sets it aside", async () => {
+            const production = failure(computePosture(await stack("production")), "whole region");
+            expect(production.rto!.basis).to.match(/the dr stack's posture computes it from its Region switch plan's steps/);
+            const active = computePosture(await stackWith("dr", { config: { siteRole: "active" } }));
+            expect(active.checks.map((c) => c.what)).not.to.include(WORST);
+            expect(active.checks.filter(isMissed)).to.deep.equal([]);
+        });
+    });
+
     it("reads AWS cron expressions as intervals", () => {
         expect(cronIntervalHours("cron(0 0/6 * * ? *)")).to.equal(6);
         expect(cronIntervalHours("cron(30 3/12 * * ? *)")).to.equal(12);

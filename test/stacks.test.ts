@@ -14,22 +14,31 @@ describe("both stacks", () => {
         expect(ev.outputs.siteRegion).to.equal("us-east-1");
     });
 
-    it("dr evaluates: every resource in us-west-2, but the health-check alarm and its topic in us-east-1", async () => {
+    it("dr evaluates: every resource in us-west-2, but the health-check alarm, the Region switch event rules and their topics in us-east-1", async () => {
         const ev = await stack("dr");
         // Route 53 publishes health-check metrics only in us-east-1, and an alarm notifies only a topic of
         // its region: the site's health-check alarm, its critical topic (with the key encrypting it and the
-        // same subscribers) are there, on the global-metrics provider. Nothing else leaves us-west-2.
+        // same subscribers) are there, on the global-metrics provider. So are the EventBridge rules of the
+        // Region switch plan's events (emitted in us-east-1) and the high topic of its evaluation warnings
+        // (components/monitoring.ts, RegionSwitchAlerts). Nothing else leaves us-west-2.
         const globalMetrics = ofType(ev, "pulumi:providers:aws").find((p) => p.name === "global-metrics-region")!;
         expect(globalMetrics.region).to.equal("us-east-1");
         const elsewhere = ev.resources.filter((r) => isRegional(r) && r.region !== "us-west-2");
         expect(elsewhere.map((r) => `${r.type} ${r.name}`).sort()).to.deep.equal([
+            "aws:cloudwatch/eventRule:EventRule genie-dr-region-switch-alerts-evaluation-warning",
+            "aws:cloudwatch/eventRule:EventRule genie-dr-region-switch-alerts-execution-failed",
+            "aws:cloudwatch/eventTarget:EventTarget genie-dr-region-switch-alerts-evaluation-warning",
+            "aws:cloudwatch/eventTarget:EventTarget genie-dr-region-switch-alerts-execution-failed",
             "aws:cloudwatch/metricAlarm:MetricAlarm genie-dr-monitoring-app-health-check",
             "aws:kms/alias:Alias genie-dr-global-metrics-key-alias",
             "aws:kms/key:Key genie-dr-global-metrics-key-key",
             "aws:sns/topic:Topic genie-dr-global-metrics-alerts-critical",
+            "aws:sns/topic:Topic genie-dr-global-metrics-alerts-high",
             "aws:sns/topicPolicy:TopicPolicy genie-dr-global-metrics-alerts-critical",
+            "aws:sns/topicPolicy:TopicPolicy genie-dr-global-metrics-alerts-high",
             "aws:sns/topicSubscription:TopicSubscription genie-dr-global-metrics-alerts-critical-email-0",
             "aws:sns/topicSubscription:TopicSubscription genie-dr-global-metrics-alerts-critical-sms-0",
+            "aws:sns/topicSubscription:TopicSubscription genie-dr-global-metrics-alerts-high-email-0",
         ]);
         for (const r of elsewhere) expect([r.region, r.provider], r.name).to.deep.equal(["us-east-1", globalMetrics.urn]);
     });
