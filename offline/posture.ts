@@ -291,7 +291,10 @@ export function regionSwitchRecovery(ev: StackEvaluation, plan: RecordedResource
     // Detection: the trigger on, else an operator paged by the primary region's P1 alarm.
     const trigger = ((plan.props.triggers ?? []) as any[]).find((t) => t.action === "activate" && t.targetRegion === site.region);
     let detection: Figure;
-    const operator: Figure = { minutes: DR_PLAN.p1ResponseMinutes, basis: `an operator's decision to start the plan (dr-plan.md, P1 response time "${DR_PLAN.p1ResponseMinutes} minutes")` };
+    const operator: Figure = {
+        minutes: DR_PLAN.p1ResponseMinutes,
+        basis: `an operator acknowledging the page and starting the plan (dr-plan.md, P1 response time "${DR_PLAN.p1ResponseMinutes} minutes", which the plan gives to acknowledge; assessing is not budgeted apart)`,
+    };
     if (trigger) {
         const keys = ((trigger.conditions ?? []) as any[]).map((c) => c.associatedAlarmName);
         const timings = keys.map((k) => alarms.find((a) => a.mapBlockKey === k)).map((a) => (a ? timingOf(a) : undefined));
@@ -300,7 +303,17 @@ export function regionSwitchRecovery(ev: StackEvaluation, plan: RecordedResource
         detection = sum(`automatic: the plan's trigger (${keys.join(", ")} red)`, alarmFigure ?? { minutes: 0, basis: "its alarm (unknown)" }, { minutes: AWS_FIGURES.regionSwitchTriggerMinutes, basis: "the trigger starting the execution (budget)" });
     } else {
         const page = alarms.filter((a) => a.alarmType === "applicationHealth" && regionOf(a.resourceIdentifier) !== site.region).map(timingOf).find((t) => t !== undefined);
-        detection = page ? sum("manual: the other region's P1 alarm pages, then", page, operator) : { ...operator, basis: `manual, no alarm of the other region associated: ${operator.basis}` };
+        // When the whole primary region is lost, its own alarm may never change state: the page that comes
+        // from this region is the replica's lag alarm (lag stops reporting: missing data is breaching). The
+        // later of the two is what an operator can count on.
+        const lagAlarm = ev.resources.find(
+            (r) => isAlarm(r) && r.region === site.region && r.props.metricName === "ReplicaLag" && r.props.treatMissingData === "breaching",
+        );
+        const lagPage = lagAlarm && alarmTiming(ev, lagAlarm);
+        const pages = [page, lagPage && { minutes: lagPage.minutes, basis: `this region's replica lag alarm, ${lagPage.basis}` }].filter((f): f is Figure => f !== undefined);
+        detection = pages.length > 0
+            ? sum("manual: the later page of the other region's P1 alarm and this region's replica lag alarm, then", max(...pages), operator)
+            : { ...operator, basis: `manual, no alarm associated or in this region: ${operator.basis}` };
     }
 
     const workflow = ((plan.props.workflows ?? []) as any[]).find(

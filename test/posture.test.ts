@@ -214,7 +214,9 @@ describe("recovery posture", () => {
         const PLAN_RTO = `RTO whole region (the Region switch plan's own RTO, ${DR_PLAN.rtoMinutes} min)`;
         const WORST = "RTO whole region, worst case (every Region switch block at its timeout)";
         // Detection without the trigger: the primary's P1 composite (app down AND database down: the slower, 2 × 60 s) pages, then the operator decides.
-        const manualDetection = 2 + DR_PLAN.p1ResponseMinutes;
+        // The later page of the primary's P1 alarm (2 min) and this region's replica lag alarm (5 × 60 s: what
+        // pages when the whole primary region is lost), then the P1 response time.
+        const manualDetection = Math.max(2, 5) + DR_PLAN.p1ResponseMinutes;
         const promoteOrScale = Math.max(AWS_FIGURES.rdsReplicaPromotionMinutes, AWS_FIGURES.instanceLaunchMinutes + 300 / 60);
         const dns = 30 / 60 + AWS_FIGURES.route53AliasTtlMinutes;
 
@@ -224,11 +226,25 @@ describe("recovery posture", () => {
             expect(row.rto!.minutes).to.equal(manualDetection + promoteOrScale + dns);
             expect(row.rto!.basis).to.match(/Region switch plan genie-region-switch, activate us-west-2/);
             for (const step of ["promote-db-and-scale-app in parallel", "promote-db:", "scale-app:", "move-dns:"]) expect(row.rto!.basis).to.include(step);
-            expect(row.rto!.basis).to.match(/operator's decision .*P1 response time "15 minutes"/);
+            expect(row.rto!.basis).to.match(/replica lag alarm/).and.to.match(/operator acknowledging .*P1 response time "15 minutes"/);
             expect(check(posture, "RTO whole region").met).to.equal(true);
             expect(check(posture, PLAN_RTO)).to.include({ met: true, targetMinutes: DR_PLAN.rtoMinutes });
             // Worst case: detection + max(45, 30) + 10, the blocks' timeouts.
             expect(check(posture, WORST)).to.include({ met: true, minutes: manualDetection + 45 + 10 });
+        });
+
+        it("a parallel step takes its longest block: a slower scale-out (longer health check grace) becomes the step's figure", async () => {
+            const ev = await stack("dr");
+            const slowScale = changed(ev, each("aws:autoscaling/group:Group", (g) => (g.props.healthCheckGracePeriod = 900)));
+            const scale = AWS_FIGURES.instanceLaunchMinutes + 900 / 60;
+            expect(scale).to.be.greaterThan(AWS_FIGURES.rdsReplicaPromotionMinutes);
+            expect(failure(computePosture(slowScale), "whole region").rto!.minutes).to.equal(manualDetection + scale + dns);
+        });
+
+        it("without this region's replica lag alarm, manual detection rests on the primary's P1 alarm alone", async () => {
+            const ev = await stack("dr");
+            const noLag = changed(ev, (rs) => rs.filter((r) => !(r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.props.metricName === "ReplicaLag")));
+            expect(failure(computePosture(noLag), "whole region").rto!.minutes).to.equal(2 + DR_PLAN.p1ResponseMinutes + promoteOrScale + dns);
         });
 
         it("an extra sequential step adds its duration; a longer block moves the parallel step only when it becomes the longest", async () => {
