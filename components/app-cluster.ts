@@ -102,6 +102,11 @@ export interface AppClusterArgs {
     /** The backups bucket; the instances may write only {@link BACKUP_WRITE_PREFIXES}. None: no write access. */
     backupsBucketArn?: pulumi.Input<string>;
     /**
+     * When `backupsBucketArn` is a pattern (a wildcard in the bucket name): the account that must own
+     * the bucket (condition s3:ResourceAccount), so that the pattern cannot match another account's bucket.
+     */
+    backupsBucketAccount?: pulumi.Input<string>;
+    /**
      * The scheduled logical dump runs on these instances (components/scheduled-dump.ts): they may then
      * read the database credentials, list and read back their own backup prefixes, and find the
      * group's members to elect the one instance that dumps.
@@ -183,6 +188,9 @@ export class AppCluster extends pulumi.ComponentResource {
 
         // Instance role: every statement names the narrowest resource AWS allows; "*" only where the
         // action has no resource type (and then with a condition where one exists).
+        // s3:ResourceAccount: "Filters access by the resource owner AWS account ID" (Service Authorization
+        // Reference, Amazon S3 condition keys); with a bucket-name pattern it keeps the pattern to this account.
+        const ownAccount = args.backupsBucketAccount === undefined ? undefined : { StringEquals: { "s3:ResourceAccount": args.backupsBucketAccount } };
         const role = new aws.iam.Role(`${name}-instance`, {
             description: "Genie AI Server app instances",
             assumeRolePolicy: JSON.stringify({
@@ -229,6 +237,7 @@ export class AppCluster extends pulumi.ComponentResource {
                             Effect: "Allow",
                             Action: ["s3:PutObject", "s3:AbortMultipartUpload", ...(args.backupJob ? ["s3:GetObject"] : [])],
                             Resource: BACKUP_WRITE_PREFIXES.map((prefix) => pulumi.interpolate`${args.backupsBucketArn}/${prefix}*`),
+                            ...(ownAccount ? { Condition: ownAccount } : {}),
                         }]),
                     ...(args.backupJob === undefined || args.backupsBucketArn === undefined
                         ? []
@@ -241,7 +250,7 @@ export class AppCluster extends pulumi.ComponentResource {
                                 Effect: "Allow",
                                 Action: "s3:ListBucket",
                                 Resource: args.backupsBucketArn,
-                                Condition: { StringLikeIfExists: { "s3:prefix": BACKUP_LIST_PREFIXES } },
+                                Condition: { StringLikeIfExists: { "s3:prefix": BACKUP_LIST_PREFIXES }, ...ownAccount },
                             },
                             { Sid: "DatabaseCredentialsForBackups", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: args.backupJob.dbCredentialsSecretArn },
                             // Electing the instance that dumps; this action has no resource-level permissions.

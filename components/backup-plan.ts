@@ -147,6 +147,40 @@ export interface BackupPlanArgs {
     continuousRetentionDays: number;
     /** Tag that selects the resources (the database) to back up. */
     selectionTag: { key: string; value: string };
+    /**
+     * The selection's role when the stack declares it outside the plan ({@link backupSelectionRole}):
+     * the DR site declares its roles whatever its role, so that a failover run creates no IAM resource
+     * (IAM's control plane is in us-east-1). None: the plan declares its own (the primary site).
+     */
+    role?: PrebuiltRole;
+}
+
+/** A role declared before the component that uses it: its ARN and what must exist before it is used. */
+export interface PrebuiltRole {
+    arn: pulumi.Input<string>;
+    /** Its policies and attachments: the users of the role wait for them. */
+    dependsOn: pulumi.Resource[];
+}
+
+/**
+ * The role AWS Backup assumes for the selection `<name>-by-tag`: `<name>-role`, trusted by
+ * backup.amazonaws.com, with AWS Backup's service-role policies for backups and restores (the backup
+ * policy holds `rds:DeleteDBSnapshot` on AWS Backup's snapshots, which expiring recovery points and
+ * copies need). Nothing in it depends on the plan or the vault, so a DR site can declare it while standby.
+ */
+export function backupSelectionRole(name: string, opts: pulumi.CustomResourceOptions): PrebuiltRole {
+    const role = new aws.iam.Role(`${name}-role`, {
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+    }, opts);
+    const attachments = ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"].map((policy) =>
+        new aws.iam.RolePolicyAttachment(`${name}-${policy}`, {
+            role: role.name,
+            policyArn: `arn:aws:iam::aws:policy/service-role/${policy}`,
+        }, opts));
+    return { arn: role.arn, dependsOn: attachments };
 }
 
 /** The schedule of a backup every `hours` hours, starting at midnight UTC. */
@@ -239,26 +273,17 @@ export class BackupPlan extends pulumi.ComponentResource {
         this.planId = plan.id;
         this.planArn = plan.arn;
 
-        const role = new aws.iam.Role(`${name}-role`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-        }, parent);
-        for (const policy of ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"]) {
-            new aws.iam.RolePolicyAttachment(`${name}-${policy}`, {
-                role: role.name,
-                policyArn: `arn:aws:iam::aws:policy/service-role/${policy}`,
-            }, parent);
-        }
-        this.roleArn = role.arn;
+        // The selection's role: this plan's own, or one the stack declared before (a DR site declares it
+        // in every role, so that its promotion creates no IAM resource: see backupSelectionRole).
+        const role = args.role ?? backupSelectionRole(name, parent);
+        this.roleArn = pulumi.output(role.arn);
 
         new aws.backup.Selection(`${name}-selection`, {
             name: `${name}-by-tag`,
             planId: plan.id,
             iamRoleArn: role.arn,
             selectionTags: [{ type: "STRINGEQUALS", key: args.selectionTag.key, value: args.selectionTag.value }],
-        }, parent);
+        }, { parent: this, dependsOn: role.dependsOn });
 
         this.registerOutputs({ planId: this.planId, planArn: this.planArn, roleArn: this.roleArn });
     }

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { PrebuiltRole } from "./backup-plan";
 
 export interface CacheSnapshotsArgs {
     /** The replication group to snapshot. */
@@ -19,6 +20,13 @@ export interface CacheSnapshotsArgs {
     logRetentionDays: number;
     /** Run the schedule (false pauses it without deleting anything). */
     enabled: boolean;
+    /**
+     * The job's and scheduler's roles when the stack declares them outside this component
+     * ({@link cacheSnapshotsJobRole}, {@link cacheSnapshotsSchedulerRole}): a DR site declares them in
+     * every role, so that a failover run creates no IAM resource. The state machine is then named
+     * `stateMachineName`, the name the scheduler's policy names. None: the component declares its own.
+     */
+    roles?: { job: PrebuiltRole; scheduler: PrebuiltRole; stateMachineName: string };
 }
 
 /** Snapshots the job takes are named with this prefix (and only those may be copied or deleted by it). */
@@ -58,7 +66,6 @@ export class CacheSnapshots extends pulumi.ComponentResource {
         const parent = { parent: this };
         const identity = aws.getCallerIdentityOutput({}, parent);
         const region = aws.getRegionOutput({}, parent);
-        const snapshotArn = pulumi.interpolate`arn:aws:elasticache:${region.region}:${identity.accountId}:snapshot:${SNAPSHOT_NAME_PREFIX}*`;
 
         const jobLog = new aws.cloudwatch.LogGroup(`${name}-job-logs`, {
             name: `/genie/${name}/redis-snapshot-job`,
@@ -66,77 +73,19 @@ export class CacheSnapshots extends pulumi.ComponentResource {
             kmsKeyId: args.kmsKeyArn,
         }, parent);
 
-        const jobRole = new aws.iam.Role(`${name}-job`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-        }, parent);
-        new aws.iam.RolePolicy(`${name}-job`, {
-            role: jobRole.id,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "SnapshotTheGroup",
-                        Effect: "Allow",
-                        Action: ["elasticache:CreateSnapshot"],
-                        Resource: [
-                            pulumi.interpolate`arn:aws:elasticache:${region.region}:${identity.accountId}:replicationgroup:${args.replicationGroupId}`,
-                            pulumi.interpolate`arn:aws:elasticache:${region.region}:${identity.accountId}:cluster:${args.replicationGroupId}-*`,
-                            snapshotArn,
-                        ],
-                    },
-                    {
-                        Sid: "ManageItsOwnSnapshots",
-                        Effect: "Allow",
-                        Action: ["elasticache:DescribeSnapshots", "elasticache:CopySnapshot", "elasticache:DeleteSnapshot"],
-                        Resource: [snapshotArn],
-                    },
-                    // The caller of CopySnapshot to S3 (ElastiCache guide, "Exporting a backup", "Required IAM
-                    // permissions for the caller"): the object and bucket actions on the target bucket, and
-                    // s3:ListAllMyBuckets, "an account-level operation. Its Resource element must be "*" or
-                    // "arn:aws:s3:::*"". s3:GetBucketAcl: a dependent action of elasticache:CopySnapshot
-                    // (Service Authorization Reference).
-                    {
-                        Sid: "ExportToTheExportsBucket",
-                        Effect: "Allow",
-                        Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
-                        Resource: [pulumi.interpolate`${args.exportsBucketArn}/*`],
-                    },
-                    {
-                        Sid: "FindTheBucket",
-                        Effect: "Allow",
-                        Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:GetBucketAcl"],
-                        Resource: [args.exportsBucketArn],
-                    },
-                    {
-                        Sid: "ListBucketsForTheExport",
-                        Effect: "Allow",
-                        Action: ["s3:ListAllMyBuckets"],
-                        Resource: ["arn:aws:s3:::*"],
-                    },
-                    {
-                        Sid: "UseTheSiteKey",
-                        Effect: "Allow",
-                        Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
-                        Resource: [args.kmsKeyArn],
-                    },
-                    {
-                        Sid: "WriteExecutionLogs",
-                        // CloudWatch Logs delivery for Step Functions accepts only "*" for these actions.
-                        Effect: "Allow",
-                        Action: [
-                            "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                            "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-                        ],
-                        Resource: "*",
-                    },
-                ],
-            }),
+        // The job's and the scheduler's roles: this component's own, or the ones the stack declared
+        // before (a DR site declares them in every role, so that its promotion creates no IAM resource).
+        const jobRole = args.roles?.job ?? cacheSnapshotsJobRole(name, {
+            replicationGroupId: args.replicationGroupId,
+            exportsBucketArn: args.exportsBucketArn,
+            kmsKeyArn: args.kmsKeyArn,
+            region: region.region,
+            accountId: identity.accountId,
         }, parent);
 
         const stateMachine = new aws.sfn.StateMachine(`${name}-job`, {
+            // Named when its scheduler's role was declared before it (the role's policy names this ARN).
+            name: args.roles?.stateMachineName,
             roleArn: jobRole.arn,
             definition: pulumi.jsonStringify(snapshotJobDefinition(args.replicationGroupId, args.exportsBucketName)),
             loggingConfiguration: {
@@ -145,29 +94,10 @@ export class CacheSnapshots extends pulumi.ComponentResource {
                 logDestination: pulumi.interpolate`${jobLog.arn}:*`,
             },
             encryptionConfiguration: { type: "CUSTOMER_MANAGED_KMS_KEY", kmsKeyId: args.kmsKeyArn, kmsDataKeyReusePeriodSeconds: 300 },
-        }, parent);
+        }, { parent: this, dependsOn: jobRole.dependsOn });
         this.stateMachineArn = stateMachine.arn;
 
-        const schedulerRole = new aws.iam.Role(`${name}-scheduler`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-        }, parent);
-        new aws.iam.RolePolicy(`${name}-scheduler`, {
-            role: schedulerRole.id,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    { Sid: "StartTheJob", Effect: "Allow", Action: ["states:StartExecution"], Resource: [stateMachine.arn] },
-                    // The schedule is encrypted with the site key: EventBridge Scheduler decrypts it as this role
-                    // (Scheduler guide, "Encryption at rest": "You must add the following action to your
-                    // schedule's execution role ... kms:Decrypt"). StartExecution itself needs no KMS permission
-                    // of the caller (Step Functions guide, "Data at rest encryption": StartExecution "--").
-                    { Sid: "DecryptTheSchedule", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [args.kmsKeyArn] },
-                ],
-            }),
-        }, parent);
+        const schedulerRole = args.roles?.scheduler ?? cacheSnapshotsSchedulerRole(name, { stateMachineArn: stateMachine.arn, kmsKeyArn: args.kmsKeyArn }, parent);
         const schedule = new aws.scheduler.Schedule(`${name}-every-${args.intervalHours}h`, {
             description: `Genie: Redis snapshot exported to S3 every ${args.intervalHours} hours`,
             scheduleExpression: snapshotScheduleExpression(args.intervalHours),
@@ -180,11 +110,146 @@ export class CacheSnapshots extends pulumi.ComponentResource {
                 roleArn: schedulerRole.arn,
                 retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
             },
-        }, parent);
+        }, { parent: this, dependsOn: schedulerRole.dependsOn });
         this.scheduleName = schedule.name;
 
         this.registerOutputs({ stateMachineArn: this.stateMachineArn, scheduleName: this.scheduleName });
     }
+}
+
+/** The state machine's name when the scheduler's role is declared before it (a DR site): `<name>-job`. */
+export function cacheSnapshotsStateMachineName(name: string): string {
+    return `${name}-job`;
+}
+
+/**
+ * A Step Functions state machine's ARN from its name: "arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}"
+ * (Service Authorization Reference, "Actions, resources, and condition keys for AWS Step Functions", resource type stateMachine).
+ */
+export function stateMachineArn(region: pulumi.Input<string>, accountId: pulumi.Input<string>, stateMachineName: string): pulumi.Output<string> {
+    return pulumi.interpolate`arn:aws:states:${region}:${accountId}:stateMachine:${stateMachineName}`;
+}
+
+export interface CacheSnapshotsJobRoleArgs {
+    replicationGroupId: pulumi.Input<string>;
+    exportsBucketArn: pulumi.Input<string>;
+    kmsKeyArn: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+    accountId: pulumi.Input<string>;
+}
+
+/**
+ * The job's role `<name>-job` (trusted by states.amazonaws.com) and its policy: snapshot the group,
+ * manage the job's own snapshots, export to the exports bucket, use the site key, write the execution
+ * logs. It names no resource of the component (the group, bucket and key come from the stack), so a DR
+ * site declares it while standby.
+ */
+export function cacheSnapshotsJobRole(name: string, args: CacheSnapshotsJobRoleArgs, opts: pulumi.CustomResourceOptions): PrebuiltRole {
+    const snapshotArn = pulumi.interpolate`arn:aws:elasticache:${args.region}:${args.accountId}:snapshot:${SNAPSHOT_NAME_PREFIX}*`;
+    const jobRole = new aws.iam.Role(`${name}-job`, {
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+    }, opts);
+    const policy = new aws.iam.RolePolicy(`${name}-job`, {
+        role: jobRole.id,
+        policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "SnapshotTheGroup",
+                    Effect: "Allow",
+                    Action: ["elasticache:CreateSnapshot"],
+                    Resource: [
+                        pulumi.interpolate`arn:aws:elasticache:${args.region}:${args.accountId}:replicationgroup:${args.replicationGroupId}`,
+                        pulumi.interpolate`arn:aws:elasticache:${args.region}:${args.accountId}:cluster:${args.replicationGroupId}-*`,
+                        snapshotArn,
+                    ],
+                },
+                {
+                    Sid: "ManageItsOwnSnapshots",
+                    Effect: "Allow",
+                    Action: ["elasticache:DescribeSnapshots", "elasticache:CopySnapshot", "elasticache:DeleteSnapshot"],
+                    Resource: [snapshotArn],
+                },
+                // The caller of CopySnapshot to S3 (ElastiCache guide, "Exporting a backup", "Required IAM
+                // permissions for the caller"): the object and bucket actions on the target bucket, and
+                // s3:ListAllMyBuckets, "an account-level operation. Its Resource element must be "*" or
+                // "arn:aws:s3:::*"". s3:GetBucketAcl: a dependent action of elasticache:CopySnapshot
+                // (Service Authorization Reference).
+                {
+                    Sid: "ExportToTheExportsBucket",
+                    Effect: "Allow",
+                    Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                    Resource: [pulumi.interpolate`${args.exportsBucketArn}/*`],
+                },
+                {
+                    Sid: "FindTheBucket",
+                    Effect: "Allow",
+                    Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:GetBucketAcl"],
+                    Resource: [args.exportsBucketArn],
+                },
+                {
+                    Sid: "ListBucketsForTheExport",
+                    Effect: "Allow",
+                    Action: ["s3:ListAllMyBuckets"],
+                    Resource: ["arn:aws:s3:::*"],
+                },
+                {
+                    Sid: "UseTheSiteKey",
+                    Effect: "Allow",
+                    Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
+                    Resource: [args.kmsKeyArn],
+                },
+                {
+                    Sid: "WriteExecutionLogs",
+                    // CloudWatch Logs delivery for Step Functions accepts only "*" for these actions.
+                    Effect: "Allow",
+                    Action: [
+                        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+                    ],
+                    Resource: "*",
+                },
+            ],
+        }),
+    }, opts);
+
+    return { arn: jobRole.arn, dependsOn: [policy] };
+}
+
+/**
+ * The scheduler's role `<name>-scheduler` (trusted by scheduler.amazonaws.com): start the job and
+ * decrypt the schedule. A DR site names the job by its ARN pattern ({@link stateMachineArn} of
+ * {@link cacheSnapshotsStateMachineName}), so the role exists before the job does.
+ */
+export function cacheSnapshotsSchedulerRole(
+    name: string,
+    args: { stateMachineArn: pulumi.Input<string>; kmsKeyArn: pulumi.Input<string> },
+    opts: pulumi.CustomResourceOptions,
+): PrebuiltRole {
+    const schedulerRole = new aws.iam.Role(`${name}-scheduler`, {
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+    }, opts);
+    const policy = new aws.iam.RolePolicy(`${name}-scheduler`, {
+        role: schedulerRole.id,
+        policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+                { Sid: "StartTheJob", Effect: "Allow", Action: ["states:StartExecution"], Resource: [args.stateMachineArn] },
+                // The schedule is encrypted with the site key: EventBridge Scheduler decrypts it as this role
+                // (Scheduler guide, "Encryption at rest": "You must add the following action to your
+                // schedule's execution role ... kms:Decrypt"). StartExecution itself needs no KMS permission
+                // of the caller (Step Functions guide, "Data at rest encryption": StartExecution "--").
+                { Sid: "DecryptTheSchedule", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [args.kmsKeyArn] },
+            ],
+        }),
+    }, opts);
+    return { arn: schedulerRole.arn, dependsOn: [policy] };
 }
 
 /**

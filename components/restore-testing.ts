@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { PrebuiltRole } from "./backup-plan";
 
 /** Weekly restore test (plan: "Weekly Validation: Restore test"): Mondays 06:00 UTC, newest recovery point. */
 export const WEEKLY_RESTORE_TEST_SCHEDULE = "cron(0 6 ? * MON *)";
@@ -29,6 +30,30 @@ export interface RestoreTestingArgs {
      * VPC either.
      */
     restoreTarget: { dbSubnetGroupName: pulumi.Input<string>; vpcSecurityGroupIds: pulumi.Input<string>[] };
+    /**
+     * The restore role when the stack declares it outside this component ({@link restoreTestingRole}):
+     * a DR site declares it whatever its role, so that a failover run creates no IAM resource. None:
+     * the component declares its own (the primary site).
+     */
+    role?: PrebuiltRole;
+}
+
+/**
+ * The role AWS Backup restore testing assumes: `<name>-role`, trusted by backup.amazonaws.com, with
+ * AWS Backup's service-role policy for restores (`<name>-restores`). It names no plan or vault.
+ */
+export function restoreTestingRole(name: string, opts: pulumi.CustomResourceOptions): PrebuiltRole {
+    const role = new aws.iam.Role(`${name}-role`, {
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+    }, opts);
+    const attachment = new aws.iam.RolePolicyAttachment(`${name}-restores`, {
+        role: role.name,
+        policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+    }, opts);
+    return { arn: role.arn, dependsOn: [attachment] };
 }
 
 /**
@@ -56,16 +81,9 @@ export class RestoreTesting extends pulumi.ComponentResource {
         }
         const parent = { parent: this };
         const overrides = rdsRestoreMetadataOverrides(args.restoreTarget);
-        const role = new aws.iam.Role(`${name}-role`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-        }, parent);
-        const attachment = new aws.iam.RolePolicyAttachment(`${name}-restores`, {
-            role: role.name,
-            policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
-        }, parent);
+        // The role AWS Backup restores as: this component's own, or one the stack declared before
+        // (a DR site declares it in every role: see restoreTestingRole).
+        const role = args.role ?? restoreTestingRole(name, parent);
 
         const test = (cadence: "weekly" | "monthly", schedule: string, algorithm: string, windowDays: number) => {
             const plan = new aws.backup.RestoreTestingPlan(`${name}-${cadence}`, {
@@ -90,7 +108,7 @@ export class RestoreTesting extends pulumi.ComponentResource {
                 iamRoleArn: role.arn,
                 validationWindowHours: RESTORE_VALIDATION_WINDOW_HOURS,
                 restoreMetadataOverrides: overrides,
-            }, { parent: this, dependsOn: [attachment] });
+            }, { parent: this, dependsOn: role.dependsOn });
             return plan;
         };
         this.weeklyPlanName = test("weekly", WEEKLY_RESTORE_TEST_SCHEDULE, "LATEST_WITHIN_WINDOW", args.weeklyWindowDays).name;

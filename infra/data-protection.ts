@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupStorage, cacheExportsBucketName } from "../components/backup-storage";
-import { BACKUP_SELECTION_TAG_KEY, BackupPlan, BackupVault, backupSelectionTagValue } from "../components/backup-plan";
+import { BACKUP_SELECTION_TAG_KEY, BackupPlan, BackupVault, backupSelectionRole, backupSelectionTagValue, PrebuiltRole } from "../components/backup-plan";
 import { SiteKey } from "../components/keys";
 import { AppRegistry, replicatedRepository } from "../components/registry";
-import { RestoreTesting } from "../components/restore-testing";
+import { RestoreTesting, restoreTestingRole } from "../components/restore-testing";
 import { SiteSecrets } from "../components/secrets";
 import { StackConfig } from "./config";
 import { DR_PLAN } from "./dr-plan";
@@ -62,6 +62,20 @@ export interface DataProtection {
      * topic of that region (the monitoring section: {@link BackupVault.sendAlertsTo}).
      */
     vaults: { site?: BackupVault; drLandingZone?: BackupVault };
+    /**
+     * A DR site's IAM roles declared in every role (standby or active) with the same inputs, so that a
+     * failover run creates no IAM resource (IAM's control plane is in us-east-1): its backup plan's
+     * selection role, its restore tests' role (drills on), and the Redis exports bucket its snapshot
+     * job's role names (the landing zone's, whose name is fixed). infra/stack.ts adds the snapshot
+     * job's and the drills' roles.
+     */
+    drSiteRoles?: {
+        backup: PrebuiltRole;
+        restoreTesting?: PrebuiltRole;
+        cacheExportsBucketArn: pulumi.Output<string>;
+        /** The landing zone's backups bucket by ARN pattern and owning account (the app instances' policy). */
+        backupsBucket: { arnPattern: string; account: pulumi.Output<string> };
+    };
     /** The stack outputs of this section. */
     outputs: Record<string, pulumi.Input<unknown>>;
 }
@@ -97,6 +111,17 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         const repository = replicatedRepository(config.siteRegion, siteOpts);
         const primaryPrefix = secretNamePrefix("primary");
         const secretNames = { dbMaster: `${primaryPrefix}/db-master`, appEnv: `${primaryPrefix}/app-env` };
+        // The IAM roles of what the site runs once active (its backup plan, its restore tests), declared
+        // in every role with the same inputs: IAM's control plane is in us-east-1, so a failover run
+        // (standby -> active) must create or change no IAM resource (AWS Fault Isolation Boundaries,
+        // "Global services"). Neither names anything that exists only when active.
+        const backupRole = backupSelectionRole(`${site}-backup`, siteOpts);
+        const restoreTestingRoleOfSite = config.drillsEnabled ? restoreTestingRole(`${site}-restore-testing`, siteOpts) : undefined;
+        // The landing zone's Redis exports bucket in this region has a fixed name (account and
+        // region): found without the production state. The active site's snapshot job exports there.
+        const primaryStorage = `${site.slice(0, site.length - config.siteName.length)}primary-storage`;
+        const account = aws.getCallerIdentityOutput({}, siteOpts).accountId;
+        const cacheExportsBucket = account.apply((a) => cacheExportsBucketName(primaryStorage, a, config.siteRegion));
         const dataProtection = {
             kmsKeyArn: key.keyArn,
             backupTags: { [tag.key]: tag.value },
@@ -106,6 +131,17 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
             repositoryName: repository.repositoryName,
             repositoryUrl: repository.repositoryUrl,
             vaults: {},
+            drSiteRoles: {
+                backup: backupRole,
+                restoreTesting: restoreTestingRoleOfSite,
+                cacheExportsBucketArn: pulumi.interpolate`arn:aws:s3:::${cacheExportsBucket}`,
+                // The landing zone's backups bucket here is the production stack's SecureBucket
+                // `<primary>-storage-dr-backups` (components/backup-storage.ts), whose S3 bucket Pulumi
+                // auto-names from `<primary>-storage-dr-backups-bucket` plus a random suffix: its exact name
+                // is in the production state only (config drBackupsBucketName), which a standby must not
+                // need. The app instances' policy names it by that prefix, in this account only.
+                backupsBucket: { arnPattern: `arn:aws:s3:::${primaryStorage}-dr-backups-bucket*`, account },
+            },
             outputs: {
                 kmsKeyArn: key.keyArn,
                 logsBucketName: storage.logsBucketName,
@@ -121,13 +157,16 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         // locked vault of its own, copying every recovery point to the primary region's vault (those
         // copies fail, and alarm, while that region is down; they resume when it is back), tests its
         // restores, and exports its Redis snapshots into the landing zone's backups bucket here.
-        const { vault, plan } = siteBackups(config, site, key.keyArn, production.get("backupVaultArn"), siteOpts);
-        const backupsBucketName = production.get("drBackupsBucketName");
-        // The landing zone's Redis exports bucket in this region has a fixed name (account and
-        // region): found without the production state.
-        const primaryStorage = `${site.slice(0, site.length - config.siteName.length)}primary-storage`;
-        const account = aws.getCallerIdentityOutput({}, siteOpts).accountId;
-        const cacheExportsBucket = account.apply((a) => cacheExportsBucketName(primaryStorage, a, config.siteRegion));
+        const { vault, plan } = siteBackups(config, site, key.keyArn, production.get("backupVaultArn"), siteOpts, backupRole);
+        // The app instances' policy names this bucket by its name prefix (drSiteRoles.backupsBucket): a
+        // bucket outside it would be refused to the scheduled dump, so refuse it here, at the plan.
+        const backupsBucketPrefix = `${primaryStorage}-dr-backups-bucket`;
+        const backupsBucketName = production.get("drBackupsBucketName").apply((n) => {
+            if (!n.startsWith(backupsBucketPrefix)) {
+                throw new Error(`drBackupsBucketName ${JSON.stringify(n)} does not start with ${backupsBucketPrefix}, the prefix the app instances' policy allows (infra/data-protection.ts)`);
+            }
+            return n;
+        });
         return {
             ...dataProtection,
             backupsBucketName,
@@ -233,7 +272,7 @@ function vaultLock(config: StackConfig) {
  * every `intervalHours` and weekly, each copied to `copyVaultArn` in the other region, and continuous
  * backup for point-in-time restore within the database's point-in-time window).
  */
-function siteBackups(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<string>, copyVaultArn: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions) {
+function siteBackups(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<string>, copyVaultArn: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions, role?: PrebuiltRole) {
     const b = config.backup;
     const tag = backupSelectionTag(config.siteName);
     const vault = new BackupVault(`${site}-backup-vault`, { kmsKeyArn, lock: vaultLock(config), protect: config.protect }, opts);
@@ -247,6 +286,7 @@ function siteBackups(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<
         // AWS Backup sets the database's automated-backup retention from this rule: one number for both.
         continuousRetentionDays: config.database.pointInTimeRetentionDays,
         selectionTag: tag,
+        role,
     }, opts);
     return { vault, plan };
 }
@@ -271,5 +311,6 @@ export function defineRestoreTesting(
         monthlyWindowDays: config.backup.dailyRetentionDays,
         selectionTag: backupSelectionTag(config.siteName),
         restoreTarget: target,
+        role: dataProtection.drSiteRoles?.restoreTesting,
     }, opts);
 }

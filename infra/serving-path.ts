@@ -132,9 +132,16 @@ export function defineServingPath(
         // Every site's instances get the client, a standby's too: promotion then changes no launch template.
         postgresClientPackage: postgresClientPackage(config.database.engineVersion),
         dataKey: dataProtection.appEnvSecretArn ? undefined : { alias: `alias/${primarySite}-dr-key` },
-        backupsBucketArn: dataProtection.backupsBucketArn,
+        // A DR site names the landing zone's backups bucket by pattern, standby or active: IAM's control
+        // plane is in us-east-1, so the instance role's policy must not change when the site is promoted
+        // (a failover run during a us-east-1 outage could not update it). Unused while standby: no dump
+        // is scheduled there.
+        backupsBucketArn: dataProtection.drSiteRoles?.backupsBucket.arnPattern ?? dataProtection.backupsBucketArn,
+        backupsBucketAccount: dataProtection.drSiteRoles?.backupsBucket.account,
         // The scheduled logical dump runs on a serving site's instances (infra/stack.ts, components/scheduled-dump.ts).
-        backupJob: config.siteRole !== "standby" && dataProtection.backupsBucketArn ? { dbCredentialsSecretArn: dbCredentials.arn } : undefined,
+        backupJob: dataProtection.drSiteRoles || (config.siteRole !== "standby" && dataProtection.backupsBucketArn)
+            ? { dbCredentialsSecretArn: dbCredentials.arn }
+            : undefined,
         logRetentionDays: config.backup.logRetentionDays,
         // siteRole: the policy pack holds a standby DR group to its smaller minimum, every other group to the plan's.
         instanceTags: { ...config.tags, siteRole: config.siteRole },

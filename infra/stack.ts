@@ -1,9 +1,10 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Network } from "../components/network";
 import { Cache } from "../components/cache";
-import { CacheSnapshots } from "../components/cache-snapshots";
+import { CacheSnapshots, cacheSnapshotsJobRole, cacheSnapshotsSchedulerRole, cacheSnapshotsStateMachineName, stateMachineArn } from "../components/cache-snapshots";
 import { Database, DatabaseRole } from "../components/database";
-import { Drills } from "../components/drills";
+import { Drills, drillsFisRole, drillsSchedulerRole } from "../components/drills";
 import { postgresClientPackage, ScheduledDump } from "../components/scheduled-dump";
 import { Notifications } from "../components/notifications";
 import { SecurityGroups } from "../components/security-groups";
@@ -122,9 +123,32 @@ export function defineStack(config: StackConfig) {
     }, siteOpts);
     Object.assign(outputs, { cacheReplicationGroupId: cache.replicationGroupId, cachePrimaryEndpoint: cache.primaryEndpoint, cacheAuthSecretArn: cache.authSecretArn });
     // The second daily snapshot, exported to the Redis exports bucket (7-day lifecycle, replicated to the other region).
+    // A DR site declares the IAM roles of what it runs once active in every role, with the same inputs
+    // (IAM's control plane is in us-east-1: a failover run must create or change no IAM resource). They
+    // name what exists only when active by the names this program gives it (the snapshot job's state
+    // machine, the database's identifier) or by tag (the drills' templates).
+    const drSiteRoles = dataProtection.drSiteRoles;
+    const account = drSiteRoles ? aws.getCallerIdentityOutput({}, siteOpts).accountId : undefined;
+    const cacheSnapshotsName = `${site}-cache-snapshots`;
+    const cacheSnapshotsRoles = drSiteRoles && account
+        ? {
+            job: cacheSnapshotsJobRole(cacheSnapshotsName, {
+                replicationGroupId: cache.replicationGroupId,
+                exportsBucketArn: drSiteRoles.cacheExportsBucketArn,
+                kmsKeyArn: dataProtection.kmsKeyArn,
+                region: config.siteRegion,
+                accountId: account,
+            }, siteOpts),
+            scheduler: cacheSnapshotsSchedulerRole(cacheSnapshotsName, {
+                stateMachineArn: stateMachineArn(config.siteRegion, account, cacheSnapshotsStateMachineName(cacheSnapshotsName)),
+                kmsKeyArn: dataProtection.kmsKeyArn,
+            }, siteOpts),
+            stateMachineName: cacheSnapshotsStateMachineName(cacheSnapshotsName),
+        }
+        : undefined;
     let cacheSnapshotJobArn: pulumi.Output<string> | undefined;
     if (dataProtection.cacheExportsBucketName && dataProtection.cacheExportsBucketArn) {
-        const cacheSnapshots = new CacheSnapshots(`${site}-cache-snapshots`, {
+        const cacheSnapshots = new CacheSnapshots(cacheSnapshotsName, {
             replicationGroupId: cache.replicationGroupId,
             intervalHours: config.backup.redisSnapshotIntervalHours,
             exportsBucketName: dataProtection.cacheExportsBucketName,
@@ -132,6 +156,7 @@ export function defineStack(config: StackConfig) {
             kmsKeyArn: dataProtection.kmsKeyArn,
             logRetentionDays: config.backup.logRetentionDays,
             enabled: true,
+            roles: cacheSnapshotsRoles,
         }, siteOpts);
         cacheSnapshotJobArn = cacheSnapshots.stateMachineArn;
         Object.assign(outputs, { cacheSnapshotJobArn });
@@ -203,8 +228,22 @@ export function defineStack(config: StackConfig) {
 
     // ── Drills ───────────────────────────────────────────────────────────────────────────────
     // The plan's monthly failover tests, where the site serves (a standby has no Multi-AZ primary to fail over).
+    const drillsName = `${site}-drills`;
+    const drillsRoles = drSiteRoles && account
+        ? {
+            // The database's ARN from its identifier (components/database.ts: the resource name), which the
+            // replica, the promoted instance and a restored one share.
+            fis: drillsFisRole(drillsName, {
+                databaseArn: pulumi.interpolate`arn:aws:rds:${config.siteRegion}:${account}:db:${site}-db`,
+                autoScalingGroupName: servingPath.cluster.autoScalingGroupName,
+                region: config.siteRegion,
+                accountId: account,
+            }, siteOpts),
+            scheduler: drillsSchedulerRole(drillsName, { templates: "by-tag", region: config.siteRegion, accountId: account }, siteOpts),
+        }
+        : undefined;
     if (serving) {
-        const drills = new Drills(`${site}-drills`, {
+        const drills = new Drills(drillsName, {
             databaseArn: database.arn,
             autoScalingGroupName: servingPath.cluster.autoScalingGroupName,
             availabilityZone: network.availabilityZones[0],
@@ -212,6 +251,7 @@ export function defineStack(config: StackConfig) {
             logRetentionDays: config.backup.logRetentionDays,
             kmsKeyArn: dataProtection.kmsKeyArn,
             enabled: config.drillsEnabled,
+            roles: drillsRoles,
         }, siteOpts);
         Object.assign(outputs, { drillTemplateIds: drills.templateIds });
     }

@@ -125,6 +125,11 @@ export function computedOutputs(type: string, name: string, id: string, region: 
         case "aws:secretsmanager/secret:Secret":
             out.arn = `arn:aws:secretsmanager:${r}:${MOCK_ACCOUNT_ID}:secret:${physical}-AbCdEf`;
             break;
+        case "aws:sfn/stateMachine:StateMachine":
+            // "arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}" (Service
+            // Authorization Reference, AWS Step Functions): a policy may name one before it exists.
+            out.arn = `arn:aws:states:${r}:${MOCK_ACCOUNT_ID}:stateMachine:${physical}`;
+            break;
         case "random:index/randomId:RandomId": {
             // Deterministic for the plan, and a function of the keepers: other keepers (a new incarnation of
             // what the id names) give another value, as the replaced RandomId draws new bytes in AWS's world.

@@ -121,6 +121,64 @@ describe("drills: the plan's monthly failover tests", () => {
     });
 });
 
+describe("the DR site's IAM roles: declared while standby, used unchanged once active (issue 13)", () => {
+    const T = { role: "aws:iam/role:Role", policy: "aws:iam/rolePolicy:RolePolicy", attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment" };
+    const roleArnOf = (ev: StackEvaluation, name: string) => one(ev, T.role, name).outputs.arn;
+    const policyOf = (ev: StackEvaluation, name: string) => JSON.parse(one(ev, T.policy, name).props.policy).Statement;
+
+    it("the standby declares the roles of the backup plan, restore tests, Redis snapshot job and drills; the active site's resources run as them", async () => {
+        const standby = await stack("dr");
+        for (const name of ["genie-dr-backup-role", "genie-dr-restore-testing-role", "genie-dr-cache-snapshots-job", "genie-dr-cache-snapshots-scheduler", "genie-dr-drills-fis", "genie-dr-drills-scheduler"]) {
+            expect(ofType(standby, T.role).map((r) => r.name), name).to.include(name);
+        }
+        expect(ofType(standby, T.attachment).map((a) => a.name)).to.include.members([
+            "genie-dr-backup-AWSBackupServiceRolePolicyForBackup", "genie-dr-backup-AWSBackupServiceRolePolicyForRestores", "genie-dr-restore-testing-restores",
+        ]);
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        expect(one(active, "aws:backup/selection:Selection", "genie-dr-backup-selection").props.iamRoleArn).to.equal(roleArnOf(active, "genie-dr-backup-role"));
+        for (const sel of ofType(active, "aws:backup/restoreTestingSelection:RestoreTestingSelection")) {
+            expect(sel.props.iamRoleArn, sel.name).to.equal(roleArnOf(active, "genie-dr-restore-testing-role"));
+        }
+        const machine = one(active, "aws:sfn/stateMachine:StateMachine", "genie-dr-cache-snapshots-job");
+        expect(machine.props.roleArn).to.equal(roleArnOf(active, "genie-dr-cache-snapshots-job"));
+        const schedule = ofType(active, "aws:scheduler/schedule:Schedule").find((x) => x.name.startsWith("genie-dr-cache-snapshots-"))!;
+        expect(schedule.props.target.roleArn).to.equal(roleArnOf(active, "genie-dr-cache-snapshots-scheduler"));
+        for (const t of ofType(active, "aws:fis/experimentTemplate:ExperimentTemplate")) expect(t.props.roleArn, t.name).to.equal(roleArnOf(active, "genie-dr-drills-fis"));
+    });
+
+    it("policies that name what exists only when active name it by the name the program gives it, least privilege kept", async () => {
+        const standby = await stack("dr");
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        // The snapshot job's scheduler may start exactly the job the active site names so (its ARN from its name).
+        const machine = one(active, "aws:sfn/stateMachine:StateMachine", "genie-dr-cache-snapshots-job");
+        expect(machine.props.name).to.equal("genie-dr-cache-snapshots-job");
+        expect(policyOf(standby, "genie-dr-cache-snapshots-scheduler").find((x: any) => x.Sid === "StartTheJob").Resource).to.deep.equal([machine.outputs.arn]);
+        // The job's role exports to the landing zone's exports bucket of this region, the one the active job writes to.
+        const job = policyOf(standby, "genie-dr-cache-snapshots-job");
+        const bucketName = JSON.parse(machine.props.definition).States.ExportToS3.Arguments.TargetBucket;
+        expect(job.find((x: any) => x.Sid === "FindTheBucket").Resource).to.deep.equal([`arn:aws:s3:::${bucketName}`]);
+        // The drills' role reboots the database by its identifier's ARN (the replica's, the promoted one's).
+        const fis = policyOf(standby, "genie-dr-drills-fis");
+        const db = one(active, "aws:rds/instance:Instance", "genie-dr-db-instance");
+        expect(fis.find((x: any) => x.Sid === "FailOverThisDatabase").Resource).to.deep.equal([db.outputs.arn]);
+        // The drills' scheduler starts only templates tagged with the names of the active site's templates.
+        const start = policyOf(standby, "genie-dr-drills-scheduler").find((x: any) => x.Sid === "StartTheDrillTemplates");
+        expect(start.Resource).to.deep.equal(["arn:aws:fis:us-west-2:123456789012:experiment-template/*"]);
+        const names = ofType(active, "aws:fis/experimentTemplate:ExperimentTemplate").map((t) => t.props.tags.Name).sort();
+        expect([...start.Condition.StringEquals["aws:ResourceTag/Name"]].sort()).to.deep.equal(names);
+    });
+
+    it("an active site refuses a drBackupsBucketName outside the prefix its app instances' policy names", async () => {
+        let message = "";
+        try {
+            await stackWith("dr", { config: { siteRole: "active", drBackupsBucketName: "some-other-bucket" } });
+        } catch (err) {
+            message = String(err);
+        }
+        expect(message).to.include("does not start with genie-primary-storage-dr-backups-bucket");
+    });
+});
+
 describe("failback safety: fencing the primary site", () => {
     it("siteFenced=true makes production's failover health check always unhealthy, so DNS stays on the DR site", async () => {
         const fenced = await stackWith("production", { config: { siteFenced: "true" } });

@@ -81,7 +81,11 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
             const stamp = "20260101T003000Z";
             const viaS3 = { "kms:ViaService": `s3.${o.region}.amazonaws.com`, ...o.keyContext };
             const viaSecrets = { "kms:ViaService": `secretsmanager.${o.region}.amazonaws.com`, ...o.keyContext };
-            return [
+            // Every S3 request carries the bucket owner's account (condition key s3:ResourceAccount), which the
+            // DR site's policy requires (it names the landing zone's bucket by name prefix: issue 13).
+            const s3Context = ([what, req]: [string, PolicyRequest]): [string, PolicyRequest] =>
+                req.action.startsWith("s3:") ? [what, { ...req, context: { "s3:ResourceAccount": "123456789012", ...req.context } }] : [what, req];
+            return ([
                 ...SSM_ASSOCIATION_INSTANCE_ACTIONS.map((action): [string, PolicyRequest] => [
                     `SSM Agent: ${action}`,
                     { action, resource: action === "ssm:GetDocument" ? `arn:aws:ssm:${o.region}:123456789012:document/${o.document}` : `arn:aws:ec2:${o.region}:123456789012:instance/i-0123456789abcdef0` },
@@ -97,7 +101,7 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
                 ["verify: fetch_s3 lists one backup", { action: "s3:ListBucket", resource: o.bucketArn, context: { "s3:prefix": `db/daily/${stamp}/` } }],
                 ["verify: GetObject", { action: "s3:GetObject", resource: `${o.bucketArn}/db/daily/${stamp}/MANIFEST.json` }],
                 ["verify: the bucket key through S3", { action: "kms:Decrypt", resource: o.bucketKeyArn, context: viaS3 }],
-            ];
+            ] as [string, PolicyRequest][]).map(s3Context);
         };
 
         it("production: the instance role allows every call the association and backup.sh make, and no listing outside the backup prefixes", async () => {
@@ -130,6 +134,10 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
                 keyContext: { "kms:ResourceAliases": ["alias/genie-primary-dr-key"] },
             });
             expect(requests.filter(([, req]) => !allowed(req)).map(([what]) => what)).to.deep.equal([]);
+            // The bucket is named by prefix: a bucket of that prefix in another account is refused.
+            const put = { action: "s3:PutObject", resource: "arn:aws:s3:::genie-primary-storage-dr-backups-bucket-x/db/daily/a/toc.dat" };
+            expect(allowed({ ...put, context: { "s3:ResourceAccount": "123456789012" } })).to.equal(true);
+            expect(allowed({ ...put, context: { "s3:ResourceAccount": "999999999999" } })).to.equal(false);
         });
 
         it("installs the PostgreSQL client of the database's major version at boot, and the job installs it when an instance lacks it", async () => {

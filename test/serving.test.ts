@@ -257,7 +257,7 @@ describe("serving path", () => {
             expect(kms.Condition!.StringEquals["kms:ViaService"]).to.deep.equal(["secretsmanager.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"]);
         });
 
-        it("dr: reads its own app secret, decrypts the replicas with the landing zone key by alias, writes no backups", async () => {
+        it("dr: reads its own app secret, decrypts the replicas with the landing zone key by alias; standby or active, the same backup prefixes of the landing zone's backups bucket", async () => {
             const ev = await stack("dr");
             const all = statements(ev, "genie-dr");
             // Its own environment (the primary's replica names the primary's endpoints and cannot be written).
@@ -266,7 +266,18 @@ describe("serving path", () => {
             const kms = bySid(all, "DataKeyThroughSecretsAndS3");
             expect(kms.Resource).to.equal("arn:aws:kms:us-west-2:123456789012:key/*");
             expect(kms.Condition!["ForAnyValue:StringEquals"]).to.deep.equal({ "kms:ResourceAliases": "alias/genie-primary-dr-key" });
-            expect(all.filter((st) => list(st.Action).some((a) => a.startsWith("s3:")))).to.deep.equal([]);
+            // (Before issue 13 the standby's policy had no backup statements and the promotion added them: an IAM
+            // update, whose control plane is in us-east-1, in the failover run. The same policy in both roles now;
+            // the dump that uses them is scheduled only where the site serves.)
+            const s3 = all.filter((st) => list(st.Action).some((a) => a.startsWith("s3:")));
+            expect(s3.map((st) => st.Sid)).to.deep.equal(["BackupPrefixes", "ListBackupPrefixes"]);
+            // The landing zone's bucket by its name prefix (its exact name is in the production state only), in this account.
+            expect(bySid(all, "BackupPrefixes").Resource).to.deep.equal(BACKUP_WRITE_PREFIXES.map((p) => `arn:aws:s3:::genie-primary-storage-dr-backups-bucket*/${p}*`));
+            expect(bySid(all, "BackupPrefixes").Condition).to.deep.equal({ StringEquals: { "s3:ResourceAccount": "123456789012" } });
+            expect(bySid(all, "ListBackupPrefixes").Condition!.StringEquals).to.deep.equal({ "s3:ResourceAccount": "123456789012" });
+            const active = await stackWith("dr", { config: { siteRole: "active" } });
+            expect(one(active, T.rolePolicy, "genie-dr-app-instance").props.policy).to.equal(one(ev, T.rolePolicy, "genie-dr-app-instance").props.policy);
+            expect(ofType(ev, "aws:ssm/association:Association").map((a) => a.name)).to.deep.equal([]);
             expect(userData(one(ev, T.launchTemplate, "genie-dr-app-lt"))).to.include(`APP_ENV_SECRET='${own.outputs.arn}'`);
         });
     });
