@@ -99,8 +99,12 @@ export interface AppClusterArgs {
      * encrypted with the landing zone's key).
      */
     dataKey?: { arn: pulumi.Input<string> } | { alias: string };
-    /** The backups bucket; the instances may write only {@link BACKUP_WRITE_PREFIXES}. None: no write access. */
-    backupsBucketArn?: pulumi.Input<string>;
+    /**
+     * The backups bucket; the instances may write only {@link BACKUP_WRITE_PREFIXES}. None: no write access.
+     * Several ARNs when the bucket's exact name is not known here (name patterns: no `*` in the bucket name,
+     * since a `*` there also matches "/" and so keys outside the prefixes; IAM user guide, Resource element).
+     */
+    backupsBucketArn?: pulumi.Input<string> | string[];
     /**
      * When `backupsBucketArn` is a pattern (a wildcard in the bucket name): the account that must own
      * the bucket (condition s3:ResourceAccount), so that the pattern cannot match another account's bucket.
@@ -191,6 +195,7 @@ export class AppCluster extends pulumi.ComponentResource {
         // s3:ResourceAccount: "Filters access by the resource owner AWS account ID" (Service Authorization
         // Reference, Amazon S3 condition keys); with a bucket-name pattern it keeps the pattern to this account.
         const ownAccount = args.backupsBucketAccount === undefined ? undefined : { StringEquals: { "s3:ResourceAccount": args.backupsBucketAccount } };
+        const bucketArns: pulumi.Input<string>[] = args.backupsBucketArn === undefined ? [] : Array.isArray(args.backupsBucketArn) ? args.backupsBucketArn : [args.backupsBucketArn];
         const role = new aws.iam.Role(`${name}-instance`, {
             description: "Genie AI Server app instances",
             assumeRolePolicy: JSON.stringify({
@@ -236,7 +241,7 @@ export class AppCluster extends pulumi.ComponentResource {
                             Sid: "BackupPrefixes",
                             Effect: "Allow",
                             Action: ["s3:PutObject", "s3:AbortMultipartUpload", ...(args.backupJob ? ["s3:GetObject"] : [])],
-                            Resource: BACKUP_WRITE_PREFIXES.map((prefix) => pulumi.interpolate`${args.backupsBucketArn}/${prefix}*`),
+                            Resource: bucketArns.flatMap((arn) => BACKUP_WRITE_PREFIXES.map((prefix) => pulumi.interpolate`${arn}/${prefix}*`)),
                             ...(ownAccount ? { Condition: ownAccount } : {}),
                         }]),
                     ...(args.backupJob === undefined || args.backupsBucketArn === undefined
@@ -249,7 +254,7 @@ export class AppCluster extends pulumi.ComponentResource {
                                 Sid: "ListBackupPrefixes",
                                 Effect: "Allow",
                                 Action: "s3:ListBucket",
-                                Resource: args.backupsBucketArn,
+                                Resource: bucketArns.length === 1 ? bucketArns[0] : bucketArns,
                                 Condition: { StringLikeIfExists: { "s3:prefix": BACKUP_LIST_PREFIXES }, ...ownAccount },
                             },
                             { Sid: "DatabaseCredentialsForBackups", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: args.backupJob.dbCredentialsSecretArn },

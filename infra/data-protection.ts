@@ -74,7 +74,7 @@ export interface DataProtection {
         restoreTesting?: PrebuiltRole;
         cacheExportsBucketArn: pulumi.Output<string>;
         /** The landing zone's backups bucket by ARN pattern and owning account (the app instances' policy). */
-        backupsBucket: { arnPattern: string; account: pulumi.Output<string> };
+        backupsBucket: { arnPatterns: string[]; account: pulumi.Output<string> };
     };
     /** The stack outputs of this section. */
     outputs: Record<string, pulumi.Input<unknown>>;
@@ -139,8 +139,10 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
                 // `<primary>-storage-dr-backups` (components/backup-storage.ts), whose S3 bucket Pulumi
                 // auto-names from `<primary>-storage-dr-backups-bucket` plus a random suffix: its exact name
                 // is in the production state only (config drBackupsBucketName), which a standby must not
-                // need. The app instances' policy names it by that prefix, in this account only.
-                backupsBucket: { arnPattern: `arn:aws:s3:::${primaryStorage}-dr-backups-bucket*`, account },
+                // need. The app instances' policy names it by its name and by its name plus Pulumi's
+                // 7-character suffix (`?` matches one character; a `*` would also match "/", and so keys
+                // outside the allowed prefixes: IAM user guide, Resource element), in this account only.
+                backupsBucket: { arnPatterns: [`arn:aws:s3:::${primaryStorage}-dr-backups-bucket`, `arn:aws:s3:::${primaryStorage}-dr-backups-bucket-???????`], account },
             },
             outputs: {
                 kmsKeyArn: key.keyArn,
@@ -162,8 +164,8 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         // bucket outside it would be refused to the scheduled dump, so refuse it here, at the plan.
         const backupsBucketPrefix = `${primaryStorage}-dr-backups-bucket`;
         const backupsBucketName = production.get("drBackupsBucketName").apply((n) => {
-            if (!n.startsWith(backupsBucketPrefix)) {
-                throw new Error(`drBackupsBucketName ${JSON.stringify(n)} does not start with ${backupsBucketPrefix}, the prefix the app instances' policy allows (infra/data-protection.ts)`);
+            if (n !== backupsBucketPrefix && !new RegExp(`^${backupsBucketPrefix}-[a-z0-9]{7}$`).test(n)) {
+                throw new Error(`drBackupsBucketName ${JSON.stringify(n)} is not ${backupsBucketPrefix} or ${backupsBucketPrefix}-<7 characters> (Pulumi's auto-name), the names the app instances' policy allows (infra/data-protection.ts)`);
             }
             return n;
         });

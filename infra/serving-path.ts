@@ -136,7 +136,7 @@ export function defineServingPath(
         // plane is in us-east-1, so the instance role's policy must not change when the site is promoted
         // (a failover run during a us-east-1 outage could not update it). Unused while standby: no dump
         // is scheduled there.
-        backupsBucketArn: dataProtection.drSiteRoles?.backupsBucket.arnPattern ?? dataProtection.backupsBucketArn,
+        backupsBucketArn: dataProtection.drSiteRoles?.backupsBucket.arnPatterns ?? dataProtection.backupsBucketArn,
         backupsBucketAccount: dataProtection.drSiteRoles?.backupsBucket.account,
         // The scheduled logical dump runs on a serving site's instances (infra/stack.ts, components/scheduled-dump.ts).
         backupJob: dataProtection.drSiteRoles || (config.siteRole !== "standby" && dataProtection.backupsBucketArn)

@@ -175,7 +175,7 @@ describe("the DR site's IAM roles: declared while standby, used unchanged once a
         } catch (err) {
             message = String(err);
         }
-        expect(message).to.include("does not start with genie-primary-storage-dr-backups-bucket");
+        expect(message).to.include("is not genie-primary-storage-dr-backups-bucket or genie-primary-storage-dr-backups-bucket-<7 characters>");
     });
 });
 

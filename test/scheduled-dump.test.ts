@@ -134,10 +134,13 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
                 keyContext: { "kms:ResourceAliases": ["alias/genie-primary-dr-key"] },
             });
             expect(requests.filter(([, req]) => !allowed(req)).map(([what]) => what)).to.deep.equal([]);
-            // The bucket is named by prefix: a bucket of that prefix in another account is refused.
-            const put = { action: "s3:PutObject", resource: "arn:aws:s3:::genie-primary-storage-dr-backups-bucket-x/db/daily/a/toc.dat" };
+            // The bucket is named by its name plus Pulumi's 7-character suffix: such a bucket in another account is
+            // refused, and so are keys outside the prefixes (a "*" in the bucket name would match "/").
+            const put = { action: "s3:PutObject", resource: "arn:aws:s3:::genie-primary-storage-dr-backups-bucket-a1b2c3d/db/daily/a/toc.dat" };
             expect(allowed({ ...put, context: { "s3:ResourceAccount": "123456789012" } })).to.equal(true);
             expect(allowed({ ...put, context: { "s3:ResourceAccount": "999999999999" } })).to.equal(false);
+            const outside = { action: "s3:PutObject", resource: "arn:aws:s3:::genie-primary-storage-dr-backups-bucket-a1b2c3d/uploads/db/daily/x", context: { "s3:ResourceAccount": "123456789012" } };
+            expect(allowed(outside)).to.equal(false);
         });
 
         it("installs the PostgreSQL client of the database's major version at boot, and the job installs it when an instance lacks it", async () => {

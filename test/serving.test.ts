@@ -272,7 +272,11 @@ describe("serving path", () => {
             const s3 = all.filter((st) => list(st.Action).some((a) => a.startsWith("s3:")));
             expect(s3.map((st) => st.Sid)).to.deep.equal(["BackupPrefixes", "ListBackupPrefixes"]);
             // The landing zone's bucket by its name prefix (its exact name is in the production state only), in this account.
-            expect(bySid(all, "BackupPrefixes").Resource).to.deep.equal(BACKUP_WRITE_PREFIXES.map((p) => `arn:aws:s3:::genie-primary-storage-dr-backups-bucket*/${p}*`));
+            // The bucket's name, or its name plus Pulumi's 7-character suffix: no "*" in the bucket name, which
+            // would also match "/" and so keys outside the allowed prefixes.
+            const names = ["arn:aws:s3:::genie-primary-storage-dr-backups-bucket", "arn:aws:s3:::genie-primary-storage-dr-backups-bucket-???????"];
+            expect(bySid(all, "BackupPrefixes").Resource).to.deep.equal(names.flatMap((n) => BACKUP_WRITE_PREFIXES.map((p) => `${n}/${p}*`)));
+            expect(JSON.stringify(bySid(all, "BackupPrefixes").Resource)).not.to.include("bucket*");
             expect(bySid(all, "BackupPrefixes").Condition).to.deep.equal({ StringEquals: { "s3:ResourceAccount": "123456789012" } });
             expect(bySid(all, "ListBackupPrefixes").Condition!.StringEquals).to.deep.equal({ "s3:ResourceAccount": "123456789012" });
             const active = await stackWith("dr", { config: { siteRole: "active" } });
