@@ -110,7 +110,8 @@ export interface SiteState {
 }
 
 /** The serving-path rows: whether users reach a working site, and how fast DNS moves them. */
-const SERVING_PATH_CHECKS = ["failover detection (plan: within 30 s)", "RTO whole region", "RPO whole region"];
+const FAILOVER_DETECTION_CHECK = `failover detection (plan: within ${DR_PLAN.failoverDetectionSeconds} s)`;
+const SERVING_PATH_CHECKS = [FAILOVER_DETECTION_CHECK, "RTO whole region", "RPO whole region"];
 
 export function siteState(ev: StackEvaluation): SiteState {
     const role = ev.config[`${ev.project}:siteRole`] ?? "primary";
@@ -629,7 +630,7 @@ export function computePosture(ev: StackEvaluation): Posture {
         check("RTO whole region, worst case (every Region switch block at its timeout)", Math.min(regionSwitch.planRtoMinutes ?? DR_PLAN.rtoMinutes, DR_PLAN.rtoMinutes), regionSwitch.worstCase);
     }
     push({
-        what: "failover detection (plan: within 30 s)",
+        what: FAILOVER_DETECTION_CHECK,
         targetMinutes: DR_PLAN.failoverDetectionSeconds / 60,
         minutes: failoverDetectionSeconds === undefined ? undefined : failoverDetectionSeconds / 60,
         met: failoverDetectionSeconds !== undefined && failoverDetectionSeconds <= DR_PLAN.failoverDetectionSeconds,

@@ -4,6 +4,7 @@
  * RdsPromoteReadReplicaConfiguration, RdsCreateCrossRegionReplicaConfiguration) and the ARC developer guide.
  */
 import type { AwsRule } from "./types";
+import { orNone } from "./values";
 
 const PLAN = "aws:arcregionswitch/plan:Plan";
 const ROLE = "aws:iam/role:Role";
@@ -46,7 +47,7 @@ export const rules: AwsRule[] = [
             for (const region of regions) if (typeof region !== "string" || !REGION.test(region)) problems.push(`region ${JSON.stringify(region)} is not a Region code`);
             const primary = r.props.primaryRegion;
             if (primary !== undefined && !regions.includes(primary)) problems.push(`primaryRegion ${primary} is not one of the plan's regions ${JSON.stringify(regions)}`);
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -65,7 +66,7 @@ export const rules: AwsRule[] = [
             for (const t of list(r.props.triggers)) {
                 if (!regions.includes(t.targetRegion)) problems.push(`trigger targets ${t.targetRegion}, not one of the plan's regions ${JSON.stringify(regions)}`);
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -102,7 +103,7 @@ export const rules: AwsRule[] = [
                     }
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -117,7 +118,7 @@ export const rules: AwsRule[] = [
                     if (t !== undefined && !(Number.isInteger(t) && t >= 1)) problems.push(`step ${step.name}: timeoutMinutes ${t} must be a whole number of at least 1`);
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -143,7 +144,7 @@ export const rules: AwsRule[] = [
                 if (conditions.length < 1 || conditions.length > 10) problems.push(`trigger for ${t.targetRegion}: 1 to 10 conditions, not ${conditions.length}`);
                 for (const c of conditions) if (!names.has(c.associatedAlarmName)) problems.push(`trigger condition names ${c.associatedAlarmName}, not an associated alarm of the plan`);
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {

@@ -5,6 +5,7 @@
 import type { RecordedResource } from "../mock-runtime";
 import { policyAllows, policyStatements } from "./iam-kms";
 import type { AwsRule, RuleContext } from "./types";
+import { orNone, present } from "./values";
 
 const PLAN = "aws:backup/plan:Plan";
 const VAULT = "aws:backup/vault:Vault";
@@ -39,7 +40,6 @@ export const CONTINUOUS_RETENTION_DAYS = { min: 1, max: 35 } as const;
 /** The AWS managed policy that lets AWS Backup delete its own RDS snapshots (statement RDSBackupPermissions). */
 export const BACKUP_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup";
 
-const present = (v: unknown) => v !== undefined && v !== null && v !== "";
 
 /** The Vault Lock of a vault named or ARN'd by `ref`, when both are declared here. */
 function lockOf(ref: unknown, ctx: RuleContext): { vault: RecordedResource; lock: RecordedResource } | undefined {
@@ -104,7 +104,7 @@ export const rules: AwsRule[] = [
                     problems.push(`rule ${rule.ruleName} has continuous backup with a move to cold storage, which continuous backups do not take`);
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -125,7 +125,7 @@ export const rules: AwsRule[] = [
                     if (copyRefusal) problems.push(`rule ${rule.ruleName}: its copies are ${copyRefusal} of vault ${destination!.vault.name}: every copy job fails`);
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -167,7 +167,7 @@ export const rules: AwsRule[] = [
                     problems.push(`restoreMetadataOverrides.vpcSecurityGroupIds ${JSON.stringify(overrides.vpcsecuritygroupids)} is not a JSON list of security group ids such as ["sg-0123"]`);
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -184,7 +184,7 @@ export const rules: AwsRule[] = [
             if (deprecated.length > 0) problems.push(`${deprecated.join(", ")}: deprecated, AWS Backup never sends them (nobody hears of what they name); use ${SUPPORTED_VAULT_EVENTS.join(", ")}`);
             if (unknown.length > 0) problems.push(`${unknown.join(", ")}: not an AWS Backup vault event; the provider refuses it`);
             if (events.length > 0 && deprecated.length === events.length) problems.push("no event of the list is ever sent: the vault notifies nobody");
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -218,7 +218,7 @@ export const rules: AwsRule[] = [
                         "add the statement AWS Backup documents (Principal Service backup.amazonaws.com, Action SNS:Publish, Resource the topic), or the vault's notifications are dropped",
                 );
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
 ];

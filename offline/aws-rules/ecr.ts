@@ -1,12 +1,12 @@
 /** Rules of this service that AWS or the provider enforces at `pulumi up` (see ./types.ts). */
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
+import { list, orNone } from "./values";
 
 const TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate";
 const REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration";
 const REPOSITORY = "aws:ecr/repository:Repository";
 
-const list = <T>(v: T | T[] | undefined | null): T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 const PREFIX_DOC =
     'ECR API Reference, CreateRepositoryCreationTemplate, prefix: "a prefix of prod would apply to all repositories beginning with prod/ ... To apply a template to all repositories in your registry that don\'t have an associated creation template, you can use ROOT as the prefix. There is always an assumed / applied to the end of the prefix"; ECR User Guide, "Repository creation templates": "When there isn\'t a repository creation template that matches ..., Amazon ECR uses the default settings for the new repository"';
@@ -91,7 +91,7 @@ export const rules: AwsRule[] = [
                     }
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
 ];

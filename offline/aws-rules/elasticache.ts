@@ -7,6 +7,7 @@
 import type { RecordedResource } from "../mock-runtime";
 import { bucketOf, defaultEncryption, globMatch, grantingStatements, objectOwnership, regionOf, S3, settingsOf } from "./s3";
 import type { AwsRule, RuleContext } from "./types";
+import { list, orNone } from "./values";
 
 const STATE_MACHINE = "aws:sfn/stateMachine:StateMachine";
 const SCHEDULE = "aws:scheduler/schedule:Schedule";
@@ -18,7 +19,6 @@ const ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachmen
 /** ElastiCache's canonical user in the AWS Regions enabled by default (the ACL route of the export guide). */
 export const ELASTICACHE_CANONICAL_ID = "540804c33a284a299d2547575ce1010f2312ef3da9b3a053c8bc45bf233e4353";
 
-const list = <T>(v: T | T[] | undefined | null): T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 const EXPORT_DOC =
     'ElastiCache User Guide, "Exporting a backup": "The ElastiCache backup and the Amazon S3 bucket that you want to copy it to must be in the same AWS Region"; "ElastiCache requires access to your Amazon S3 bucket to copy a snapshot to it. We recommend granting access by using an Amazon S3 bucket policy" (Principal {{region}}.elasticache-snapshot.amazonaws.com: s3:PutObject, s3:GetObject, s3:ListBucket, s3:GetBucketAcl, s3:ListMultipartUploadParts, s3:ListBucketMultipartUploads on the bucket and its objects); the older ACL route grants ElastiCache\'s canonical ID, which a bucket with ACLs disabled cannot take (S3 User Guide, "Grant Amazon ElastiCache (Redis OSS) access to your S3 bucket")';
@@ -151,7 +151,7 @@ export const rules: AwsRule[] = [
                 if (!bucket || !regionOf(bucket) || !regionOf(machine) || regionOf(bucket) === regionOf(machine)) return [];
                 return [`${task.state} exports to ${bucket.name} in ${regionOf(bucket)}, the snapshot is in ${regionOf(machine)}: "The S3 bucket %s is outside of the region"`];
             });
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -173,7 +173,7 @@ export const rules: AwsRule[] = [
                         'ElastiCache answers "ElastiCache has not been granted READ/WRITE permissions on the S3 Bucket"',
                 ];
             });
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -187,7 +187,7 @@ export const rules: AwsRule[] = [
                     ? [`${task.state} exports to ${bucket.name}, encrypted with SSE-KMS by default: ElastiCache exports with SSE-S3 only and cannot use the bucket's key; export to an SSE-S3 bucket`]
                     : [];
             });
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -219,7 +219,7 @@ export const rules: AwsRule[] = [
                 if (!listAll) missing.push('s3:ListAllMyBuckets on "*" or "arn:aws:s3:::*"');
                 if (missing.length > 0) problems.push(`${task.state}: the job's role lacks ${missing.join("; ")}`);
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -246,7 +246,7 @@ export const rules: AwsRule[] = [
                     if (missing.length > 0) problems.push(`seed ${arn}: the bucket policy of ${bucket.name} does not let ${who.service} ${missing.join(", ")}`);
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {

@@ -12,6 +12,7 @@
  */
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
+import { list, orNone } from "./values";
 
 // ── A small IAM policy evaluator ─────────────────────────────────────────────────────────────────
 
@@ -38,7 +39,6 @@ export interface PolicyRequest {
     context?: Record<string, string | string[] | boolean | undefined>;
 }
 
-const list = <T>(v: T | T[] | undefined | null): T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 /** The statements of a policy document given as JSON text or as an object; [] when unreadable. */
 export function policyStatements(policy: unknown): PolicyStatement[] {
@@ -397,7 +397,7 @@ const principalsMustExist: AwsRule = {
                     st.Principal && typeof st.Principal === "object" ? list((st.Principal as Record<string, unknown>).AWS as string | string[]) : [],
                 );
         const problems = principals.map((p) => missingPrincipal(ctx, r, p)).filter((m): m is string => m !== undefined);
-        return problems.length > 0 ? problems : undefined;
+        return orNone(problems);
     },
 };
 
@@ -455,7 +455,7 @@ const autoscalingNeedsKeyAccess: AwsRule = {
                 );
             }
         }
-        return problems.length > 0 ? problems : undefined;
+        return orNone(problems);
     },
 };
 
@@ -578,7 +578,7 @@ const snsPublishersAllowedByKey: AwsRule = {
                 );
             }
         }
-        return problems.length > 0 ? problems : undefined;
+        return orNone(problems);
     },
 };
 
@@ -744,7 +744,7 @@ const associationInstancesCanRun: AwsRule = {
                 );
             }
         }
-        return problems.length > 0 ? problems : undefined;
+        return orNone(problems);
     },
 };
 

@@ -4,13 +4,13 @@
  */
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule } from "./types";
+import { list, orNone } from "./values";
 
 const METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm";
 
 /** The region a resource is managed in: its own `region` input (provider 7) or its provider's. */
 const regionOf = (r: RecordedResource): string | undefined => (typeof r.props.region === "string" && r.props.region !== "" ? r.props.region : r.region);
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 const isSet = (v: unknown) => v !== undefined && v !== null && v !== "";
 
 /** Every period an alarm names: its own, and each metric query's. */
@@ -42,7 +42,7 @@ export const rules: AwsRule[] = [
                     }
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
@@ -80,7 +80,7 @@ export const rules: AwsRule[] = [
                 const limit = longest < 3600 ? 86400 : 604800;
                 if (longest * n > limit) problems.push(`period ${longest} s x evaluationPeriods ${n} = ${longest * n} s: more than the ${limit} s CloudWatch allows for this period`);
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {

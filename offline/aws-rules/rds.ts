@@ -8,6 +8,7 @@
  */
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
+import { present } from "./values";
 
 const INSTANCE = "aws:rds/instance:Instance";
 const BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication";
@@ -82,7 +83,6 @@ export const BACKUPS_REPLICATION_REPLACE_ON_CHANGE_SOURCE =
 
 const isArn = (v: unknown): v is string => typeof v === "string" && v.startsWith("arn:");
 const arnRegion = (arn: string): string | undefined => arn.split(":")[3] || undefined;
-const present = (v: unknown) => v !== undefined && v !== null && v !== "";
 
 /** A read replica: `replicateSourceDb` set. */
 export const isReplica = (r: RecordedResource) => typeof r.props.replicateSourceDb === "string" && r.props.replicateSourceDb !== "";

@@ -1,12 +1,12 @@
 /** Rules of this service that AWS or the provider enforces at `pulumi up` (see ./types.ts). */
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule } from "./types";
+import { list } from "./values";
 
 const RECORD = "aws:route53/record:Record";
 const CERTIFICATE = "aws:acm/certificate:Certificate";
 const CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation";
 
-const list = <T>(v: T | T[] | undefined | null): T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 const fqdn = (name: unknown) => String(name ?? "").replace(/\.$/, "").toLowerCase();
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
+import { list, orNone } from "./values";
 
 export const S3 = {
     bucket: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
@@ -19,7 +20,6 @@ export const S3 = {
     acl: ["aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2"],
 } as const;
 
-const list = <T>(v: T | T[] | undefined | null): T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 /** The bucket a name, id or ARN points at, when this evaluation declares it. */
 export function bucketOf(ctx: RuleContext, ref: unknown): RecordedResource | undefined {
@@ -178,7 +178,7 @@ export const rules: AwsRule[] = [
                     );
                 }
             }
-            return problems.length > 0 ? problems : undefined;
+            return orNone(problems);
         },
     },
     {
