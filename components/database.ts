@@ -25,8 +25,14 @@ import { PORTS } from "./security-groups";
  *   that is the key it declares: `backupsKmsKeyArn`.
  *
  * The way back (active -> standby) is not an update: the provider refuses to set `replicateSourceDb`
- * on a standalone instance ("cannot elect new source database for replication"); the promoted
- * instance has to be deleted (taking its final snapshot) and a new replica created.
+ * on a standalone instance ("cannot elect new source database for replication"). It is a new
+ * generation instead (`generation`): generation N is its own instance `<name>-gN` (logical and AWS
+ * name), created as a new replica, while the promoted or restored instance of the generation before
+ * leaves the program. That instance is declared `retainOnDelete` as soon as it serves (promoted or
+ * restored), so leaving the stack never deletes it: it stays in AWS, with its log groups, until the
+ * operator has checked the new replica and deletes it with a final snapshot (README: Return the DR site
+ * to standby). Its `protect` must be lifted first (`pulumi state unprotect`): Pulumi refuses to drop a
+ * protected resource even when it retains it, and `checkTransition` models that refusal.
  */
 export type DatabaseRole =
     | { kind: "primary"; masterUsername: string; masterPassword: pulumi.Input<string>; databaseName: string }
@@ -86,6 +92,18 @@ export interface DatabaseArgs {
     /** SNS topic for RDS events (availability, failover, failure, low storage). */
     eventTopicArn?: pulumi.Input<string>;
     protect: boolean;
+    /**
+     * The incarnation of the site's instance, from 1 (see {@link DatabaseRole}): generation 1 is `<name>`,
+     * generation N is `<name>-gN`, each a resource of its own, so a new replica can be created while the
+     * instance it follows stays in AWS.
+     */
+    generation?: number;
+}
+
+/** The instance's name (AWS identifier and logical name stem) for a generation: `<name>`, then `<name>-gN`. */
+export function databaseIdentifier(name: string, generation = 1): string {
+    if (!Number.isInteger(generation) || generation < 1) throw new Error(`database ${name}: generation must be a whole number from 1, got ${generation}`);
+    return generation === 1 ? name : `${name}-g${generation}`;
 }
 
 /**
@@ -120,7 +138,13 @@ export class Database extends pulumi.ComponentResource {
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("genie:database:Database", name, {}, opts);
         const parent = { parent: this };
-        const identifier = name;
+        const identifier = databaseIdentifier(name, args.generation);
+        // The resources that belong to one instance (not to the site's database as a whole) are named
+        // after the generation: a new generation creates its own and leaves the old ones to the old instance.
+        const perInstance = (logical: string) => (identifier === name ? logical : `${logical}-g${args.generation}`);
+        // An instance that serves (promoted or restored) is kept in AWS when it leaves the program: the way
+        // back to standby drops it from the stack, and only the operator deletes it (with a final snapshot).
+        const retainOnDelete = args.role.kind === "promoted" || args.role.kind === "restored";
         const major = args.engineVersion.split(".")[0];
 
         const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
@@ -142,11 +166,11 @@ export class Database extends pulumi.ComponentResource {
         // Created before the instance so RDS writes into groups that expire, not into its own that never do.
         const logGroups = ["postgresql", "upgrade"].map(
             (log) =>
-                new aws.cloudwatch.LogGroup(`${name}-${log}-logs`, {
+                new aws.cloudwatch.LogGroup(perInstance(`${name}-${log}-logs`), {
                     name: `/aws/rds/instance/${identifier}/${log}`,
                     retentionInDays: args.logRetentionDays,
                     kmsKeyId: args.kmsKeyArn,
-                }, parent),
+                }, { parent: this, retainOnDelete }),
         );
 
         const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
@@ -245,7 +269,7 @@ export class Database extends pulumi.ComponentResource {
                               restoreTo: role.restoreTime ?? "latest-restorable-time",
                           }),
                       };
-        const instance = new aws.rds.Instance(`${name}-instance`, {
+        const instance = new aws.rds.Instance(perInstance(`${name}-instance`), {
             identifier,
             ...common,
             ...byRole,
@@ -253,6 +277,7 @@ export class Database extends pulumi.ComponentResource {
         }, {
             parent: this,
             protect: args.protect,
+            retainOnDelete,
             dependsOn: logGroups,
             ignoreChanges: args.awsBackupOwnsAutomatedBackups ? [...AWS_BACKUP_OWNED_INPUTS] : undefined,
         });
@@ -262,7 +287,7 @@ export class Database extends pulumi.ComponentResource {
         this.port = instance.port;
 
         if (args.inRegionReadReplica) {
-            const replica = new aws.rds.Instance(`${name}-read-replica`, {
+            const replica = new aws.rds.Instance(perInstance(`${name}-read-replica`), {
                 identifier: `${identifier}-read`,
                 ...common,
                 // A same-region replica given a subnet group needs its source's ARN (the provider doc on

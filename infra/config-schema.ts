@@ -119,6 +119,12 @@ export const CONFIG_SCHEMA = {
         type: "string",
         description: "DR site with dbRecoverySource point-in-time: the UTC time to restore to, e.g. 2026-11-30T01:15:00Z.",
     },
+    dbGeneration: {
+        type: "integer",
+        default: 1,
+        description:
+            "DR site: which incarnation of the DR database the stack declares, 1 to 99: 1 is genie-dr-db, N is genie-dr-db-gN. Raise it by one, with siteRole standby, to return an active DR site to standby: the next generation is created as a new replica, and the promoted instance leaves the stack but stays in AWS until you delete it (README: Return the DR site to standby).",
+    },
     primaryDatabaseArn: {
         type: "string",
         description: "DR site: ARN of the production database to replicate; overrides the production stack's output (for when its state cannot be read).",

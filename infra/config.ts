@@ -69,6 +69,8 @@ export interface StackConfig {
         recoverySource: DbRecoverySource;
         /** DR site, point-in-time recovery: the time to restore to (ISO 8601, UTC). */
         restoreTime?: string;
+        /** DR site: the incarnation of its database (see the dbGeneration key); 1 on production. */
+        generation: number;
     };
     cache: { nodeType: string; standbyNodeType: string; seedRdbArn?: string };
     /**
@@ -337,6 +339,10 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     if (restoreTime !== undefined && !(UTC_TIMESTAMP.test(restoreTime) && !Number.isNaN(Date.parse(restoreTime)))) {
         problems.push(`${key("dbRestoreTime")} = ${show(restoreTime)}: must be a UTC time such as 2026-11-30T01:15:00Z`);
     }
+    const generation = int("dbGeneration", 1, 99, "allowed: 1 to 99 (1 is the stack's first database; raise it by one to return an active DR site to standby)");
+    if (siteRole === "primary" && generation > 1) {
+        problems.push(`${key("dbGeneration")} = ${generation}: only the DR site's database has generations (a new replica after a failover); the production database is always the first`);
+    }
     const productionOverrides = {
         databaseArn: raw.primaryDatabaseArn || undefined,
         databaseBackupsArn: raw.primaryDatabaseBackupsArn || undefined,
@@ -489,6 +495,7 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
             pointInTimeRetentionDays,
             recoverySource,
             restoreTime,
+            generation,
         },
         cache: { nodeType: str("cacheNodeType"), standbyNodeType: str("cacheStandbyNodeType"), seedRdbArn },
         productionOverrides,

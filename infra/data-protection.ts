@@ -122,6 +122,11 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         const primaryStorage = `${site.slice(0, site.length - config.siteName.length)}primary-storage`;
         const account = aws.getCallerIdentityOutput({}, siteOpts).accountId;
         const cacheExportsBucket = account.apply((a) => cacheExportsBucketName(primaryStorage, a, config.siteRegion));
+        // The site's own locked vault exists in every role: while active it receives the site's backups,
+        // and returning to standby must keep them (a protected vault that left the program would stop
+        // that pulumi up, and an unprotected one would take its recovery points with it). Empty while
+        // the site has never served; its notifications reach the site's alert topics in every role.
+        const vault = siteVault(config, site, key.keyArn, siteOpts);
         const dataProtection = {
             kmsKeyArn: key.keyArn,
             backupTags: { [tag.key]: tag.value },
@@ -130,7 +135,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
             logsBucketPolicy: storage.logsBucketPolicy,
             repositoryName: repository.repositoryName,
             repositoryUrl: repository.repositoryUrl,
-            vaults: {},
+            vaults: { site: vault },
             drSiteRoles: {
                 backup: backupRole,
                 restoreTesting: restoreTestingRoleOfSite,
@@ -159,7 +164,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         // locked vault of its own, copying every recovery point to the primary region's vault (those
         // copies fail, and alarm, while that region is down; they resume when it is back), tests its
         // restores, and exports its Redis snapshots into the landing zone's backups bucket here.
-        const { vault, plan } = siteBackups(config, site, key.keyArn, production.get("backupVaultArn"), siteOpts, backupRole);
+        const plan = siteBackupPlan(config, site, vault, production.get("backupVaultArn"), siteOpts, backupRole);
         // The app instances' policy names this bucket by its name prefix (drSiteRoles.backupsBucket): a
         // bucket outside it would be refused to the scheduled dump, so refuse it here, at the plan.
         const backupsBucketPrefix = `${primaryStorage}-dr-backups-bucket`;
@@ -202,7 +207,8 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
     const storage = new BackupStorage(`${site}-storage`, { kmsKeyArn: key.keyArn, retention, buckets: "all", replica, protect: config.protect }, siteOpts);
 
     const drVault = new BackupVault(`${site}-dr-backup-vault`, { kmsKeyArn: drKey.keyArn, lock, protect: config.protect }, drOpts);
-    const { vault, plan } = siteBackups(config, site, key.keyArn, drVault.vaultArn, siteOpts);
+    const vault = siteVault(config, site, key.keyArn, siteOpts);
+    const plan = siteBackupPlan(config, site, vault, drVault.vaultArn, siteOpts);
     const registry = new AppRegistry(`${site}-registry`, {
         kmsKeyArn: key.keyArn,
         imagesKept: b.imageVersionsKept,
@@ -274,11 +280,16 @@ function vaultLock(config: StackConfig) {
  * every `intervalHours` and weekly, each copied to `copyVaultArn` in the other region, and continuous
  * backup for point-in-time restore within the database's point-in-time window).
  */
-function siteBackups(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<string>, copyVaultArn: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions, role?: PrebuiltRole) {
+/** The site's locked vault, in its region (the primary's, and a DR site's in every role). */
+function siteVault(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions): BackupVault {
+    return new BackupVault(`${site}-backup-vault`, { kmsKeyArn, lock: vaultLock(config), protect: config.protect }, opts);
+}
+
+/** The backup plan of a site that serves, into its vault, copying each recovery point to `copyVaultArn`. */
+function siteBackupPlan(config: StackConfig, site: string, vault: BackupVault, copyVaultArn: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions, role?: PrebuiltRole): BackupPlan {
     const b = config.backup;
     const tag = backupSelectionTag(config.siteName);
-    const vault = new BackupVault(`${site}-backup-vault`, { kmsKeyArn, lock: vaultLock(config), protect: config.protect }, opts);
-    const plan = new BackupPlan(`${site}-backup`, {
+    return new BackupPlan(`${site}-backup`, {
         vaultName: vault.vaultName,
         copyVaultArn,
         intervalHours: b.intervalHours,
@@ -290,7 +301,6 @@ function siteBackups(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<
         selectionTag: tag,
         role,
     }, opts);
-    return { vault, plan };
 }
 
 /**

@@ -94,6 +94,7 @@ export function defineStack(config: StackConfig) {
             : undefined,
         eventTopicArn: notifications.topicArns.critical,
         protect: config.protect,
+        generation: config.database.generation,
     }, siteOpts);
     Object.assign(outputs, {
         databaseArn: database.arn,

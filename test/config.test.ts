@@ -83,6 +83,8 @@ describe("stack config", () => {
     // Each case: the change, the key its message must name, and words of what is allowed.
     const badConfig: { what: string; stack?: "production" | "dr"; change: RawConfig; key: string; says: RegExp }[] = [
         { what: "DR region equal to the primary region", change: { drRegion: "us-east-1" }, key: "genie-infra:drRegion", says: /"us-east-1": must differ from genie-infra:primaryRegion/ },
+        { what: "a database generation on production", change: { dbGeneration: "2" }, key: "genie-infra:dbGeneration", says: /= 2: only the DR site's database has generations/ },
+        { what: "database generation 0 on the DR site", stack: "dr", change: { dbGeneration: "0" }, key: "genie-infra:dbGeneration", says: /= 0: allowed: 1 to 99/ },
         { what: "app minimum below 2 on the primary site", change: { appMinSize: "1" }, key: "genie-infra:appMinSize", says: /= 1: a primary site needs at least 2 app instances/ },
         { what: "app minimum below 2 on an active DR site", stack: "dr", change: { siteRole: "active", appMinSize: "1" }, key: "genie-infra:appMinSize", says: /= 1: an active site needs at least 2/ },
         { what: "daily backup retention one day short", change: { dailyBackupRetentionDays: "29" }, key: "genie-infra:dailyBackupRetentionDays", says: /= 29: allowed: 30 to 36500 days; below 30 breaks the plan/ },

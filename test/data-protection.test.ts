@@ -504,7 +504,8 @@ describe("data protection: AWS Backup", () => {
     for (const [label, name, config, vaults] of [
         ["production: the primary vault (us-east-1) and the landing zone's (us-west-2)", "production", {}, ["genie-primary-backup-vault", "genie-primary-dr-backup-vault"]],
         ["dr active: its own vault", "dr", { siteRole: "active" }, ["genie-dr-backup-vault"]],
-        ["dr standby: no vault of its own, no notifications", "dr", {}, []],
+        // Declared in every role: the return to standby keeps what the site backed up while active.
+        ["dr standby: its own vault, empty until the site serves", "dr", {}, ["genie-dr-backup-vault"]],
     ] as const) {
         it(`vault notifications, ${label}: modified recovery points and failed copies to a subscribed high topic of the vault's region that AWS Backup may publish to`, async () => {
             const ev = await stackWith(name, { config });
@@ -742,8 +743,10 @@ describe("data protection: the recovery landing zone", () => {
         expect(one(ev, T.key, "genie-dr-key-key").region).to.equal("us-west-2");
         const buckets = ofType(ev, T.bucket);
         expect(buckets.map((b) => [b.name, b.region])).to.deep.equal([["genie-dr-storage-logs-bucket", "us-west-2"]]);
-        // Nothing the landing zone owns is declared twice: no vault, plan, registry or secret of its own.
-        for (const t of [T.vault, T.plan, T.repository, T.ecrReplication]) expect(ofType(ev, t), t).to.deep.equal([]);
+        // Nothing the landing zone owns is declared twice: no plan, registry or secret of its own. Its one
+        // vault is the site's own, in its region (kept across roles; empty while standby), not the landing zone's.
+        for (const t of [T.plan, T.repository, T.ecrReplication]) expect(ofType(ev, t), t).to.deep.equal([]);
+        expect(ofType(ev, T.vault).map((v) => [v.name, v.region])).to.deep.equal([["genie-dr-backup-vault-vault", "us-west-2"]]);
         expect(ofType(ev, "genie:secrets:SiteSecrets")).to.deep.equal([]);
         expect(ev.outputs.ecrRepositoryUrl).to.equal(`123456789012.dkr.ecr.us-west-2.amazonaws.com/${APP_REPOSITORY_NAME}`);
         expect(ev.outputs.dbMasterSecretName).to.equal("genie/primary/db-master");

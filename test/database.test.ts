@@ -239,10 +239,11 @@ describe("database: the DR site", () => {
         expect(checkTransition(standby.resources, active.resources)).to.deep.equal([]);
     });
 
-    it("active -> standby is not an update (documented, the fence and the way back are the next issue's): setting replicateSourceDb on the promoted instance is refused", async () => {
+    it("active -> standby in the same generation is not an update: setting replicateSourceDb on the promoted instance is refused (the way back is the next generation)", async () => {
         const standby = await stack("dr");
         const active = await stackWith("dr", { config: { siteRole: "active" } });
-        const back = checkTransition(active.resources, standby.resources);
+        const unprotected = active.resources.filter((r) => r.name === "genie-dr-db-read-replica").map((r) => r.urn);
+        const back = checkTransition(active.resources, standby.resources, { unprotected });
         expect(back.map((v) => [v.rule, v.name])).to.deep.equal([["rds-cannot-elect-new-source", "genie-dr-db-instance"]]);
         expect(back[0].message).to.match(/deleting it \(final snapshot\) and creating a new replica/);
     });

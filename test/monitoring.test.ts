@@ -462,7 +462,7 @@ describe("monitoring: backup, copy and restore jobs reach somebody", () => {
             expect(vaultNotifications.map((n) => `${n.name} -> ${resolve(ev, n.props.snsTopicArn)!.name}`).sort()).to.deep.equal(
                 {
                     production: ["genie-primary-backup-vault-notifications -> genie-primary-alerts-high", "genie-primary-dr-backup-vault-notifications -> genie-primary-landing-zone-alerts-high"],
-                    "dr standby": [],
+                    "dr standby": ["genie-dr-backup-vault-notifications -> genie-dr-alerts-high"],
                     "dr active": ["genie-dr-backup-vault-notifications -> genie-dr-alerts-high"],
                 }[v.label],
             );

@@ -1,7 +1,9 @@
 /**
  * Changes between two evaluations of one stack (a change of site role, a config change) that AWS or
  * the provider carries out as a replacement, or refuses: a protected, stateful resource must never
- * need one. `checkTransition(before, after)` compares the resources both declare, by URN.
+ * need one. `checkTransition(before, after)` compares the resources both declare, by URN, and looks at
+ * what only one side declares: a protected resource that leaves the program (Pulumi refuses to delete
+ * it) and an RDS instance the update creates.
  *
  * Like the provider's plan, it compares declared inputs with what the state holds: for an input the
  * provider computes (its Read stores AWS's value), "not declared" on one side is no change.
@@ -72,7 +74,7 @@ export const REFUSED_UPDATES: RefusedUpdate[] = [
             const is = after.props.replicateSourceDb ?? "";
             if (was === is || is === "" || sameSourceDb(was, is)) return undefined;
             return was === ""
-                ? `setting replicateSourceDb (${JSON.stringify(is)}) on a standalone instance is refused ("cannot elect new source database for replication"): making it a replica again means deleting it (final snapshot) and creating a new replica`
+                ? `setting replicateSourceDb (${JSON.stringify(is)}) on a standalone instance is refused ("cannot elect new source database for replication"): making it a replica again means deleting it (final snapshot) and creating a new replica: on the DR site, the next dbGeneration (README: Return the DR site to standby)`
                 : `changing replicateSourceDb from ${JSON.stringify(was)} to ${JSON.stringify(is)} is refused ("cannot elect new source database for replication")`;
         },
     },
@@ -131,15 +133,65 @@ export function replacingChanges(replace: ReplaceOnChange, prev: RecordedResourc
     });
 }
 
+/** Where Pulumi refuses to delete a protected resource that left the program. */
+export const PROTECTED_DELETE_SOURCE =
+    'Pulumi docs, resource option protect: "marks a resource as protected. A protected resource cannot be deleted directly, and it will not be deleted as part of a replacement" ' +
+    '(pulumi up fails: "resource ... cannot be deleted because it is protected"; lift it with `pulumi state unprotect <urn>`); retainOnDelete does not lift it';
+
 /**
- * The violations of going from `before` to `after`: replacements of protected resources and refused
- * updates. An input `after` lists in `ignoreChanges` keeps its old value, as the engine does.
+ * An RDS instance AWS creates from nothing needs an engine: the provider doc on `engine`, "(Required unless a
+ * `snapshotIdentifier` or `replicateSourceDb` is provided)", and CreateDBInstance's Engine is required; a
+ * restore (`restoreToPointInTime`) names its source instead. A promoted instance declares none of them,
+ * which is right for the replica it was, and wrong for an instance the update would create.
  */
-export function checkTransition(before: readonly RecordedResource[], after: readonly RecordedResource[]): AwsRuleViolation[] {
+export const RDS_CREATE_NEEDS_SOURCE =
+    'node_modules/@pulumi/aws/rds/instance.d.ts, engine: "(Required unless a `snapshotIdentifier` or `replicateSourceDb` is provided) The database engine to use"; AWS RDS API reference, CreateDBInstance, Engine: "Required: Yes"';
+
+export interface TransitionOptions {
+    /**
+     * URNs whose protection the operator lifted before the update (`pulumi state unprotect <urn>`): they may
+     * leave the program (and, with retainOnDelete, stay in AWS).
+     */
+    unprotected?: readonly string[];
+}
+
+/**
+ * The violations of going from `before` to `after`: replacements of protected resources, refused
+ * updates, protected resources that left the program, and RDS instances the update would create
+ * without a source or an engine. An input `after` lists in `ignoreChanges` keeps its old value, as the
+ * engine does.
+ */
+export function checkTransition(before: readonly RecordedResource[], after: readonly RecordedResource[], options: TransitionOptions = {}): AwsRuleViolation[] {
     const previous = new Map(before.filter((r) => r.custom).map((r) => [r.urn, r]));
     const violations: AwsRuleViolation[] = [];
+    const declaredNow = new Set(after.map((r) => r.urn));
+    const unprotected = new Set(options.unprotected ?? []);
+    for (const prev of previous.values()) {
+        if (declaredNow.has(prev.urn) || !prev.opts.protect || unprotected.has(prev.urn)) continue;
+        violations.push({
+            rule: "no-delete-of-protected",
+            source: PROTECTED_DELETE_SOURCE,
+            urn: prev.urn,
+            type: prev.type,
+            name: prev.name,
+            message: `it leaves the program, and pulumi up refuses to delete a protected resource${prev.opts.retainOnDelete ? " (even one it would keep in AWS: retainOnDelete)" : ""}: run pulumi state unprotect '${prev.urn}' first`,
+        });
+    }
     for (const declared of after) {
         const prev = previous.get(declared.urn);
+        if (!prev && declared.custom && declared.type === "aws:rds/instance:Instance") {
+            const p = declared.props;
+            if (undeclared(p.engine) && undeclared(p.replicateSourceDb) && undeclared(p.snapshotIdentifier) && !p.restoreToPointInTime) {
+                violations.push({
+                    rule: "rds-create-needs-source",
+                    source: RDS_CREATE_NEEDS_SOURCE,
+                    urn: declared.urn,
+                    type: declared.type,
+                    name: declared.name,
+                    message: "this update creates the instance with no engine, no replica source and no restore source (a promoted instance that was never a replica): create it as a replica first (siteRole standby), or restore it (dbRecoverySource latest-backup or point-in-time)",
+                });
+            }
+        }
         if (!prev || !declared.custom) continue;
         const ignored = declared.opts.ignoreChanges ?? [];
         const next: RecordedResource =

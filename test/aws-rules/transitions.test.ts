@@ -35,10 +35,48 @@ describe("offline AWS rules: transitions between evaluations", () => {
         expect(after.props.finalSnapshotIdentifier).to.match(/^genie-dr-db-final-[0-9a-f]{8}$/);
     });
 
-    it("dr active -> standby (the later issue's way back) is refused: replicateSourceDb cannot be set on a standalone instance", async () => {
+    it("dr active -> standby with the same database generation is refused: replicateSourceDb cannot be set on a standalone instance", async () => {
         const standby = await stack("dr");
         const active = await stackWith("dr", { config: { siteRole: "active" } });
-        expect(rules(checkTransition(active.resources, standby.resources))).to.deep.equal([`rds-cannot-elect-new-source ${DR_DB}`]);
+        const violations = rules(checkTransition(active.resources, standby.resources));
+        expect(violations).to.include(`rds-cannot-elect-new-source ${DR_DB}`);
+        // What standby does not declare and active does: only the serving site's read replica (the site's
+        // vault, with the backups it took while active, stays declared in both roles).
+        expect(violations.filter((v) => v.startsWith("no-delete-of-protected"))).to.deep.equal(["no-delete-of-protected genie-dr-db-read-replica"]);
+    });
+
+    it("dr active -> standby with the next database generation: a new replica, the promoted instance kept in AWS once the operator unprotected it", async () => {
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        const back = await stackWith("dr", { config: { siteRole: "standby", dbGeneration: "2" } });
+        const urnOf = (name: string) => active.resources.find((r) => r.name === name)!.urn;
+        const promoted = active.resources.find((r) => r.name === DR_DB)!;
+        // Serving, the promoted instance and its log groups are kept when they leave the program.
+        expect(promoted.opts).to.include({ protect: true, retainOnDelete: true });
+        for (const log of ["postgresql", "upgrade"]) expect(active.resources.find((r) => r.name === `genie-dr-db-${log}-logs`)!.opts.retainOnDelete, log).to.equal(true);
+        // The next generation: its own instance, a replica of production, under its own AWS name.
+        const next = back.resources.find((r) => r.name === `${DR_DB}-g2`)!;
+        expect(next.props).to.include({ identifier: "genie-dr-db-g2", replicateSourceDb: "arn:aws:rds:us-east-1:123456789012:db:genie-primary-db" });
+        expect(back.resources.find((r) => r.name === DR_DB)).to.equal(undefined);
+        expect(back.resources.find((r) => r.name === "genie-dr-db-postgresql-logs-g2")!.props.name).to.equal("/aws/rds/instance/genie-dr-db-g2/postgresql");
+        // Pulumi refuses to drop a protected resource, kept or not: the README's unprotect step, modelled.
+        expect(rules(checkTransition(active.resources, back.resources))).to.deep.equal(["no-delete-of-protected genie-dr-db-instance", "no-delete-of-protected genie-dr-db-read-replica"]);
+        expect(checkTransition(active.resources, back.resources, { unprotected: [urnOf(DR_DB), urnOf("genie-dr-db-read-replica")] })).to.deep.equal([]);
+        // The Region switch plan promotes the new replica at the next failover.
+        const plan = back.resources.find((r) => r.type === "aws:arcregionswitch/plan:Plan")!;
+        expect(JSON.stringify(plan.props.workflows)).to.include("arn:aws:rds:us-west-2:123456789012:db:genie-dr-db-g2").and.not.include("db:genie-dr-db\"");
+        // And the cycle goes on: generation 2 promoted, then generation 3.
+        const activeAgain = await stackWith("dr", { config: { siteRole: "active", dbGeneration: "2" } });
+        expect(checkTransition(back.resources, activeAgain.resources)).to.deep.equal([]);
+    });
+
+    it("a new generation declared on an active site (never a replica) is refused: RDS cannot create an instance with no engine and no source", async () => {
+        const active = await stackWith("dr", { config: { siteRole: "active" } });
+        const skipped = await stackWith("dr", { config: { siteRole: "active", dbGeneration: "2" } });
+        const unprotected = active.resources.filter((r) => r.type === "aws:rds/instance:Instance").map((r) => r.urn);
+        expect(rules(checkTransition(active.resources, skipped.resources, { unprotected }))).to.deep.equal([`rds-create-needs-source ${DR_DB}-g2`]);
+        // Restoring the next generation from backups is a create with a source: allowed.
+        const restored = await stackWith("dr", { config: { siteRole: "active", dbGeneration: "2", dbRecoverySource: "latest-backup" } });
+        expect(checkTransition(active.resources, restored.resources, { unprotected })).to.deep.equal([]);
     });
 
     it("a change of replica source is refused too; removing it (promotion) is not", async () => {
