@@ -232,9 +232,12 @@ export function regionSwitchExecutionPolicy(p: ExecutionPolicyInputs) {
             { Sid: "PlanAndExecutions", Effect: "Allow", Action: ["arc-region-switch:GetPlan", "arc-region-switch:GetPlanExecution", "arc-region-switch:ListPlanExecutions"], Resource: "*" },
             // security_iam_region_switch_rds ("read replica promotion or cross-Region replica creation"):
             // the promotion's actions; rds:CreateDBInstanceReadReplica is for the cross-Region replica block,
-            // which this plan does not use. Scoped to the two instances (the Switchover sample scopes the same
-            // actions to "arn:aws:rds:region:account-id:db:instance-name").
-            { Sid: "RdsPromoteReadReplica", Effect: "Allow", Action: ["rds:DescribeDBInstances", "rds:PromoteReadReplica", "rds:ModifyDBInstance"], Resource: p.databaseArns },
+            // which this plan does not use. The sample grants them on "*": the describe stays so (how Region
+            // switch calls it, with or without an identifier, is not documented; a describe changes nothing),
+            // the two that change an instance are scoped to the plan's instances (the Switchover sample scopes
+            // the same actions to "arn:aws:rds:region:account-id:db:instance-name").
+            { Sid: "RdsDescribe", Effect: "Allow", Action: "rds:DescribeDBInstances", Resource: "*" },
+            { Sid: "RdsPromoteReadReplica", Effect: "Allow", Action: ["rds:PromoteReadReplica", "rds:ModifyDBInstance"], Resource: p.databaseArns },
             // security_iam_region_switch_ec2_autoscaling.
             { Sid: "Ec2AutoScalingDescribe", Effect: "Allow", Action: "autoscaling:DescribeAutoScalingGroups", Resource: "*" },
             { Sid: "Ec2AutoScalingUpdate", Effect: "Allow", Action: "autoscaling:UpdateAutoScalingGroup", Resource: p.autoScalingGroupArns },

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Network } from "../components/network";
 import { Cache } from "../components/cache";
 import { CacheSnapshots, cacheSnapshotsJobRole, cacheSnapshotsSchedulerRole, cacheSnapshotsStateMachineName, stateMachineArn } from "../components/cache-snapshots";
-import { Database, DatabaseRole } from "../components/database";
+import { Database, databaseIdentifier, DatabaseRole } from "../components/database";
 import { Drills, drillsFisRole, drillsSchedulerRole } from "../components/drills";
 import { postgresClientPackage, ScheduledDump } from "../components/scheduled-dump";
 import { Notifications } from "../components/notifications";
@@ -232,10 +232,11 @@ export function defineStack(config: StackConfig) {
     const drillsName = `${site}-drills`;
     const drillsRoles = drSiteRoles && account
         ? {
-            // The database's ARN from its identifier (components/database.ts: the resource name), which the
-            // replica, the promoted instance and a restored one share.
+            // The database's ARN from its identifier (components/database.ts), which the replica, the promoted
+            // instance and a restored one of a generation share; a new generation (the return to standby)
+            // changes it, in normal times.
             fis: drillsFisRole(drillsName, {
-                databaseArn: pulumi.interpolate`arn:aws:rds:${config.siteRegion}:${account}:db:${site}-db`,
+                databaseArn: pulumi.interpolate`arn:aws:rds:${config.siteRegion}:${account}:db:${databaseIdentifier(`${site}-db`, config.database.generation)}`,
                 autoScalingGroupName: servingPath.cluster.autoScalingGroupName,
                 region: config.siteRegion,
                 accountId: account,

@@ -39,11 +39,6 @@ export const AWS_FIGURES = {
     instanceLaunchMinutes: 5,
     /** Returning to the last verified image after a bad release: one `pulumi up` of its tag, an instance refresh of a new set of instances; our budget, 30. */
     rollbackMinutes: 30,
-    /**
-     * An ARC Region switch trigger starts an execution when its associated alarms are in the trigger's
-     * condition; AWS gives no time from the alarm's state change to the execution's start. Budget: 1.
-     */
-    regionSwitchTriggerMinutes: 1,
 } as const;
 
 export interface Figure {
@@ -289,33 +284,28 @@ export function regionSwitchRecovery(ev: StackEvaluation, plan: RecordedResource
         return timing && { minutes: timing.minutes, basis: `${alarm.mapBlockKey} as this site declares its own, ${timing.basis} (the same component builds the other site's; its stack is not in this evaluation)` };
     };
 
-    // Detection: the trigger on, else an operator paged by the primary region's P1 alarm.
+    // Detection: an operator paged by the primary region's P1 alarm or this region's replica lag alarm.
     const trigger = ((plan.props.triggers ?? []) as any[]).find((t) => t.action === "activate" && t.targetRegion === site.region);
-    let detection: Figure;
     const operator: Figure = {
         minutes: DR_PLAN.p1ResponseMinutes,
         basis: `an operator acknowledging the page and starting the plan (dr-plan.md, P1 response time "${DR_PLAN.p1ResponseMinutes} minutes", which the plan gives to acknowledge; assessing is not budgeted apart)`,
     };
-    if (trigger) {
-        const keys = ((trigger.conditions ?? []) as any[]).map((c) => c.associatedAlarmName);
-        const timings = keys.map((k) => alarms.find((a) => a.mapBlockKey === k)).map((a) => (a ? timingOf(a) : undefined));
-        const alarmFigure = timings.every((t) => t !== undefined) && timings.length > 0 ? max(...(timings as Figure[])) : undefined;
-        if (alarmFigure === undefined) problems.push(`the trigger's alarm (${keys.join(", ")}) has no timing in this evaluation`);
-        detection = sum(`automatic: the plan's trigger (${keys.join(", ")} red)`, alarmFigure ?? { minutes: 0, basis: "its alarm (unknown)" }, { minutes: AWS_FIGURES.regionSwitchTriggerMinutes, basis: "the trigger starting the execution (budget)" });
-    } else {
-        const page = alarms.filter((a) => a.alarmType === "applicationHealth" && regionOf(a.resourceIdentifier) !== site.region).map(timingOf).find((t) => t !== undefined);
-        // When the whole primary region is lost, its own alarm may never change state: the page that comes
-        // from this region is the replica's lag alarm (lag stops reporting: missing data is breaching). The
-        // later of the two is what an operator can count on.
-        const lagAlarm = ev.resources.find(
-            (r) => isAlarm(r) && r.region === site.region && r.props.metricName === "ReplicaLag" && r.props.treatMissingData === "breaching",
-        );
-        const lagPage = lagAlarm && alarmTiming(ev, lagAlarm);
-        const pages = [page, lagPage && { minutes: lagPage.minutes, basis: `this region's replica lag alarm, ${lagPage.basis}` }].filter((f): f is Figure => f !== undefined);
-        detection = pages.length > 0
-            ? sum("manual: the later page of the other region's P1 alarm and this region's replica lag alarm, then", max(...pages), operator)
-            : { ...operator, basis: `manual, no alarm associated or in this region: ${operator.basis}` };
-    }
+    // The trigger (when on) watches the primary's P1 alarm in us-east-1, which may never change state when
+    // that whole region is lost (README: "The automatic trigger"): it does not shorten this row, whatever
+    // it does for an outage of the application alone. Detection is the pages an operator can count on.
+    const page = alarms.filter((a) => a.alarmType === "applicationHealth" && regionOf(a.resourceIdentifier) !== site.region).map(timingOf).find((t) => t !== undefined);
+    // When the whole primary region is lost, its own alarm may never change state: the page that comes
+    // from this region is the replica's lag alarm (lag stops reporting: missing data is breaching). The
+    // later of the two is what an operator can count on.
+    const lagAlarm = ev.resources.find(
+        (r) => isAlarm(r) && r.region === site.region && r.props.metricName === "ReplicaLag" && r.props.treatMissingData === "breaching",
+    );
+    const lagPage = lagAlarm && alarmTiming(ev, lagAlarm);
+    const pages = [page, lagPage && { minutes: lagPage.minutes, basis: `this region's replica lag alarm, ${lagPage.basis}` }].filter((f): f is Figure => f !== undefined);
+    const triggerNote = trigger ? " (the plan's trigger is on, but its alarm is in the region that is lost: not counted)" : "";
+    const detection: Figure = pages.length > 0
+        ? sum(`manual${triggerNote}: the later page of the other region's P1 alarm and this region's replica lag alarm, then`, max(...pages), operator)
+        : { ...operator, basis: `manual${triggerNote}, no alarm associated or in this region: ${operator.basis}` };
 
     const workflow = ((plan.props.workflows ?? []) as any[]).find(
         (w) => w.workflowTargetAction === "activate" && (w.workflowTargetRegion === undefined || w.workflowTargetRegion === site.region),

@@ -243,7 +243,7 @@ describe("database: the DR site", () => {
         const standby = await stack("dr");
         const active = await stackWith("dr", { config: { siteRole: "active" } });
         const unprotected = active.resources.filter((r) => r.name === "genie-dr-db-read-replica").map((r) => r.urn);
-        const back = checkTransition(active.resources, standby.resources, { unprotected });
+        const back = checkTransition(active.resources, standby.resources, { unprotected, deletionProtectionOff: unprotected });
         expect(back.map((v) => [v.rule, v.name])).to.deep.equal([["rds-cannot-elect-new-source", "genie-dr-db-instance"]]);
         expect(back[0].message).to.match(/deleting it \(final snapshot\) and creating a new replica/);
     });

@@ -286,11 +286,11 @@ describe("recovery posture", () => {
             expect(check(tight, "RTO whole region (the Region switch plan's own RTO, 20 min)").met).to.equal(false);
         });
 
-        it("with the automatic trigger on, detection is the trigger's alarm, not an operator", async () => {
-            const posture = computePosture(await stackWith("dr", { config: { regionSwitchAutoActivate: "true" } }));
-            const row = failure(posture, "whole region");
-            expect(row.rto!.basis).to.match(/automatic: the plan's trigger \(primary-p1-trigger red\)/).and.not.to.match(/operator's decision/);
-            expect(row.rto!.minutes).to.equal(2 + AWS_FIGURES.regionSwitchTriggerMinutes + promoteOrScale + dns);
+        it("with the automatic trigger on, the whole-region row still counts an operator: the trigger's alarm is in the region that is lost", async () => {
+            const without = failure(computePosture(await stack("dr")), "whole region");
+            const row = failure(computePosture(await stackWith("dr", { config: { regionSwitchAutoActivate: "true" } })), "whole region");
+            expect(row.rto!.basis).to.match(/the plan's trigger is on, but its alarm is in the region that is lost: not counted/);
+            expect(row.rto!.minutes).to.equal(without.rto!.minutes);
         });
 
         it("production keeps its own estimate and says the dr stack computes the row from the plan; an active dr site sets it aside", async () => {

@@ -64,8 +64,10 @@ describe("the ARC Region switch plan (dr stack)", () => {
         expect(JSON.parse(role.props.assumeRolePolicy).Statement[0].Principal).to.deep.equal({ Service: "arc-region-switch.amazonaws.com" });
         const policy = JSON.parse(one(dr, "aws:iam/rolePolicy:RolePolicy", "genie-region-switch-execution-policy").props.policy);
         const bySid = Object.fromEntries((policy.Statement as any[]).map((s) => [s.Sid, s]));
-        expect(Object.keys(bySid)).to.deep.equal(["PlanEvaluation", "PlanAndExecutions", "RdsPromoteReadReplica", "Ec2AutoScalingDescribe", "Ec2AutoScalingUpdate", "Ec2AutoScalingCapacity", "Route53HealthCheck", "AssociatedAlarms"]);
-        expect(bySid.RdsPromoteReadReplica.Action).to.deep.equal(["rds:DescribeDBInstances", "rds:PromoteReadReplica", "rds:ModifyDBInstance"]);
+        expect(Object.keys(bySid)).to.deep.equal(["PlanEvaluation", "PlanAndExecutions", "RdsDescribe", "RdsPromoteReadReplica", "Ec2AutoScalingDescribe", "Ec2AutoScalingUpdate", "Ec2AutoScalingCapacity", "Route53HealthCheck", "AssociatedAlarms"]);
+        // The RDS sample policy's actions for promotion (no CreateDBInstanceReadReplica: no cross-Region replica block).
+        expect(bySid.RdsDescribe).to.deep.include({ Action: "rds:DescribeDBInstances", Resource: "*" });
+        expect(bySid.RdsPromoteReadReplica.Action).to.deep.equal(["rds:PromoteReadReplica", "rds:ModifyDBInstance"]);
         expect(bySid.RdsPromoteReadReplica.Resource.map(regionOf)).to.deep.equal(["us-east-1", "us-west-2"]);
         expect(bySid.Ec2AutoScalingUpdate.Resource.map(regionOf)).to.deep.equal(["us-east-1", "us-west-2"]);
         expect(bySid.Ec2AutoScalingCapacity.Condition).to.deep.equal({ StringEquals: { "cloudwatch:namespace": "AWS/AutoScaling" } });

@@ -147,12 +147,22 @@ export const PROTECTED_DELETE_SOURCE =
 export const RDS_CREATE_NEEDS_SOURCE =
     'node_modules/@pulumi/aws/rds/instance.d.ts, engine: "(Required unless a `snapshotIdentifier` or `replicateSourceDb` is provided) The database engine to use"; AWS RDS API reference, CreateDBInstance, Engine: "Required: Yes"';
 
+/** Where RDS refuses to delete an instance with deletion protection on. */
+export const RDS_DELETION_PROTECTION_SOURCE =
+    'AWS RDS User Guide, "Deletion protection": "When deletion protection is enabled, you can\'t delete the DB instance"; DeleteDBInstance then fails with ' +
+    'InvalidParameterCombination "Cannot delete protected DB Instance, please disable deletion protection and try again"; the provider\'s delete only calls DeleteDBInstance';
+
 export interface TransitionOptions {
     /**
      * URNs whose protection the operator lifted before the update (`pulumi state unprotect <urn>`): they may
      * leave the program (and, with retainOnDelete, stay in AWS).
      */
     unprotected?: readonly string[];
+    /**
+     * URNs of RDS instances whose deletion protection the operator turned off in AWS before the update
+     * (`aws rds modify-db-instance --no-deletion-protection`): the update may delete them.
+     */
+    deletionProtectionOff?: readonly string[];
 }
 
 /**
@@ -166,7 +176,20 @@ export function checkTransition(before: readonly RecordedResource[], after: read
     const violations: AwsRuleViolation[] = [];
     const declaredNow = new Set(after.map((r) => r.urn));
     const unprotected = new Set(options.unprotected ?? []);
+    const deletionProtectionOff = new Set(options.deletionProtectionOff ?? []);
     for (const prev of previous.values()) {
+        // An instance that leaves the program and is not retained is deleted: RDS refuses while its
+        // deletion protection is on, whatever Pulumi's protect says.
+        if (!declaredNow.has(prev.urn) && prev.type === "aws:rds/instance:Instance" && prev.props.deletionProtection === true && !prev.opts.retainOnDelete && !deletionProtectionOff.has(prev.urn)) {
+            violations.push({
+                rule: "rds-delete-with-deletion-protection",
+                source: RDS_DELETION_PROTECTION_SOURCE,
+                urn: prev.urn,
+                type: prev.type,
+                name: prev.name,
+                message: `it leaves the program and pulumi up deletes it, which RDS refuses while deletionProtection is on: turn it off first (aws rds modify-db-instance --db-instance-identifier ${String(prev.props.identifier ?? prev.name)} --no-deletion-protection --apply-immediately)`,
+            });
+        }
         if (declaredNow.has(prev.urn) || !prev.opts.protect || unprotected.has(prev.urn)) continue;
         violations.push({
             rule: "no-delete-of-protected",

@@ -43,6 +43,7 @@ describe("offline AWS rules: transitions between evaluations", () => {
         // What standby does not declare and active does: only the serving site's read replica (the site's
         // vault, with the backups it took while active, stays declared in both roles).
         expect(violations.filter((v) => v.startsWith("no-delete-of-protected"))).to.deep.equal(["no-delete-of-protected genie-dr-db-read-replica"]);
+        expect(violations.filter((v) => v.startsWith("rds-delete-with-deletion-protection"))).to.deep.equal(["rds-delete-with-deletion-protection genie-dr-db-read-replica"]);
     });
 
     it("dr active -> standby with the next database generation: a new replica, the promoted instance kept in AWS once the operator unprotected it", async () => {
@@ -58,9 +59,17 @@ describe("offline AWS rules: transitions between evaluations", () => {
         expect(next.props).to.include({ identifier: "genie-dr-db-g2", replicateSourceDb: "arn:aws:rds:us-east-1:123456789012:db:genie-primary-db" });
         expect(back.resources.find((r) => r.name === DR_DB)).to.equal(undefined);
         expect(back.resources.find((r) => r.name === "genie-dr-db-postgresql-logs-g2")!.props.name).to.equal("/aws/rds/instance/genie-dr-db-g2/postgresql");
-        // Pulumi refuses to drop a protected resource, kept or not: the README's unprotect step, modelled.
-        expect(rules(checkTransition(active.resources, back.resources))).to.deep.equal(["no-delete-of-protected genie-dr-db-instance", "no-delete-of-protected genie-dr-db-read-replica"]);
-        expect(checkTransition(active.resources, back.resources, { unprotected: [urnOf(DR_DB), urnOf("genie-dr-db-read-replica")] })).to.deep.equal([]);
+        // Pulumi refuses to drop a protected resource, kept or not, and RDS to delete the serving site's read
+        // replica (not kept: a copy) while its deletion protection is on: the README's two steps, modelled.
+        const readReplica = urnOf("genie-dr-db-read-replica");
+        expect(rules(checkTransition(active.resources, back.resources)).sort()).to.deep.equal(
+            ["no-delete-of-protected genie-dr-db-instance", "no-delete-of-protected genie-dr-db-read-replica", "rds-delete-with-deletion-protection genie-dr-db-read-replica"],
+        );
+        expect(rules(checkTransition(active.resources, back.resources, { unprotected: [urnOf(DR_DB), readReplica] }))).to.deep.equal(["rds-delete-with-deletion-protection genie-dr-db-read-replica"]);
+        expect(checkTransition(active.resources, back.resources, { unprotected: [urnOf(DR_DB), readReplica], deletionProtectionOff: [readReplica] })).to.deep.equal([]);
+        // The monthly database drill may reboot the new generation (its FIS role names the instance), not the old one.
+        const fisPolicy = String(back.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "genie-dr-drills-fis")!.props.policy);
+        expect(fisPolicy).to.include("db:genie-dr-db-g2\"").and.not.include("db:genie-dr-db\"");
         // The Region switch plan promotes the new replica at the next failover.
         const plan = back.resources.find((r) => r.type === "aws:arcregionswitch/plan:Plan")!;
         expect(JSON.stringify(plan.props.workflows)).to.include("arn:aws:rds:us-west-2:123456789012:db:genie-dr-db-g2").and.not.include("db:genie-dr-db\"");
@@ -73,10 +82,11 @@ describe("offline AWS rules: transitions between evaluations", () => {
         const active = await stackWith("dr", { config: { siteRole: "active" } });
         const skipped = await stackWith("dr", { config: { siteRole: "active", dbGeneration: "2" } });
         const unprotected = active.resources.filter((r) => r.type === "aws:rds/instance:Instance").map((r) => r.urn);
-        expect(rules(checkTransition(active.resources, skipped.resources, { unprotected }))).to.deep.equal([`rds-create-needs-source ${DR_DB}-g2`]);
+        const lifted = { unprotected, deletionProtectionOff: unprotected };
+        expect(rules(checkTransition(active.resources, skipped.resources, lifted))).to.deep.equal([`rds-create-needs-source ${DR_DB}-g2`]);
         // Restoring the next generation from backups is a create with a source: allowed.
         const restored = await stackWith("dr", { config: { siteRole: "active", dbGeneration: "2", dbRecoverySource: "latest-backup" } });
-        expect(checkTransition(active.resources, restored.resources, { unprotected })).to.deep.equal([]);
+        expect(checkTransition(active.resources, restored.resources, lifted)).to.deep.equal([]);
     });
 
     it("a change of replica source is refused too; removing it (promotion) is not", async () => {
