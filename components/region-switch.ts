@@ -23,9 +23,10 @@ import * as pulumi from "@pulumi/pulumi";
  * still holds replicateSourceDb and the update calls PromoteReadReplica on an instance that is no longer
  * a replica, which RDS refuses (README: converging the stacks).
  *
- * The activate workflow of the primary region (the return) promotes the primary region's database: it
- * works only once failback has made that database (same identifier) a replica of the DR database again;
- * the Region switch "post recovery" workflow that would re-create it is not in the pinned provider
+ * The activate workflow of the primary region (the return) scales production's app group and moves DNS
+ * back, once failback has restored the DR site's final dump into production's database: it promotes
+ * nothing, since production's database is never a replica of the DR one here, and the Region switch
+ * "post recovery" workflow that would re-create replication is not in the pinned provider
  * (workflowTargetAction: activate or deactivate). The EC2 Auto Scaling block raises the group's minimum,
  * which the next `pulumi up` puts back to the configured minimum (README: Known limitations).
  */
@@ -118,41 +119,42 @@ export class RegionSwitch extends pulumi.ComponentResource {
                 })));
         const rolePolicy = new aws.iam.RolePolicy(`${name}-execution-policy`, { role: role.name, policy }, parent);
 
+        const scaleApp = {
+            name: "scale-app",
+            executionBlockType: "EC2AutoScaling",
+            // "EC2 Auto Scaling group ARN for Region ... in each Region for your plan"
+            // (ec2-auto-scaling-block); capacity relative to the Region being left.
+            ec2AsgCapacityIncreaseConfigs: [{
+                asgs: [{ arn: primary.autoScalingGroupArn }, { arn: dr.autoScalingGroupArn }],
+                targetPercent: args.appCapacityPercent,
+                capacityMonitoringApproach: "sampledMaxInLast24Hours",
+                timeoutMinutes: REGION_SWITCH_TIMEOUTS.scaleAppMinutes,
+            }],
+        };
+        const promoteDb = {
+            name: "promote-db",
+            executionBlockType: "RdsPromoteReadReplica",
+            // "RDS DB instance ARN for Region: Enter the database instance ARN for the read
+            // replica in each Region in the plan" (rds-promote-read-replica-block).
+            rdsPromoteReadReplicaConfigs: [{
+                dbInstanceArnMap: { [primary.region]: primary.databaseArn, [dr.region]: dr.databaseArn },
+                timeoutMinutes: REGION_SWITCH_TIMEOUTS.promoteDatabaseMinutes,
+            }],
+        };
+        // The failover promotes the DR replica while the DR app group scales. The return does not promote:
+        // production's database is never a replica of the DR one in these stacks (failback restores the DR
+        // site's final dump into it, README: Failback), and the "post recovery" workflow that would re-create
+        // replication is not in the pinned provider; it scales production's group and moves DNS back.
         const workflow = (target: RegionSwitchSite) => ({
             workflowTargetAction: "activate",
             workflowTargetRegion: target.region,
-            workflowDescription: `Activate ${target.region}: promote its database replica and scale its app group, then move DNS to it`,
+            workflowDescription: target === dr
+                ? `Activate ${target.region}: promote its database replica and scale its app group, then move DNS to it`
+                : `Activate ${target.region} (the return, once failback restored its database): scale its app group, then move DNS to it`,
             steps: [
-                {
-                    name: "promote-db-and-scale-app",
-                    executionBlockType: "Parallel",
-                    parallelConfigs: [{
-                        steps: [
-                            {
-                                name: "promote-db",
-                                executionBlockType: "RdsPromoteReadReplica",
-                                // "RDS DB instance ARN for Region: Enter the database instance ARN for the read
-                                // replica in each Region in the plan" (rds-promote-read-replica-block).
-                                rdsPromoteReadReplicaConfigs: [{
-                                    dbInstanceArnMap: { [primary.region]: primary.databaseArn, [dr.region]: dr.databaseArn },
-                                    timeoutMinutes: REGION_SWITCH_TIMEOUTS.promoteDatabaseMinutes,
-                                }],
-                            },
-                            {
-                                name: "scale-app",
-                                executionBlockType: "EC2AutoScaling",
-                                // "EC2 Auto Scaling group ARN for Region ... in each Region for your plan"
-                                // (ec2-auto-scaling-block); capacity relative to the Region being left.
-                                ec2AsgCapacityIncreaseConfigs: [{
-                                    asgs: [{ arn: primary.autoScalingGroupArn }, { arn: dr.autoScalingGroupArn }],
-                                    targetPercent: args.appCapacityPercent,
-                                    capacityMonitoringApproach: "sampledMaxInLast24Hours",
-                                    timeoutMinutes: REGION_SWITCH_TIMEOUTS.scaleAppMinutes,
-                                }],
-                            },
-                        ],
-                    }],
-                },
+                target === dr
+                    ? { name: "promote-db-and-scale-app", executionBlockType: "Parallel", parallelConfigs: [{ steps: [promoteDb, scaleApp] }] }
+                    : scaleApp,
                 {
                     // Last: traffic moves only once the database is writable and the app group sized.
                     name: "move-dns",

@@ -22,29 +22,35 @@ describe("the ARC Region switch plan (dr stack)", () => {
         expect(plan.props.recoveryTimeObjectiveMinutes).to.be.at.most(DR_PLAN.rtoMinutes);
     });
 
-    it("activates the DR region: promote and scale in parallel, then DNS; the return mirrors it; every ARN in its region", async () => {
+    it("activates the DR region: promote and scale in parallel, then DNS; the return scales and moves DNS, promoting nothing; every ARN in its region", async () => {
         const plan = one(await stack("dr"), PLAN, "genie-region-switch-plan");
         const workflows = plan.props.workflows as any[];
         expect(workflows.map((w) => `${w.workflowTargetAction} ${w.workflowTargetRegion}`)).to.deep.equal(["activate us-west-2", "activate us-east-1"]);
-        for (const w of workflows) {
-            expect(w.steps.map((s: any) => s.executionBlockType)).to.deep.equal(["Parallel", "Route53HealthCheck"]);
-            const inner = w.steps[0].parallelConfigs[0].steps;
-            expect(inner.map((s: any) => s.executionBlockType)).to.deep.equal(["RdsPromoteReadReplica", "EC2AutoScaling"]);
-            const dbs = inner[0].rdsPromoteReadReplicaConfigs[0].dbInstanceArnMap as Record<string, string>;
-            expect(Object.keys(dbs).sort()).to.deep.equal(["us-east-1", "us-west-2"]);
-            for (const [region, arn] of Object.entries(dbs)) expect(regionOf(arn), arn).to.equal(region);
-            expect(inner[0].rdsPromoteReadReplicaConfigs[0].timeoutMinutes).to.equal(REGION_SWITCH_TIMEOUTS.promoteDatabaseMinutes);
-            const asgs = inner[1].ec2AsgCapacityIncreaseConfigs[0].asgs.map((a: any) => regionOf(a.arn));
-            expect(asgs).to.deep.equal(["us-east-1", "us-west-2"]);
+        const [failover, back] = workflows;
+        expect(failover.steps.map((s: any) => s.executionBlockType)).to.deep.equal(["Parallel", "Route53HealthCheck"]);
+        const inner = failover.steps[0].parallelConfigs[0].steps;
+        expect(inner.map((s: any) => s.executionBlockType)).to.deep.equal(["RdsPromoteReadReplica", "EC2AutoScaling"]);
+        const dbs = inner[0].rdsPromoteReadReplicaConfigs[0].dbInstanceArnMap as Record<string, string>;
+        expect(Object.keys(dbs).sort()).to.deep.equal(["us-east-1", "us-west-2"]);
+        for (const [region, arn] of Object.entries(dbs)) expect(regionOf(arn), arn).to.equal(region);
+        expect(inner[0].rdsPromoteReadReplicaConfigs[0].timeoutMinutes).to.equal(REGION_SWITCH_TIMEOUTS.promoteDatabaseMinutes);
+        // The return: production's database is restored by failback, never a replica here, so nothing to
+        // promote (a promote block on a standalone instance would fail the execution and warn at every evaluation).
+        expect(back.steps.map((s: any) => s.executionBlockType)).to.deep.equal(["EC2AutoScaling", "Route53HealthCheck"]);
+        expect(JSON.stringify(back)).not.to.include("RdsPromoteReadReplica");
+        for (const [w, scale] of [[failover, inner[1]], [back, back.steps[0]]]) {
+            expect(scale.ec2AsgCapacityIncreaseConfigs[0].asgs.map((a: any) => regionOf(a.arn))).to.deep.equal(["us-east-1", "us-west-2"]);
             const dns = w.steps[1].route53HealthCheckConfigs[0];
             expect(dns.recordSets).to.deep.equal([
                 { recordSetIdentifier: "genie-primary", region: "us-east-1" },
                 { recordSetIdentifier: "genie-dr", region: "us-west-2" },
             ]);
-            // The timeouts the workflow declares fit in the RTO (the parallel step takes its longest block).
-            const timeouts = [inner[0].rdsPromoteReadReplicaConfigs[0].timeoutMinutes, inner[1].ec2AsgCapacityIncreaseConfigs[0].timeoutMinutes, dns.timeoutMinutes];
-            for (const t of timeouts) expect(t, "every block declares a timeout").to.be.a("number").above(0);
-            expect(Math.max(timeouts[0], timeouts[1]) + timeouts[2]).to.be.at.most(plan.props.recoveryTimeObjectiveMinutes);
+            // The timeouts the workflow declares fit in the RTO (a parallel step takes its longest block).
+            const first = w.steps[0].executionBlockType === "Parallel"
+                ? Math.max(inner[0].rdsPromoteReadReplicaConfigs[0].timeoutMinutes, inner[1].ec2AsgCapacityIncreaseConfigs[0].timeoutMinutes)
+                : scale.ec2AsgCapacityIncreaseConfigs[0].timeoutMinutes;
+            for (const t of [first, dns.timeoutMinutes]) expect(t, "every block declares a timeout").to.be.a("number").above(0);
+            expect(first + dns.timeoutMinutes).to.be.at.most(plan.props.recoveryTimeObjectiveMinutes);
         }
     });
 
