@@ -47,6 +47,14 @@ export const REGION_SWITCH_TIMEOUTS = {
     dnsMinutes: 10,
 } as const;
 
+/**
+ * In an ungraceful execution (`--mode ungraceful`, the Region being left is lost), the share of the target
+ * capacity in service before the plan moves on to DNS: ec2-auto-scaling-block, "You can configure ungraceful
+ * execution by specifying the minimum percentage of compute capacity to match in the destination Region
+ * before Region switch proceeds to the next step". The group keeps launching the rest.
+ */
+export const UNGRACEFUL_MIN_CAPACITY_PERCENT = 50;
+
 export interface RegionSwitchSite {
     region: string;
     /** The site's database instance (the replica to promote when this Region is activated). */
@@ -129,6 +137,7 @@ export class RegionSwitch extends pulumi.ComponentResource {
                 targetPercent: args.appCapacityPercent,
                 capacityMonitoringApproach: "sampledMaxInLast24Hours",
                 timeoutMinutes: REGION_SWITCH_TIMEOUTS.scaleAppMinutes,
+                ungraceful: { minimumSuccessPercentage: UNGRACEFUL_MIN_CAPACITY_PERCENT },
             }],
         };
         const promoteDb = {

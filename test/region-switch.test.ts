@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { REGION_SWITCH_TIMEOUTS } from "../components/region-switch";
+import { REGION_SWITCH_TIMEOUTS, UNGRACEFUL_MIN_CAPACITY_PERCENT } from "../components/region-switch";
 import { DR_PLAN } from "../infra/dr-plan";
 import { ofType, one, stack, stackWith } from "./support/stacks";
 
@@ -40,6 +40,8 @@ describe("the ARC Region switch plan (dr stack)", () => {
         expect(JSON.stringify(back)).not.to.include("RdsPromoteReadReplica");
         for (const [w, scale] of [[failover, inner[1]], [back, back.steps[0]]]) {
             expect(scale.ec2AsgCapacityIncreaseConfigs[0].asgs.map((a: any) => regionOf(a.arn))).to.deep.equal(["us-east-1", "us-west-2"]);
+            // An ungraceful execution (the Region being left is lost) moves on once this share is in service.
+            expect(scale.ec2AsgCapacityIncreaseConfigs[0].ungraceful).to.deep.equal({ minimumSuccessPercentage: UNGRACEFUL_MIN_CAPACITY_PERCENT });
             const dns = w.steps[1].route53HealthCheckConfigs[0];
             expect(dns.recordSets).to.deep.equal([
                 { recordSetIdentifier: "genie-primary", region: "us-east-1" },
