@@ -9,6 +9,8 @@
  */
 import { REPLICATION_TIME_MINUTES } from "../components/backup-storage";
 import { DR_PLAN } from "../infra/dr-plan";
+import { ruleWorstGap } from "../policies/rules/backup";
+import { jobGapHours, scheduleIntervalHours } from "../policies/schedule";
 import { RecordedResource, StackEvaluation } from "./mock-runtime";
 
 /** AWS's documented figures, and the budgets we use where AWS gives none. */
@@ -187,17 +189,17 @@ const T = {
     compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
 } as const;
 
-/** Hours between runs of an AWS cron expression that fires every N hours (`cron(M H/N ...)`), or daily/weekly. */
-export function cronIntervalHours(expression: string): number | undefined {
-    const m = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/.exec(expression);
-    if (!m) return /^rate\((\d+) hours?\)$/.exec(expression) ? Number(/^rate\((\d+)/.exec(expression)![1]) : undefined;
-    const [, , hours, dayOfMonth, , dayOfWeek] = m;
-    if (dayOfWeek !== "?" && dayOfWeek !== "*") return 7 * 24; // weekly
-    if (dayOfMonth !== "*" && dayOfMonth !== "?") return 30 * 24; // monthly
-    const step = /^\d+\/(\d+)$/.exec(hours);
-    if (step) return Number(step[1]);
-    if (/^\d+(,\d+)+$/.exec(hours)) return 24 / hours.split(",").length;
-    return /^\d+$/.test(hours) ? 24 : undefined;
+/**
+ * The worst-case hours between runs of a `cron(...)` or `rate(...)` expression (undefined when it is not
+ * a valid one): the policy pack's schedule module, the project's one parser of AWS schedules.
+ */
+export const cronIntervalHours = (expression: string): number | undefined => scheduleIntervalHours(expression);
+
+/** An EventBridge Scheduler schedule's worst-case gap, as the pack reads it: time zone, flexible window, start and end dates. */
+function schedulerJobGapHours(schedule: RecordedResource): number | undefined {
+    const p = schedule.props;
+    const window = p.flexibleTimeWindow?.mode === "FLEXIBLE" ? Number(p.flexibleTimeWindow.maximumWindowInMinutes ?? 0) : 0;
+    return jobGapHours(p.scheduleExpression, { timezone: p.scheduleExpressionTimezone, lateMinutes: window, startDate: p.startDate, endDate: p.endDate })?.hours;
 }
 
 const min = (...figures: (Figure | undefined)[]): Figure | undefined =>
@@ -410,7 +412,8 @@ export function computePosture(ev: StackEvaluation): Posture {
         : undefined;
     const rules = of(T.backupPlan).filter(inSite).flatMap((p) => (p.props.rules ?? []) as any[]);
     const copiedRules = rules.filter((rule) => (rule.copyActions ?? []).some((c: any) => elsewhere(String(c.destinationVaultArn).split(":")[3])));
-    const copyInterval = Math.min(...copiedRules.map((rule) => cronIntervalHours(rule.schedule) ?? Infinity));
+    // The pack's reading of a backup rule: its cron in its time zone, plus how late its start window lets it run.
+    const copyInterval = Math.min(...copiedRules.map((rule) => ruleWorstGap(rule)?.hours ?? Infinity));
     const backupCopies: Figure | undefined = Number.isFinite(copyInterval)
         ? { minutes: copyInterval * 60, basis: `AWS Backup every ${copyInterval} h, copied to another region` }
         : undefined;
@@ -418,7 +421,7 @@ export function computePosture(ev: StackEvaluation): Posture {
     const locked = of(T.vaultLock).some(inSite);
     // A continuous rule's schedule makes no snapshot in the vault (AWS Backup keeps one continuous
     // recovery point): only the snapshot rules set the interval between locked snapshots.
-    const lockedInterval = Math.min(...rules.filter((rule) => rule.enableContinuousBackup !== true).map((rule) => cronIntervalHours(rule.schedule) ?? Infinity));
+    const lockedInterval = Math.min(...rules.filter((rule) => rule.enableContinuousBackup !== true).map((rule) => ruleWorstGap(rule)?.hours ?? Infinity));
     const immutableBackups: Figure | undefined = !locked
         ? undefined
         : continuous
@@ -448,7 +451,7 @@ export function computePosture(ev: StackEvaluation): Posture {
     // Cache.
     const cache = of(T.cache).find(inSite);
     const cacheSnapshotHours = Math.min(
-        ...of(T.schedule).filter((s) => inSite(s) && /cache-snapshots/.test(s.name) && s.props.state === "ENABLED").map((s) => cronIntervalHours(s.props.scheduleExpression) ?? Infinity),
+        ...of(T.schedule).filter((s) => inSite(s) && /cache-snapshots/.test(s.name) && s.props.state === "ENABLED").map((s) => schedulerJobGapHours(s) ?? Infinity),
         cache && Number(cache.props.snapshotRetentionLimit) > 0 ? 24 : Infinity,
     );
 

@@ -7,7 +7,7 @@ import { HarnessResource, PackConfig, PolicyRunResult, runResourceRule, runRules
 import { ALL_RULES } from "../policies/rules";
 import { cronIntervalHours } from "../policies/rules/backup";
 import { Rule } from "../policies/rules/common";
-import { stack } from "./support/stacks";
+import { stack, stackWith } from "./support/stacks";
 
 const rule = (name: string): Rule => {
     const found = ALL_RULES.find((r) => r.name === name);
@@ -50,12 +50,18 @@ const mandatory = (r: PolicyRunResult) => r.violations.filter((v) => v.enforceme
 // ── A small world that follows every rule ──────────────────────────────────────────────────────
 const DR_VAULT_ARN = "arn:aws:backup:us-west-2:123456789012:backup-vault:dr-vault";
 const backupPlan = res("aws:backup/plan:Plan", "plan", {
+    name: "plan",
     rules: [
-        { ruleName: "six-hourly", targetVaultName: "vault", schedule: "cron(0 */6 * * ? *)", lifecycle: { deleteAfter: 30 }, copyActions: [{ destinationVaultArn: DR_VAULT_ARN, lifecycle: { deleteAfter: 30 } }] },
-        { ruleName: "weekly", targetVaultName: "vault", schedule: "cron(0 3 ? * SUN *)", lifecycle: { deleteAfter: 365 }, copyActions: [{ destinationVaultArn: DR_VAULT_ARN, lifecycle: { deleteAfter: 365 } }] },
+        { ruleName: "six-hourly", targetVaultName: "vault", schedule: "cron(0 */6 * * ? *)", startWindow: 60, lifecycle: { deleteAfter: 30 }, copyActions: [{ destinationVaultArn: DR_VAULT_ARN, lifecycle: { deleteAfter: 30 } }] },
+        { ruleName: "weekly", targetVaultName: "vault", schedule: "cron(0 3 ? * SUN *)", startWindow: 60, lifecycle: { deleteAfter: 365 }, copyActions: [{ destinationVaultArn: DR_VAULT_ARN, lifecycle: { deleteAfter: 365 } }] },
     ],
 });
 const vault = res("aws:backup/vault:Vault", "vault", { name: "vault", kmsKeyArn: "arn:aws:kms:us-east-1:1:key/k" });
+const kmsKey = res("aws:kms/key:Key", "key", { arn: "arn:aws:kms:us-east-1:1:key/k" });
+const drVault = res("aws:backup/vault:Vault", "dr-vault", { name: "dr-vault", arn: DR_VAULT_ARN, kmsKeyArn: "arn:aws:kms:us-west-2:1:key/dr" }, { provider: DR.urn });
+const drVaultLock = res("aws:backup/vaultLockConfiguration:VaultLockConfiguration", "dr-lock", { backupVaultName: "dr-vault", minRetentionDays: 30, changeableForDays: 3 }, { provider: DR.urn });
+const drKmsKey = res("aws:kms/key:Key", "dr-key", { arn: "arn:aws:kms:us-west-2:1:key/dr" }, { provider: DR.urn });
+const selection = res("aws:backup/selection:Selection", "selection", { planId: "plan", selectionTags: [{ type: "STRINGEQUALS", key: "backup-plan", value: "genie" }] });
 const vaultLock = res("aws:backup/vaultLockConfiguration:VaultLockConfiguration", "lock", { backupVaultName: "vault", minRetentionDays: 30, changeableForDays: 3 });
 
 function bucketSet(name: string, purpose: string, provider_: string, extra: R[] = []): R[] {
@@ -63,7 +69,9 @@ function bucketSet(name: string, purpose: string, provider_: string, extra: R[] 
     return [
         res("aws:s3/bucket:Bucket", `${name}-bucket`, { bucket: name, arn: `arn:aws:s3:::${name}`, tags: { purpose } }, { provider: provider_ }),
         b("aws:s3/bucketVersioning:BucketVersioning", "versioning", { versioningConfiguration: { status: "Enabled" } }),
-        b("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "encryption", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }] }),
+        b("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "encryption", {
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: provider_ === PRIMARY.urn ? "arn:aws:kms:us-east-1:1:key/k" : "arn:aws:kms:us-west-2:1:key/dr" } }],
+        }),
         b("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pab", { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
         b("aws:s3/bucketPolicy:BucketPolicy", "policy", {
             policy: JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }] }),
@@ -77,12 +85,19 @@ const backupLifecycle = (name: string, provider_?: string) =>
         { id: "housekeeping", status: "Enabled", filter: {}, expiration: { expiredObjectDeleteMarker: true } },
         { id: "db-daily", status: "Enabled", filter: { prefix: "db/daily/" }, expiration: { days: 30 } },
         { id: "db-weekly", status: "Enabled", filter: { prefix: "db/weekly/" }, expiration: { days: 365 } },
+        { id: "redis", status: "Enabled", filter: { prefix: "redis/" }, expiration: { days: 7 } },
     ], provider_);
 const replication = (name: string, target: string, rtc: boolean) =>
     res("aws:s3/bucketReplicationConfig:BucketReplicationConfig", `${name}-replication`, {
         bucket: name,
         role: "arn:aws:iam::1:role/r",
-        rules: [{ status: "Enabled", destination: { bucket: `arn:aws:s3:::${target}`, ...(rtc ? { replicationTime: { status: "Enabled", time: { minutes: 15 } } } : {}) } }],
+        rules: [
+            {
+                status: "Enabled",
+                sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
+                destination: { bucket: `arn:aws:s3:::${target}`, encryptionConfiguration: { replicaKmsKeyId: "arn:aws:kms:us-west-2:1:key/dr" }, ...(rtc ? { replicationTime: { status: "Enabled", time: { minutes: 15 } } } : {}) },
+            },
+        ],
     });
 const storage: R[] = [
     ...bucketSet("backups", "backups", PRIMARY.urn, [backupLifecycle("backups"), replication("backups", "dr-backups", false)]),
@@ -97,31 +112,46 @@ const storage: R[] = [
 ];
 const db = res("aws:rds/instance:Instance", "db", {
     arn: "arn:aws:rds:us-east-1:1:db:db", multiAz: true, backupRetentionPeriod: 30, storageEncrypted: true, deletionProtection: true,
-    skipFinalSnapshot: false, finalSnapshotIdentifier: "db-final", publiclyAccessible: false,
+    skipFinalSnapshot: false, finalSnapshotIdentifier: "db-final", publiclyAccessible: false, tags: { "backup-plan": "genie" },
 });
 const dbBackupsReplication = res("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "db-backups-dr", { sourceDbInstanceArn: "arn:aws:rds:us-east-1:1:db:db", retentionPeriod: 30 }, { provider: DR.urn });
 const cache = res("aws:elasticache/replicationGroup:ReplicationGroup", "cache", {
-    automaticFailoverEnabled: true, multiAzEnabled: true, snapshotRetentionLimit: 7, atRestEncryptionEnabled: true, transitEncryptionEnabled: true,
+    replicationGroupId: "genie-cache", automaticFailoverEnabled: true, multiAzEnabled: true, snapshotRetentionLimit: 7, atRestEncryptionEnabled: true, transitEncryptionEnabled: true,
 });
 const logGroup = res("aws:cloudwatch/logGroup:LogGroup", "logs", { retentionInDays: 90 });
-const repo = res("aws:ecr/repository:Repository", "app", { name: "app", imageScanningConfiguration: { scanOnPush: true } });
+const SNAPSHOT_JOB = "arn:aws:states:us-east-1:1:stateMachine:snapshots";
+const snapshotJob = res("aws:sfn/stateMachine:StateMachine", "snapshot-job", { arn: SNAPSHOT_JOB, definition: JSON.stringify({ States: { CreateSnapshot: { Arguments: { ReplicationGroupId: "genie-cache" } } } }) });
+const snapshotSchedule = res("aws:scheduler/schedule:Schedule", "snapshot-schedule", { state: "ENABLED", scheduleExpression: "cron(30 3/12 * * ? *)", target: { arn: SNAPSHOT_JOB } });
+const repo = res("aws:ecr/repository:Repository", "app", { name: "app", imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "IMMUTABLE" });
 const repoLifecycle = res("aws:ecr/lifecyclePolicy:LifecyclePolicy", "app-lifecycle", {
     repository: "app",
     policy: JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } }] }),
 });
 const registryReplication = res("aws:ecr/replicationConfiguration:ReplicationConfiguration", "replication", { replicationConfiguration: { rules: [{ destinations: [{ region: "us-west-2", registryId: "1" }] }] } });
 const secret = res("aws:secretsmanager/secret:Secret", "db-credentials", { replicas: [{ region: "us-west-2" }] });
-const asg = res("aws:autoscaling/group:Group", "asg", { minSize: 2, healthCheckType: "ELB" });
+const asg = res("aws:autoscaling/group:Group", "asg", { minSize: 2, healthCheckType: "ELB", vpcZoneIdentifiers: ["subnet-a", "subnet-b"], targetGroupArns: ["arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1"] });
+const targetGroup = res("aws:lb/targetGroup:TargetGroup", "tg", { healthCheck: { enabled: true, interval: 10, unhealthyThreshold: 3 } });
+const alb = res("aws:lb/loadBalancer:LoadBalancer", "alb", { loadBalancerType: "application", accessLogs: { enabled: true, bucket: "logs" } });
+const record = res("aws:route53/record:Record", "record", { failoverRoutingPolicies: [{ type: "PRIMARY" }], healthCheckId: "hc-1" });
 const launchTemplate = res("aws:ec2/launchTemplate:LaunchTemplate", "lt", { metadataOptions: { httpTokens: "required" } });
 const healthCheck = res("aws:route53/healthCheck:HealthCheck", "hc", { type: "HTTPS", requestInterval: 10, failureThreshold: 3 });
 const TOPIC = "arn:aws:sns:us-east-1:1:critical";
 const topic = res("aws:sns/topic:Topic", "critical", { arn: TOPIC });
 const subscription = res("aws:sns/topicSubscription:TopicSubscription", "critical-email", { topic: TOPIC, protocol: "email", endpoint: "a@b.co" });
-const alarm = (id: string, period: number, periods: number) =>
-    res("aws:cloudwatch/metricAlarm:MetricAlarm", `alarm-${id}`, { alarmActions: [TOPIC], period, evaluationPeriods: periods, tags: { alert: id } });
-const alarms = [alarm("database-down", 60, 1), alarm("application-down", 60, 1), alarm("high-error-rate", 60, 5), alarm("disk-space-low", 300, 12)];
+const smsSubscription = res("aws:sns/topicSubscription:TopicSubscription", "critical-sms", { topic: TOPIC, protocol: "sms", endpoint: "+15555550001" });
+const alarm = (id: string, period: number, periods: number, metricName: string, comparisonOperator: string) =>
+    res("aws:cloudwatch/metricAlarm:MetricAlarm", `alarm-${id}`, { alarmActions: [TOPIC], metricName, comparisonOperator, threshold: 1, period, evaluationPeriods: periods, treatMissingData: "breaching", tags: { alert: id } });
+const alarms = [
+    alarm("database-down", 60, 1, "DatabaseConnections", "LessThanThreshold"),
+    alarm("application-down", 60, 1, "HealthyHostCount", "LessThanThreshold"),
+    alarm("high-error-rate", 60, 5, "HTTPCode_Target_5XX_Count", "GreaterThanThreshold"),
+    alarm("disk-space-low", 300, 12, "disk_used_percent", "GreaterThanThreshold"),
+];
 
-const WORLD: R[] = [backupPlan, vault, vaultLock, ...storage, db, dbBackupsReplication, cache, logGroup, repo, repoLifecycle, registryReplication, secret, asg, launchTemplate, healthCheck, topic, subscription, ...alarms];
+const WORLD: R[] = [
+    backupPlan, vault, vaultLock, drVault, drVaultLock, selection, kmsKey, drKmsKey, ...storage, db, dbBackupsReplication, cache, snapshotJob, snapshotSchedule, logGroup, repo, repoLifecycle, registryReplication, secret,
+    asg, targetGroup, alb, record, launchTemplate, healthCheck, topic, subscription, smsSubscription, ...alarms,
+];
 
 /** Each rule, with a mutation of the world it must reject. */
 const find = (w: R[], name: string) => {
@@ -135,6 +165,22 @@ const MUTATIONS: Record<string, [string, (w: R[]) => R[] | void]> = {
     "backup-plan-cross-region-copy": ["a rule without copy action", (w) => void delete find(w, "plan").props.rules[1].copyActions],
     "backup-vault-encrypted": ["vault without KMS key", (w) => void delete find(w, "vault").props.kmsKeyArn],
     "backup-vault-locked": ["vault lock removed", (w) => w.filter((r) => r.name !== "lock")],
+    "backup-vault-lock-retention": ["lock minimum 7 days", (w) => void (find(w, "lock").props.minRetentionDays = 7)],
+    "backup-selection-covers-database": ["selection tag typo", (w) => void (find(w, "selection").props.selectionTags[0].value = "genei")],
+    "backup-copy-vault-exists": ["copy to a vault name instead of an ARN", (w) => void (find(w, "plan").props.rules[0].copyActions[0].destinationVaultArn = "dr-vault")],
+    "customer-managed-keys": ["vault key not declared in the stack", (w) => void (find(w, "vault").props.kmsKeyArn = "arn:aws:kms:us-east-1:1:key/other")],
+    "s3-bucket-purpose": ["bucket without purpose", (w) => void delete find(w, "uploads-bucket").props.tags],
+    "s3-bucket-settings": ["versioning suspended (resource rule)", (w) => void (find(w, "logs-versioning").props.versioningConfiguration.status = "Suspended")],
+    "elasticache-snapshot-schedule": ["snapshot schedule disabled", (w) => void (find(w, "snapshot-schedule").props.state = "DISABLED")],
+    "log-groups-declared": ["postgresql log exported without its log group", (w) => void (find(w, "db").props = { ...find(w, "db").props, identifier: "db", enabledCloudwatchLogsExports: ["postgresql"] })],
+    "alb-access-logs": ["ALB access logs off", (w) => void (find(w, "alb").props.accessLogs.enabled = false)],
+    "ecr-immutable-tags": ["mutable tags", (w) => void (find(w, "app").props.imageTagMutability = "MUTABLE")],
+    "ecr-replication": ["replication filter misses the repository", (w) => void (find(w, "replication").props.replicationConfiguration.rules[0].repositoryFilters = [{ filter: "web", filterType: "PREFIX_MATCH" }])],
+    "asg-serving": ["no target group", (w) => void delete find(w, "asg").props.targetGroupArns],
+    "failover-record-health-checked": ["PRIMARY record without health check", (w) => void delete find(w, "record").props.healthCheckId],
+    "target-group-failure-detection": ["target group 30 s x 3", (w) => void (find(w, "tg").props.healthCheck.interval = 30)],
+    "plan-alert-settings": ["down alarm notBreaching", (w) => void (find(w, "alarm-database-down").props.treatMissingData = "notBreaching")],
+    "alert-channels": ["critical topic without SMS", (w) => w.filter((r) => r.name !== "critical-sms")],
     "s3-versioning": ["uploads versioning suspended", (w) => void (find(w, "uploads-versioning").props.versioningConfiguration.status = "Suspended")],
     "s3-encryption": ["logs bucket encryption removed", (w) => w.filter((r) => r.name !== "logs-encryption")],
     "s3-public-access-blocked": ["restrictPublicBuckets off", (w) => void (find(w, "backups-pab").props.restrictPublicBuckets = false)],
@@ -162,7 +208,7 @@ const MUTATIONS: Record<string, [string, (w: R[]) => R[] | void]> = {
     "health-check-failover-detection": ["30 s interval", (w) => void (find(w, "hc").props.requestInterval = 30)],
     "stateful-resources-protected": ["protection removed from the database", (w) => void (find(w, "db").opts!.protect = false)],
     "backups-retained-on-delete": ["backups bucket not retained", (w) => void (find(w, "backups-bucket").opts!.retainOnDelete = false)],
-    "plan-alerts-routed": ["disk alarm's topic has no subscriber", (w) => w.filter((r) => r.name !== "critical-email")],
+    "plan-alerts-routed": ["the alarms' topic has no subscriber", (w) => w.filter((r) => r.name !== "critical-email" && r.name !== "critical-sms")],
     "plan-alerts-timely": ["error-rate alarm after 6 minutes", (w) => void (find(w, "alarm-high-error-rate").props.evaluationPeriods = 6)],
     "cross-region-copies": ["secret without replica", (w) => void delete find(w, "db-credentials").props.replicas],
     "recovery-posture": ["automated backups not replicated", (w) => w.filter((r) => r.name !== "db-backups-dr")],
@@ -236,7 +282,7 @@ describe("policy pack", () => {
     });
 
     it("lets a standby DR group run below the plan's minimum, never the primary site", async () => {
-        const standby = (provider_: string) => res("aws:autoscaling/group:Group", "asg", { minSize: 1, healthCheckType: "ELB", tags: [{ key: "siteRole", value: "standby" }] }, { provider: provider_ });
+        const standby = (provider_: string) => res("aws:autoscaling/group:Group", "asg", { minSize: 1, healthCheckType: "ELB", vpcZoneIdentifiers: ["subnet-a", "subnet-b"], tags: [{ key: "siteRole", value: "standby" }] }, { provider: provider_ });
         expect((await check(rule("asg-minimum-instances"), [standby(DR_SITE.urn)])).violations).to.deep.equal([]);
         expect(mandatory(await check(rule("asg-minimum-instances"), [standby(PRIMARY.urn)]))).to.have.length(1);
     });
@@ -257,6 +303,44 @@ describe("policy pack", () => {
             expect(mandatory(result).map((v) => `[${v.policy}] ${v.name}: ${v.message}`)).to.deep.equal([]);
         });
     }
+
+    it("in a preview of a first deploy (every arn and id unknown), no rule turns into one advisory 'can't run during preview'", async () => {
+        for (const [name, ev] of [["production", await stack("production")], ["dr", await stack("dr")], ["dr active", await stackWith("dr", { config: { siteRole: "active" } })]] as const) {
+            const result = await runRules(ALL_RULES, ev, {}, { preview: { created: "all" } });
+            expect(result.errors, name).to.deep.equal([]);
+            expect(result.violations.filter((v) => /can't run policy/.test(v.message)).map((v) => `${v.policy}: ${v.message}`), name).to.deep.equal([]);
+        }
+    });
+
+    it("keeps a violation in a known value mandatory in a preview, and reports only the undecidable check as advisory", async () => {
+        const ev = await stack("production");
+        const resources = JSON.parse(JSON.stringify(ev.resources));
+        const lifecycle = resources.find((r: any) => r.name === "genie-primary-storage-backups-lifecycle");
+        for (const o of [lifecycle.props, lifecycle.outputs]) o.rules.find((r: any) => r.id === "db-daily").expiration.days = 20;
+        const db = resources.find((r: any) => r.name === "genie-primary-db-instance");
+        for (const o of [db.props, db.outputs]) o.multiAz = false;
+        const result = await runRules(ALL_RULES, { ...ev, resources }, {}, { preview: { created: "all" } });
+        const found = mandatory(result).map((v) => `${v.policy}: ${v.message}`);
+        expect(found.some((m) => m.startsWith("rds-multi-az"))).to.equal(true);
+        expect(found.some((m) => m.startsWith("s3-lifecycle-retention") && /db\/daily\/ after 20 days/.test(m)), found.join("\n")).to.equal(true);
+        // What a preview cannot know (a bucket policy computed from the bucket's ARN) is one advisory per check, naming it.
+        const advisories = result.violations.filter((v) => v.enforcementLevel === "advisory" && v.policy === "s3-tls-only");
+        expect(advisories.length).to.be.greaterThan(0);
+        expect(advisories[0].message).to.match(/not decidable during preview .*policy -- check/);
+    });
+
+    it("links resources by the engine's property dependencies when the referenced ARN is unknown", async () => {
+        // The engine's sentinel for an unknown string (@pulumi/policy proxy.js, unknownStringValue).
+        const unknownStringValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const bucket = res("aws:s3/bucket:Bucket", "uploads-bucket", { bucket: "uploads", arn: unknownStringValue, tags: { purpose: "uploads" } });
+        const versioning = { ...res("aws:s3/bucketVersioning:BucketVersioning", "uploads-versioning", { bucket: unknownStringValue, versioningConfiguration: { status: "Enabled" } }), propertyDependencies: { bucket: [bucket.urn!] } };
+        const linked = await check(rule("s3-versioning"), [bucket, versioning]);
+        expect(linked.violations).to.deep.equal([]);
+        const orphan = await check(rule("s3-versioning"), [bucket, { ...versioning, propertyDependencies: { bucket: ["urn:other"] } }]);
+        expect(orphan.violations.map((v) => v.enforcementLevel)).to.deep.equal(["advisory"]);
+        const none = await check(rule("s3-versioning"), [bucket]);
+        expect(mandatory(none).map((v) => v.policy)).to.deep.equal(["s3-versioning"]);
+    });
 
     it("turns the passing production stack into a failing one when the pack's config tightens a threshold", async () => {
         const ev = await stack("production");

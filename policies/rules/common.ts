@@ -5,6 +5,7 @@
  * cross-component stack rules.
  */
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
+import { mergeSettings } from "../config";
 import type {
     PolicyConfigSchema,
     PolicyResource,
@@ -25,6 +26,7 @@ export const T = {
     backupPlan: "aws:backup/plan:Plan",
     backupVault: "aws:backup/vault:Vault",
     backupVaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+    backupSelection: "aws:backup/selection:Selection",
     bucket: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
     bucketVersioning: ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
     bucketEncryption: [
@@ -49,6 +51,15 @@ export const T = {
     repositoryLifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     registryReplication: "aws:ecr/replicationConfiguration:ReplicationConfiguration",
     asg: "aws:autoscaling/group:Group",
+    asgAttachment: ["aws:autoscaling/attachment:Attachment", "aws:autoscaling/trafficSourceAttachment:TrafficSourceAttachment"],
+    subnet: "aws:ec2/subnet:Subnet",
+    loadBalancer: ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"],
+    targetGroup: ["aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"],
+    route53Record: "aws:route53/record:Record",
+    schedule: "aws:scheduler/schedule:Schedule",
+    stateMachine: "aws:sfn/stateMachine:StateMachine",
+    bucketLogging: ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"],
+    kmsAlias: "aws:kms/alias:Alias",
     launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
     healthCheck: "aws:route53/healthCheck:HealthCheck",
     kmsKey: "aws:kms/key:Key",
@@ -66,9 +77,8 @@ export const isOneOf = (type: string, types: string | readonly string[]) => (typ
  * The Pulumi CLI fills schema defaults itself; doing it here too keeps the rules right in any runner.
  */
 export function settingsOf<T extends object>(schema: PolicyConfigSchema, args: { getConfig<C extends object>(): C }): T {
-    const defaults: Record<string, unknown> = {};
-    for (const [key, spec] of Object.entries(schema.properties)) if (spec.default !== undefined) defaults[key] = spec.default;
-    return { ...defaults, ...args.getConfig<Record<string, unknown>>() } as T;
+    // Deep-merged, and refused when it loosens the plan: policies/config.ts.
+    return mergeSettings<T>(schema, args.getConfig<Record<string, unknown>>());
 }
 
 /**
@@ -89,11 +99,27 @@ export function forTypes(
     return fn;
 }
 
-/** AWS tags of a resource's props: the `tags` map, or an ASG's `tags` list of {key, value}. */
+/** AWS tags of a resource's props: the `tags` map, or an ASG's `tags` list of {key, value} (values the preview does not know are left out). */
 export function tagsOf(props: Record<string, any>): Record<string, string> {
-    const tags = props?.tagsAll ?? props?.tags;
-    if (Array.isArray(tags)) return Object.fromEntries(tags.map((t: any) => [t.key, String(t.value)]));
-    return tags && typeof tags === "object" ? tags : {};
+    const all = known(() => props?.tagsAll);
+    const own = known(() => props?.tags);
+    const tags = all !== UNKNOWN && all !== undefined && all !== null ? all : own === UNKNOWN ? undefined : own;
+    if (Array.isArray(tags)) {
+        const out: Record<string, string> = {};
+        for (const t of tags) {
+            const key = known(() => t.key);
+            const value = known(() => t.value);
+            if (key !== UNKNOWN && value !== UNKNOWN) out[key] = String(value);
+        }
+        return out;
+    }
+    if (!tags || typeof tags !== "object") return {};
+    const out: Record<string, string> = {};
+    for (const k of Object.keys(tags)) {
+        const v = known(() => tags[k]);
+        if (v !== UNKNOWN) out[k] = v;
+    }
+    return out;
 }
 
 /**
@@ -103,7 +129,7 @@ export function tagsOf(props: Record<string, any>): Record<string, string> {
  */
 export const PURPOSE_TAG = "purpose";
 export function purposeOf(r: { name: string; props: Record<string, any> }): string | undefined {
-    return tagsOf(r.props)[PURPOSE_TAG] ?? /-(backups|uploads|logs)(-bucket)?$/.exec(r.name)?.[1];
+    return tagsOf(r.props)[PURPOSE_TAG] ?? /-(backups|uploads|logs|cache-exports)(-bucket)?$/.exec(r.name)?.[1];
 }
 
 /**
@@ -112,12 +138,40 @@ export function purposeOf(r: { name: string; props: Record<string, any> }): stri
  */
 export function siteOf(r: { props: Record<string, any>; provider?: { props: Record<string, any> } }): string | undefined {
     // Provider inputs of object type reach the engine JSON-encoded.
-    const defaultTags = jsonDocument(r.provider?.props?.defaultTags);
+    const raw = known(() => r.provider?.props?.defaultTags);
+    const defaultTags = raw === UNKNOWN ? undefined : jsonDocument(raw);
     return defaultTags?.tags?.site ?? tagsOf(r.props).site;
 }
 
+/** The provider's default tags (JSON-encoded provider input), {} when unknown or absent. */
+export function defaultTagsOf(r: { provider?: { props: Record<string, any> } }): Record<string, string> {
+    const raw = known(() => r.provider?.props?.defaultTags);
+    const doc = raw === UNKNOWN ? undefined : jsonDocument(raw);
+    return doc?.tags && typeof doc.tags === "object" ? doc.tags : {};
+}
+
+/** The tag that says what a site does now: primary, active (a DR site serving) or standby. */
+export const SITE_ROLE_TAG = "siteRole";
+
+/**
+ * The sites of the stack that serve users: the primary site, and a DR site whose app group is tagged
+ * siteRole=active (a failed-over DR site is a primary in all but name: its data needs the same care).
+ */
+export function servingSites(args: StackValidationArgs): Set<string> {
+    const sites = new Set<string>(["primary"]);
+    for (const r of args.resources) {
+        if (r.type !== T.asg) continue;
+        const site = siteOf(r);
+        if (site && tagsOf(r.props)[SITE_ROLE_TAG] === "active") sites.add(site);
+    }
+    return sites;
+}
+
 /** The region of a resource's provider (undefined when the engine does not tell). */
-export const regionOf = (r: { provider?: { props: Record<string, any> } }): string | undefined => r.provider?.props?.region;
+export const regionOf = (r: { provider?: { props: Record<string, any> } }): string | undefined => {
+    const region = known(() => r.provider?.props?.region);
+    return region === UNKNOWN ? undefined : region;
+};
 
 /** The region an ARN names (`arn:aws:backup:us-west-2:...`), or undefined (S3 ARNs have none). */
 export const arnRegion = (arn: unknown): string | undefined => (typeof arn === "string" ? arn.split(":")[3] || undefined : undefined);
@@ -137,11 +191,102 @@ export function jsonDocument(doc: unknown): any {
 export const asArray = <T>(v: T | T[] | undefined | null): T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 /**
+ * Unknown values. In a real `pulumi preview` (@pulumi/policy 1.21, proxy.js) reading an output of a
+ * resource being created (an `arn`, an `id`, anything computed from them) throws `UnknownValueError`;
+ * uncaught, the engine turns the WHOLE rule into one advisory "can't run during preview". The rules
+ * therefore read through {@link known}, link resources by name, URN and `propertyDependencies`
+ * (which the engine passes to stack rules), and run each check in its own {@link guard}: a
+ * violation in a known value stays mandatory, and only the check that needs an unknown value becomes
+ * an advisory naming what the preview could not know (`npm run policy -- check` decides it on the
+ * deployed state).
+ */
+export const UNKNOWN: unique symbol = Symbol("unknown during preview");
+export type Unknown = typeof UNKNOWN;
+
+/** True for the engine's UnknownValueError (matched by name too: the pack and a runner may load different copies of @pulumi/policy). */
+export const isUnknownError = (e: unknown): boolean =>
+    e instanceof Error && (e.constructor?.name === "UnknownValueError" || /can't be known during preview/.test(e.message));
+
+/** The value a read returns, or {@link UNKNOWN} when the engine does not know it yet. */
+export function known<V>(read: () => V): V | Unknown {
+    try {
+        return read();
+    } catch (e) {
+        if (isUnknownError(e)) return UNKNOWN;
+        throw e;
+    }
+}
+
+/**
+ * Runs one check; when it needs a value the preview does not know, reports one advisory finding for
+ * that check only (what was unknown, and where it is decided instead) and lets the rule go on.
+ */
+export function guard(report: ReportViolation, what: string, check: () => void, urn?: string): void {
+    try {
+        check();
+    } catch (e) {
+        if (!isUnknownError(e)) throw e;
+        (report as unknown as (info: object) => void)({
+            message: `${what}: not decidable during preview (${(e as Error).message}); decided by the offline plan and by \`npm run policy -- check\` on the deployed stack's state`,
+            enforcementLevel: "advisory",
+            urn,
+        });
+    }
+}
+
+/** The resources the engine says a property of `r` was computed from (`propertyDependencies`; empty when the runner does not record them). */
+export function dependenciesOf(r: PolicyResource, prop: string): PolicyResource[] {
+    const deps = known(() => (r as { propertyDependencies?: Record<string, PolicyResource[]> }).propertyDependencies?.[prop]);
+    return deps === UNKNOWN || !Array.isArray(deps) ? [] : deps;
+}
+
+/**
  * What other resources use to point at this one: its name, id, bucket name or ARN (in AWS a bucket's,
- * vault's or repository's id is its name; the mock runtime's ids differ, so all are accepted).
+ * vault's or repository's id is its name; the mock runtime's ids differ, so all are accepted). Values
+ * the preview does not know are left out.
  */
 export function refsOf(r: PolicyResource): Set<unknown> {
-    return new Set([r.props.bucket, r.props.name, r.props.id, r.props.arn].filter((v) => v !== undefined));
+    const refs = ["bucket", "name", "id", "arn"].map((k) => known(() => r.props[k]));
+    return new Set(refs.filter((v) => v !== undefined && v !== UNKNOWN && v !== null));
+}
+
+/**
+ * Whether `from`'s property `prop` (whose value, or a value inside it, is `value`) points at
+ * `target`: by value when known (name, id or ARN), else by the engine's property dependencies.
+ * `undefined` when it cannot be told (the value is unknown and the runner gives no dependencies).
+ */
+export function pointsAt(from: PolicyResource, prop: string, value: unknown, target: PolicyResource): boolean | undefined {
+    if (value !== UNKNOWN) return refsOf(target).has(value);
+    const deps = dependenciesOf(from, prop);
+    if (deps.length > 0) return deps.some((d) => d.urn === target.urn);
+    return undefined;
+}
+
+/**
+ * The items of a list property, each read on its own: a known item as it is, an unknown one as
+ * {@link UNKNOWN}. (Array methods such as `map` or `some` on the engine's proxy read every item before
+ * the callback runs, so one unknown item would throw outside {@link known}.) {@link UNKNOWN} when the
+ * list itself is unknown; a single value is a list of one; undefined/null an empty list.
+ */
+export function knownItems(read: () => unknown): unknown[] | Unknown {
+    const list = known(read);
+    if (list === UNKNOWN) return UNKNOWN;
+    if (list === undefined || list === null) return [];
+    if (!Array.isArray(list)) return [list];
+    const length = known(() => list.length);
+    if (length === UNKNOWN) return UNKNOWN;
+    return Array.from({ length }, (_v, i) => known(() => list[i]));
+}
+
+/** Reads a value; when unknown, throws the engine's error again so that {@link guard} reports it. */
+export function must<V>(value: V | Unknown, what: string): V {
+    if (value === UNKNOWN) throw new UnknownRead(what);
+    return value;
+}
+class UnknownRead extends Error {
+    constructor(what: string) {
+        super(`${what} can't be known during preview`);
+    }
 }
 
 /** Names a stack resource in a message: `aws:s3/bucketV2:BucketV2 genie-primary-backups`. */

@@ -3,14 +3,18 @@
  * Automatic promotion", the RPO of 1 hour (point-in-time backups) and data that survives a mistaken
  * delete. One setting per rule, so a violation names exactly what to fix.
  */
-import { DR_PLAN } from "../../infra/dr-plan";
-import { fix, forTypes, ResourceValidationArgs, Rule, settingsOf, T } from "./common";
+import { DR_PLAN } from "../dr-plan";
+import { fix, forTypes, known, ResourceValidationArgs, Rule, settingsOf, T, UNKNOWN } from "./common";
 
 /** A read replica (same- or cross-region): AWS manages its backups and final snapshot through the source. */
-const isReplica = (props: Record<string, any>) => typeof props.replicateSourceDb === "string" && props.replicateSourceDb !== "";
+const isReplica = (props: Record<string, any>) => {
+    // A replica's source is another instance's ARN: unknown in a preview when that instance is new, but set.
+    const source = known(() => props.replicateSourceDb);
+    return source === UNKNOWN || (typeof source === "string" && source !== "");
+};
 
 const primaryOnly = (props: Record<string, any>, args: ResourceValidationArgs, why: string) => {
-    if (isReplica(props)) args.notApplicable(`read replica of ${props.replicateSourceDb}: ${why}`);
+    if (isReplica(props)) args.notApplicable(`read replica: ${why}`);
 };
 
 export const rdsMultiAz: Rule = {
@@ -25,14 +29,22 @@ export const rdsMultiAz: Rule = {
 
 export const rdsBackupRetention: Rule = {
     name: "rds-backup-retention",
-    description: 'Database backups "Retention: 30 days for daily backups" and "RPO: 1 hour": every primary database keeps automated (point-in-time) backups for 30 days.',
+    description:
+        'Database backups "Retention: 30 days for daily backups" and "RPO: 1 hour": every primary database keeps automated (point-in-time) backups for 30 days, and so does their cross-region replication (InstanceAutomatedBackupsReplication: AWS\'s default retentionPeriod is 7 days).',
     enforcementLevel: "mandatory",
     configSchema: {
-        properties: { minRetentionDays: { type: "integer", default: DR_PLAN.dbDailyRetentionDays, description: "Least backupRetentionPeriod in days (AWS allows up to 35)." } },
+        properties: { minRetentionDays: { type: "integer", default: DR_PLAN.dbDailyRetentionDays, description: "Least backupRetentionPeriod (and replicated retentionPeriod) in days (AWS allows up to 35)." } },
     },
-    validateResource: forTypes(T.dbInstance, (props, args, report) => {
-        primaryOnly(props, args, "automated backups are required of the writable primary");
+    validateResource: forTypes([T.dbInstance, T.dbBackupReplication], (props, args, report) => {
         const { minRetentionDays } = settingsOf<{ minRetentionDays: number }>(rdsBackupRetention.configSchema!, args);
+        if (args.type === T.dbBackupReplication) {
+            // "retention_period - (Optional, Number) The retention period for the replicated automated backups, defaults to 7."
+            // (Terraform AWS provider, db_instance_automated_backups_replication; RDS StartDBInstanceAutomatedBackupsReplication BackupRetentionPeriod "Default: 7").
+            const kept = props.retentionPeriod;
+            if (typeof kept !== "number" || kept < minRetentionDays) report(`retentionPeriod is ${kept ?? "unset (AWS default 7 days)"}, less than ${minRetentionDays}${fix(`set retentionPeriod: ${minRetentionDays}`)}`);
+            return;
+        }
+        primaryOnly(props, args, "automated backups are required of the writable primary");
         const kept = props.backupRetentionPeriod;
         if (typeof kept !== "number" || kept < minRetentionDays) {
             report(`backupRetentionPeriod is ${kept ?? "unset (AWS default 1 day)"}, less than ${minRetentionDays}${fix(`set backupRetentionPeriod: ${minRetentionDays}`)}`);
@@ -46,7 +58,8 @@ export const rdsEncrypted: Rule = {
     enforcementLevel: "mandatory",
     validateResource: forTypes(T.dbInstance, (props, _args, report) => {
         // A replica inherits encryption from its source; a cross-region one names its region's key.
-        const ok = props.storageEncrypted === true || (isReplica(props) && typeof props.kmsKeyId === "string" && props.kmsKeyId !== "");
+        const key = known(() => props.kmsKeyId);
+        const ok = props.storageEncrypted === true || (isReplica(props) && (key === UNKNOWN || (typeof key === "string" && key !== "")));
         if (!ok) report(`storageEncrypted is ${props.storageEncrypted ?? "unset"}${fix("set storageEncrypted: true and kmsKeyId to the region's KMS key")}`);
     }),
 };
@@ -66,8 +79,10 @@ export const rdsFinalSnapshot: Rule = {
     enforcementLevel: "mandatory",
     validateResource: forTypes(T.dbInstance, (props, args, report) => {
         primaryOnly(props, args, "AWS takes no final snapshot of a read replica");
-        if (props.skipFinalSnapshot === true || !props.finalSnapshotIdentifier) {
-            report(`skipFinalSnapshot is ${props.skipFinalSnapshot ?? "unset"}, finalSnapshotIdentifier ${props.finalSnapshotIdentifier ?? "unset"}${fix('set skipFinalSnapshot: false and a finalSnapshotIdentifier unique to this incarnation of the instance, e.g. "<identifier>-final-<random suffix replaced with the instance>" (a delete whose snapshot name is taken fails)')}`);
+        // The identifier often carries a random suffix (unknown in a preview): unknown still means set.
+        const id = known(() => props.finalSnapshotIdentifier);
+        if (props.skipFinalSnapshot === true || (id !== UNKNOWN && !id)) {
+            report(`skipFinalSnapshot is ${props.skipFinalSnapshot ?? "unset"}, finalSnapshotIdentifier ${id === UNKNOWN ? "(unknown)" : (id ?? "unset")}${fix('set skipFinalSnapshot: false and a finalSnapshotIdentifier unique to this incarnation of the instance, e.g. "<identifier>-final-<random suffix replaced with the instance>" (a delete whose snapshot name is taken fails)')}`);
         }
     }),
 };

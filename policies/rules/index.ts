@@ -4,6 +4,7 @@ import { BACKUP_RULES } from "./backup";
 import { CACHE_RULES } from "./cache";
 import { Rule } from "./common";
 import { DATABASE_RULES } from "./database";
+import { KEY_RULES } from "./keys";
 import { LOG_RULES } from "./logs";
 import { POSTURE_RULES } from "./posture";
 import { PROTECTION_RULES } from "./protection";
@@ -14,6 +15,7 @@ import { STORAGE_RULES } from "./storage";
 export const ALL_RULES: Rule[] = [
     ...BACKUP_RULES,
     ...STORAGE_RULES,
+    ...KEY_RULES,
     ...DATABASE_RULES,
     ...CACHE_RULES,
     ...LOG_RULES,

@@ -5,9 +5,9 @@
  * A first, deliberately small version: the recovery posture issue replaces `databaseRecoveryPaths`
  * and its estimates with the full posture report (every store, measured drill times).
  */
-import { DR_PLAN } from "../../infra/dr-plan";
-import { cronIntervalHours, isContinuousRule } from "./backup";
-import { arnRegion, asArray, concernAbsentSchema, fix, isOneOf, label, PolicyResource, purposeOf, refsOf, regionOf, reportConcernAbsent, Rule, settingsOf, siteOf, StackValidationArgs, T } from "./common";
+import { DR_PLAN } from "../dr-plan";
+import { cronIntervalHours, isContinuousRule, selects } from "./backup";
+import { arnRegion, asArray, concernAbsentSchema, fix, guard, isOneOf, known, label, PolicyResource, pointsAt, purposeOf, refsOf, regionOf, reportConcernAbsent, Rule, servingSites, settingsOf, siteOf, StackValidationArgs, T, UNKNOWN } from "./common";
 
 /**
  * AWS facts and estimates the posture uses (not plan numbers): RDS ships transaction logs every
@@ -32,27 +32,42 @@ export interface RecoveryPath {
 
 const PRIMARY_SITE = "primary";
 
-const primarySite = (args: StackValidationArgs) => args.resources.filter((r) => siteOf(r) === PRIMARY_SITE);
+/**
+ * The resources of the sites that serve: the primary site, and a DR site once active (siteRole=active
+ * on its app group): a failed-over site's data needs a way back in another region as much as the
+ * primary's did. Its RPO/RTO across regions are then reported, not required ("degraded until
+ * failback", as the offline posture says): the region it would copy to is the one that failed.
+ */
+const servingSite = (args: StackValidationArgs) => {
+    const sites = servingSites(args);
+    return args.resources.filter((r) => sites.has(siteOf(r) ?? ""));
+};
+const isStandbyFree = (args: StackValidationArgs, r: PolicyResource) => siteOf(r) === PRIMARY_SITE || !servingSites(args).has(siteOf(r) ?? "");
 
 /** The ways the stack declares to get a primary database back in another region. */
 export function databaseRecoveryPaths(args: StackValidationArgs, db: PolicyResource): RecoveryPath[] {
     const paths: RecoveryPath[] = [];
     const home = regionOf(db);
     for (const r of args.resources) {
-        if (r.type === T.dbBackupReplication && r.props.sourceDbInstanceArn === db.props.arn && regionOf(r) !== home) {
+        if (r.type === T.dbBackupReplication && pointsAt(r, "sourceDbInstanceArn", known(() => r.props.sourceDbInstanceArn), db) === true && regionOf(r) !== home) {
             paths.push({ mechanism: `automated backups replicated to ${regionOf(r)} (${r.name})`, rpoMinutes: ESTIMATES.logShippingMinutes, rtoMinutes: ESTIMATES.pointInTimeRestoreMinutes });
         }
-        if (r.type === T.dbInstance && r.props.replicateSourceDb === db.props.arn && regionOf(r) !== home) {
+        if (r.type === T.dbInstance && r !== db && pointsAt(r, "replicateSourceDb", known(() => r.props.replicateSourceDb), db) === true && regionOf(r) !== home) {
             paths.push({ mechanism: `cross-region replica ${r.name}`, rpoMinutes: ESTIMATES.logShippingMinutes, rtoMinutes: ESTIMATES.replicaPromotionMinutes });
         }
     }
-    // AWS Backup: a selection naming the database, in a plan whose rules copy to another region.
-    for (const sel of args.resources.filter((r) => r.type === "aws:backup/selection:Selection" && asArray<string>(r.props.resources).includes(db.props.arn))) {
-        const plan = args.resources.find((p) => p.type === T.backupPlan && p.props.id === sel.props.planId);
-        for (const rule of asArray<any>(plan?.props.rules)) {
-            const copied = asArray<any>(rule.copyActions).some((c) => arnRegion(c.destinationVaultArn) !== undefined && arnRegion(c.destinationVaultArn) !== home);
+    // AWS Backup: a selection assigning the database (by ARN or tag), in a plan whose rules copy to another region.
+    for (const sel of args.resources.filter((r) => r.type === T.backupSelection && selects(r, db) === true)) {
+        const plan = args.resources.find((p) => p.type === T.backupPlan && pointsAt(sel, "planId", known(() => sel.props.planId), p) === true);
+        const rules = plan ? known(() => asArray<any>(plan.props.rules)) : [];
+        for (const rule of rules === UNKNOWN ? [] : rules) {
+            if (isContinuousRule(rule)) continue;
+            const copied = asArray<any>(rule.copyActions).some((c) => {
+                const region = known(() => arnRegion(c.destinationVaultArn));
+                return region !== UNKNOWN && region !== undefined && region !== home;
+            });
             const interval = cronIntervalHours(rule.schedule);
-            if (copied && interval !== undefined) {
+            if (copied && interval !== undefined && Number.isFinite(interval)) {
                 paths.push({ mechanism: `AWS Backup rule ${rule.ruleName} copied to another region`, rpoMinutes: interval * 60, rtoMinutes: ESTIMATES.snapshotRestoreMinutes });
             }
         }
@@ -73,17 +88,21 @@ export const recoveryPosture: Rule = {
     },
     validateStack: (args, report) => {
         const s = settingsOf<{ rpoMinutes: number; rtoMinutes: number; whenConcernAbsent: string }>(recoveryPosture.configSchema!, args);
-        const site = primarySite(args);
-        if (site.length === 0) args.notApplicable("no primary-site resources: this stack is the recovery site");
-        const dbs = site.filter((r) => r.type === T.dbInstance && !r.props.replicateSourceDb);
+        const site = servingSite(args);
+        if (site.length === 0) args.notApplicable("no serving-site resources: this stack is a standby recovery site");
+        const dbs = site.filter((r) => r.type === T.dbInstance && [undefined, null, ""].includes(known(() => r.props.replicateSourceDb) as any));
         if (reportConcernAbsent(dbs.length > 0, "primary database (database component)", s, recoveryPosture.name, report, "build the database component")) return;
         for (const db of dbs) {
-            const paths = databaseRecoveryPaths(args, db);
-            const good = paths.filter((p) => p.rpoMinutes <= s.rpoMinutes && p.rtoMinutes <= s.rtoMinutes);
-            if (good.length === 0) {
+            guard(report, `${label(db)}: its recovery paths`, () => {
+                const paths = databaseRecoveryPaths(args, db);
+                const good = paths.filter((p) => p.rpoMinutes <= s.rpoMinutes && p.rtoMinutes <= s.rtoMinutes);
+                if (good.length > 0) return;
                 const seen = paths.length === 0 ? "none declared" : paths.map((p) => `${p.mechanism}: RPO ${p.rpoMinutes} min, RTO ${p.rtoMinutes} min`).join("; ");
-                report(`${label(db)}: no recovery path in another region within RPO ${s.rpoMinutes} min and RTO ${s.rtoMinutes} min (${seen})${fix("add aws.rds.InstanceAutomatedBackupsReplication in the DR region for this instance (and the DR stack's cross-region replica)")}`, db.urn);
-            }
+                const message = `${label(db)}: no recovery path in another region within RPO ${s.rpoMinutes} min and RTO ${s.rtoMinutes} min (${seen})${fix("add aws.rds.InstanceAutomatedBackupsReplication in the DR region for this instance (and the DR stack's cross-region replica)")}`;
+                // An active DR site: a way back must exist; its RPO/RTO are degraded until failback.
+                if (isStandbyFree(args, db) || paths.length === 0) report(message, db.urn);
+                else (report as unknown as (info: object) => void)({ message: `${message}; degraded until failback (active DR site)`, enforcementLevel: "advisory", urn: db.urn });
+            }, db.urn);
         }
     },
 };
@@ -93,10 +112,10 @@ function copyOf(args: StackValidationArgs, store: PolicyResource): string | unde
     const home = regionOf(store);
     if (store.type === T.dbInstance) return databaseRecoveryPaths(args, store)[0]?.mechanism;
     if (isOneOf(store.type, T.bucket)) {
-        const refs = refsOf(store);
-        for (const c of args.resources.filter((r) => r.type === T.bucketReplication && refs.has(r.props.bucket))) {
+        for (const c of args.resources.filter((r) => r.type === T.bucketReplication && pointsAt(r, "bucket", known(() => r.props.bucket), store) === true)) {
             for (const rule of asArray<any>(c.props.rules).filter((x) => x.status === "Enabled")) {
-                const target = args.resources.find((b) => isOneOf(b.type, T.bucket) && b.props.arn === rule.destination?.bucket);
+                const dest = known(() => rule.destination?.bucket);
+                const target = args.resources.find((b) => isOneOf(b.type, T.bucket) && b !== store && pointsAt(c, "rules", dest === UNKNOWN ? UNKNOWN : dest, b) !== false && (dest === UNKNOWN || known(() => b.props.arn) === dest));
                 if (target && regionOf(target) !== home) return `replicated to ${target.name} in ${regionOf(target)}`;
             }
         }
@@ -104,7 +123,10 @@ function copyOf(args: StackValidationArgs, store: PolicyResource): string | unde
     }
     if (store.type === T.repository) {
         for (const c of args.resources.filter((r) => r.type === T.registryReplication && regionOf(r) === home)) {
+            const name = known(() => store.props.name);
             for (const rule of asArray<any>(c.props.replicationConfiguration?.rules)) {
+                const filters = asArray<any>(rule.repositoryFilters);
+                if (filters.length > 0 && !filters.some((f) => typeof name === "string" && name.startsWith(String(f.filter)))) continue;
                 const dest = asArray<any>(rule.destinations).find((d) => d.region && d.region !== home);
                 if (dest) return `registry replication to ${dest.region}`;
             }
@@ -138,27 +160,30 @@ export const crossRegionCopies: Rule = {
             siteLocal: {
                 type: "array",
                 items: { type: "string" },
-                default: ["-cache-auth"],
-                description: "Name parts of site-local stores that need no copy: credentials of a per-site resource that the other site generates for itself (each site's Redis has its own AUTH token).",
+                default: ["-cache-auth", "-app-env"],
+                description:
+                    "Name parts of site-local stores that need no copy: credentials of a per-site resource that the other site generates for itself (each site's Redis has its own AUTH token), and the app environment Pulumi writes for each site from its config.",
             },
             ...concernAbsentSchema,
         },
     },
     validateStack: (args, report) => {
         const s = settingsOf<{ bucketPurposes: string[]; siteLocal: string[]; whenConcernAbsent: string }>(crossRegionCopies.configSchema!, args);
-        const site = primarySite(args);
-        if (site.length === 0) args.notApplicable("no primary-site resources: this stack is the recovery site");
+        const site = servingSite(args);
+        if (site.length === 0) args.notApplicable("no serving-site resources: this stack is a standby recovery site");
         const stores = site.filter(
             (r) =>
-                (r.type === T.dbInstance && !r.props.replicateSourceDb) ||
+                (r.type === T.dbInstance && [undefined, null, ""].includes(known(() => r.props.replicateSourceDb) as any)) ||
                 (isOneOf(r.type, T.bucket) && s.bucketPurposes.includes(purposeOf(r) ?? "")) ||
                 r.type === T.repository ||
                 r.type === T.secret ||
                 r.type === T.backupVault,
         );
-        if (reportConcernAbsent(stores.length > 0, "data stores on the primary site (data protection and database components)", s, crossRegionCopies.name, report, "build the data-protection and database components")) return;
+        if (reportConcernAbsent(stores.length > 0, "data stores on the serving site (data protection and database components)", s, crossRegionCopies.name, report, "build the data-protection and database components")) return;
         for (const store of stores.filter((r) => !s.siteLocal.some((part) => r.name.includes(part)))) {
-            if (!copyOf(args, store)) report(`${label(store)}: no copy in another region${fix("replicate it to the DR region (bucket replication, registry replication, secret replicas, backup copy actions, automated backups replication)")}`, store.urn);
+            guard(report, `${label(store)}: its copy in another region`, () => {
+                if (!copyOf(args, store)) report(`${label(store)}: no copy in another region${fix("replicate it to the DR region (bucket replication, registry replication, secret replicas, backup copy actions, automated backups replication)")}`, store.urn);
+            }, store.urn);
         }
     },
 };
