@@ -2,7 +2,8 @@
  * `npm run bench`: wall time and peak memory of the offline plan and of the test suite (median of
  * 5 runs each), written to BENCHMARKS.md; then the runbook benchmark (bench/runbooks.ts), if present.
  *   npm run bench -- --runs 3        fewer runs
- *   npm run bench -- --only plan     one target: plan, test or runbooks
+ *   npm run bench -- --only plan     one target: plan, test, runbooks or restore
+ *   npm run bench -- --only restore --scale 70 --rounds 3   the whole recovery path from S3 (bench/restore-s3.ts)
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -60,6 +61,13 @@ async function main() {
     const runbooks = path.join(ROOT, "bench", "runbooks.ts");
     if ((!only || only === "runbooks") && fs.existsSync(runbooks)) {
         const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", runbooks], { cwd: ROOT, stdio: "inherit" });
+        if (r.status !== 0) process.exit(r.status ?? 1);
+    }
+    // The whole recovery path from S3 (plan's commands against restore-dump): --scale N, --rounds N.
+    const restore = path.join(ROOT, "bench", "restore-s3.ts");
+    if (!only || only === "restore") {
+        const pass = ["--scale", "--rounds", "--jobs"].flatMap((f) => (args.includes(f) ? [f, args[args.indexOf(f) + 1]] : []));
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", restore, ...pass], { cwd: ROOT, stdio: "inherit" });
         if (r.status !== 0) process.exit(r.status ?? 1);
     }
 }

@@ -592,6 +592,7 @@ export function renderUserData(p: UserDataParams): string {
                 "# PostgreSQL client tools of the database's major version (psql, pg_dump, pg_restore) for the",
                 "# scheduled dump (scripts/backup.sh); after the app, which does not need them.",
                 `dnf install -y ${p.postgresClientPackage}`,
+                "dnf install -y zstd",
                 "",
             ]
             : []),

@@ -67,13 +67,23 @@ export function postgresClientPackage(engineVersion: string): string {
 }
 
 /** What runbook commands need on the instance besides bash and coreutils, by the package that provides them on AL2023. */
-export const JOB_COMMANDS = { aws: "awscli-2 (in the AL2023 AMI)", jq: "jq (user data)", flock: "util-linux", psql: "postgresqlNN", pg_dump: "postgresqlNN", pg_restore: "postgresqlNN" } as const;
+export const JOB_COMMANDS = { aws: "awscli-2 (in the AL2023 AMI)", jq: "jq (user data)", flock: "util-linux", psql: "postgresqlNN", pg_dump: "postgresqlNN", pg_restore: "postgresqlNN", zstd: "zstd (user data, and the job)" } as const;
 
 /** Where the SSM document installs the runbooks on an instance. */
 export const SCRIPTS_DIR = "/opt/genie/scripts";
 
 /** The runbook files the job needs, relative to the repository's scripts/ folder. */
 export const JOB_FILES = ["backup.sh", "lib/common.sh", "lib/dump.sh"] as const;
+
+/** The job's backup root on the instance's disk (BACKUP_DIR); its tmp/ is the job's TMPDIR. */
+export const JOB_BACKUP_DIR = "/var/backups/genie";
+
+/**
+ * Seconds a run waits for the other one on the same instance (BACKUP_LOCK_WAIT): db-dump and
+ * verify --deep share the lock of the backup root, so the daily deep check never runs beside a dump
+ * (and a dump waits for the check instead of failing). Below the document's 3 h timeout.
+ */
+export const JOB_LOCK_WAIT_SECONDS = 7200;
 
 /** Local dumps an instance keeps beside the uploaded ones (the runbook's BACKUP_KEEP_LOCAL). */
 export const LOCAL_DUMPS_KEPT = 4;
@@ -87,7 +97,8 @@ const REPO_SCRIPTS = path.resolve(__dirname, "..", "scripts");
  * auto` (the first dump of each Sunday is the weekly copy), and a State Manager association every
  * `intervalHours` over the app group. Every instance receives it; only the group's leader (the
  * in-service instance with the lowest id) dumps, so there is one dump per run. A second association
- * runs the plan's daily validation, `backup.sh verify --from-s3`.
+ * runs the plan's daily validation, `backup.sh verify --from-s3 --deep` (restores the newest dump into a
+ * throwaway database beside the live one and compares every table's row count with the manifest).
  */
 export class ScheduledDump extends pulumi.ComponentResource {
     readonly documentName: pulumi.Output<string>;
@@ -107,7 +118,7 @@ export class ScheduledDump extends pulumi.ComponentResource {
                 schemaVersion: "2.2",
                 description: "Genie: run scripts/backup.sh (installed from the deployed revision) on the app group's leader",
                 parameters: {
-                    command: { type: "String", description: "backup.sh command and flags", allowedValues: ["db-dump --kind auto", "verify --from-s3"], default: "db-dump --kind auto" },
+                    command: { type: "String", description: "backup.sh command and flags", allowedValues: ["db-dump --kind auto", "verify --from-s3 --deep"], default: "db-dump --kind auto" },
                 },
                 mainSteps: [{
                     action: "aws:runShellScript",
@@ -137,7 +148,7 @@ export class ScheduledDump extends pulumi.ComponentResource {
         if (args.enabled) {
             // Half past, so the dump does not start with the AWS Backup jobs on the hour.
             association("dump", "db-dump --kind auto", `cron(30 0/${args.intervalHours} * * ? *)`);
-            association("verify", "verify --from-s3", "cron(45 7 * * ? *)");
+            association("verify", "verify --from-s3 --deep", "cron(45 7 * * ? *)");
         }
         this.registerOutputs({ documentName: this.documentName });
     }
@@ -164,9 +175,14 @@ export function jobScript(args: Pick<ScheduledDumpArgs, "autoScalingGroupName" |
             // The user data installs the client at boot; an instance launched before that (or where it
             // failed) gets it here, so the dump never runs without the server's pg_dump.
             `rpm -q ${args.postgresClientPackage} >/dev/null 2>&1 || dnf install -y ${args.postgresClientPackage}`,
+            // zstd: new dumps are zstd-compressed, and verify --deep streams them into pg_restore.
+            "rpm -q zstd >/dev/null 2>&1 || dnf install -y zstd",
+            // Temporary files on the disk (/tmp is a tmpfs, in memory, on AL2023); verify --deep
+            // downloads into BACKUP_DIR/restore/ and drops the throwaway databases a killed run left.
+            `mkdir -p ${JOB_BACKUP_DIR}/tmp`,
             `export PGHOST='${host}' PGPORT=5432 PGDATABASE='${args.database.name}' PGSSLMODE=require`,
             `export DB_SECRET_ID='${secretId}' AWS_REGION='${args.region}' BACKUP_BUCKET='${bucket}'`,
-            `export BACKUP_DIR=/var/backups/genie BACKUP_KEEP_LOCAL=${LOCAL_DUMPS_KEPT}`,
+            `export BACKUP_DIR=${JOB_BACKUP_DIR} BACKUP_KEEP_LOCAL=${LOCAL_DUMPS_KEPT} TMPDIR=${JOB_BACKUP_DIR}/tmp BACKUP_LOCK_WAIT=${JOB_LOCK_WAIT_SECONDS}`,
             `${SCRIPTS_DIR}/backup.sh {{ command }}`,
         ],
     );

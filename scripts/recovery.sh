@@ -16,6 +16,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$SCRIPT_DIR/lib/common.sh"
 # shellcheck source=lib/dump.sh
 . "$SCRIPT_DIR/lib/dump.sh"
+# shellcheck source=lib/plan.env
+. "$SCRIPT_DIR/lib/plan.env"
 
 main_usage() {
   cat <<'EOF'
@@ -44,28 +46,43 @@ need_region() { [[ -n $REGION ]] || die "$EX_USAGE" "missing setting: AWS_REGION
 # ----------------------------------------------------------------------------------------
 restore_usage() {
   cat <<'EOF'
-Usage: recovery.sh restore-dump [--backup DIR|STAMP|s3://bucket/db/<kind>/<stamp>] [--source s3|local]
-                                [--db NAME] [--maintenance-db NAME] [--jobs N] [--no-switch]
-                                [--no-owner] [--no-analyze] [--keep-failed] [--dry-run] [--yes]
+Usage: recovery.sh restore-dump [--backup DIR|STAMP|db/<kind>/<stamp>|s3://bucket/db/<kind>/<stamp>|FILE.sql[.gz]|s3://bucket/KEY.sql[.gz]]
+                                [--source s3|local] [--db NAME] [--source-db NAME] [--maintenance-db NAME]
+                                [--jobs N] [--no-switch] [--no-owner] [--no-roles] [--no-analyze]
+                                [--keep-failed] [--dry-run] [--yes]
 
 Steps (nothing is changed before step 3, and the live database is never dropped):
-  1. pick the backup: --backup, else the newest with a manifest (in S3 when BACKUP_BUCKET is
-     set, else under BACKUP_DIR); download it from S3 into BACKUP_DIR/restore/<stamp>/
-  2. verify it: manifest, file list, sha256 of every file, archive table of contents
-  3. create <db>_restore_<now> (template0, the live database's owner and locale) and
-     `pg_restore -j N --exit-on-error` into it
-  4. compare exact row counts of every table with the manifest; ANALYZE
+  0. refuse at once without --yes off a terminal (or ask on one); check the database connection
+     and CREATEDB; take the restore lock of <db> on the server (in the database postgres,
+     RESTORE_LOCK_DB: one restore-dump of a database at a time); name <db>_restore_* left by
+     earlier runs
+  1. pick the backup: --backup, else the newest backup OF THE DATABASE (--source-db, default
+     --db) with a manifest (in S3 when BACKUP_BUCKET is set, else under BACKUP_DIR); a backup of
+     another database is refused unless --source-db names it; download it from S3 into a
+     temporary BACKUP_DIR/restore/.dl-* directory, removed afterwards
+  2. verify it: manifest, file list, sha256 of every file, archive table of contents (a plain
+     .sql/.sql.gz from the plan's commands, which needs --source-db NAME (a .sql file does not
+     record its database): it decompresses completely, ends with pg_dump's "dump complete" line,
+     and nowhere (COPY data skipped) has a psql meta-command, a role, database, tablespace or
+     ALTER SYSTEM statement; the roles it names as owners and grantees exist, or --no-owner)
+  3. create the backup's roles that are missing on the server (globals.json; --no-roles skips),
+     create <db>_restore_<now> (template0, the owner and locale of the live database or of the
+     backup) and load it: `pg_restore -j N --exit-on-error`, or psql for a .sql file
+  4. compare exact row counts of every table with the manifest; give it the database-level
+     properties of the backup (ACL, ALTER DATABASE/ROLE ... SET, comment, connection limit; a
+     plain .sql has none: those of the live database are kept); ANALYZE
   5. switch: in one transaction, terminate sessions on <db>, rename <db> -> <db>_pre_restore_<now>
      and <db>_restore_<now> -> <db>; retried while new sessions race in
   6. print how to drop the previous database once the application is verified
-A failure in steps 1-4 leaves the live database untouched (the half-restored database is
-dropped unless --keep-failed). --no-switch stops after step 4 (restore test). --dry-run prints
-the steps and changes nothing. Switching needs --yes when not run from a terminal.
+A failure or a signal in steps 1-4 leaves the live database untouched; the half-restored
+database is dropped (unless --keep-failed), or the exact command to drop it is printed.
+--no-switch stops after step 4 (restore test). --dry-run prints the steps and changes nothing.
 
 Settings: PGHOST PGPORT PGUSER PGPASSWORD, PGDATABASE (--db: the application's database),
           DB_SECRET_ID (Secrets Manager secret with the credentials, read when PGPASSWORD is unset),
           BACKUP_DIR, BACKUP_BUCKET, AWS_REGION, AWS_ENDPOINT_URL, RESTORE_JOBS (--jobs),
-          RESTORE_MAINTENANCE_WORK_MEM (optional, for index builds during the restore).
+          RESTORE_MAINT_DB (--maintenance-db), RESTORE_LOCK_DB (default postgres),
+          RESTORE_MAINTENANCE_WORK_MEM (optional, index builds).
 
 Example:
   PGHOST=db.internal PGUSER=genie PGDATABASE=genie BACKUP_DIR=/var/backups/genie \
@@ -73,24 +90,99 @@ Example:
 EOF
 }
 
-# quote an identifier for SQL
-qi() { printf '"%s"' "${1//\"/\"\"}"; }
-# quote a literal for SQL
-ql() { printf "'%s'" "${1//\'/\'\'}"; }
+# State read by the cleanup (no eval: functions read these globals).
+RESTORE_DB=""
+RESTORE_MAINT=""
+RESTORE_DONE=0
+RESTORE_KEEP_FAILED=0
+RESTORE_LOCK_PID=""
+RESTORE_SWITCHING=0
+RESTORE_LIVE=""
+RESTORE_PRE=""
+# _switched: after a signal or an error during the switch, did the renames commit?
+_switched() {
+  local n
+  if [[ -n $RESTORE_PRE ]]; then
+    n=$(psql_at "$RESTORE_MAINT" "SELECT count(*) FROM pg_database WHERE datname = $(ql "$RESTORE_PRE")" 2>/dev/null) || return 2
+  else
+    n=$(psql_at "$RESTORE_MAINT" "SELECT count(*) FROM pg_database WHERE datname = $(ql "$RESTORE_DB")" 2>/dev/null) || return 2
+    n=$(( 1 - n ))
+  fi
+  [[ $n == 1 ]]
+}
+_drop_incomplete_restore() {
+  [[ -n $RESTORE_DB && $RESTORE_DONE != 1 ]] || return 0
+  if [[ $RESTORE_SWITCHING == 1 ]]; then
+    local st=0
+    _switched || st=$?
+    if [[ $st == 0 ]]; then
+      log "stopped after the switch had committed: '$RESTORE_LIVE' is the restored database$([[ -z $RESTORE_PRE ]] || printf "; the previous one is kept as '%s' (drop it once the application is verified: %s)" "$RESTORE_PRE" "$(drop_cmd "$RESTORE_MAINT" "$RESTORE_PRE")")"
+      return 0
+    elif [[ $st == 2 ]]; then
+      printf 'error: stopped during the switch and the server cannot be asked whether it committed: look for %s and %s in pg_database; if %s still exists nothing was renamed, drop it with: %s\n' \
+        "$RESTORE_PRE" "$RESTORE_DB" "$RESTORE_DB" "$(drop_cmd "$RESTORE_MAINT" "$RESTORE_DB")" >&2
+      return 0
+    fi
+  fi
+  if [[ $RESTORE_KEEP_FAILED == 1 ]]; then
+    log "kept the incomplete $RESTORE_DB (--keep-failed); the live database is untouched"
+    return 0
+  fi
+  if drop_database "$RESTORE_MAINT" "$RESTORE_DB"; then
+    if [[ $RESTORE_SWITCHING == 1 ]] && _switched; then
+      # The renames committed while the drop waited for their lock: nothing was dropped.
+      log "stopped after the switch had committed: '$RESTORE_LIVE' is the restored database$([[ -z $RESTORE_PRE ]] || printf "; the previous one is kept as '%s'" "$RESTORE_PRE")"
+      return 0
+    fi
+    log "dropped the incomplete $RESTORE_DB; the live database is untouched"
+  else
+    printf 'error: could not drop the incomplete database %s: %s; the live database is untouched; drop it when the server is back with: %s\n' \
+      "$RESTORE_DB" "$DROP_ERROR" "$(drop_cmd "$RESTORE_MAINT" "$RESTORE_DB")" >&2
+  fi
+}
+
+# restore_dl_dir ROOT NOW: the temporary download directory ROOT/restore/.dl-NOW-* (RESTORE_DL),
+# created once, removed on exit whatever happens.
+RESTORE_DL=""
+restore_dl_dir() {
+  [[ -z $RESTORE_DL ]] || return 0
+  mkdir -p "$1/restore" || die "cannot create $1/restore (check BACKUP_DIR)"
+  RESTORE_DL=$(mktemp -d "$1/restore/.dl-$2-XXXXXX")
+  cleanup_path "$RESTORE_DL"
+}
+
+# restore_lock MAINT DB: hold a session-level advisory lock on the server for the whole run, so
+# that two restore-dump of the same database (from any host) never interleave their renames.
+restore_lock() {
+  local maint=$1 db=$2 got=""
+  coproc LOCKSESSION { "${PSQL_BASE[@]}" -At -d "$maint" 2>&1; }
+  # shellcheck disable=SC2153,SC2154 # LOCKSESSION_PID is set by coproc
+  RESTORE_LOCK_PID=$LOCKSESSION_PID
+  cleanup_pid "$RESTORE_LOCK_PID"
+  printf 'SELECT pg_try_advisory_lock(hashtext(%s));\n' "$(ql "genie restore-dump $db")" >&"${LOCKSESSION[1]}"
+  read -r -t 30 got <&"${LOCKSESSION[0]}" || true
+  case $got in
+    t) return 0;;
+    f) die "another restore-dump of database '$db' is running on ${PGHOST:-the local server} (advisory lock 'genie restore-dump $db' held); wait for it to finish, or check pg_locks for the session holding it";;
+    *) die "could not take the restore lock on ${PGHOST:-the local server}: ${got:-no answer}";;
+  esac
+}
 
 cmd_restore_dump() {
   local target="" source="" db=${PGDATABASE:-} maint=${RESTORE_MAINT_DB:-postgres} jobs=${RESTORE_JOBS:-}
-  local switch=1 no_owner=0 analyze=1 keep_failed=0 dry=0 yes=0
+  local switch=1 no_owner=0 roles=1 analyze=1 keep_failed=0 dry=0 yes=0 source_db=""
   local root=${BACKUP_DIR:-} bucket=${BACKUP_BUCKET:-}
   while [[ $# -gt 0 ]]; do
     case $1 in
       --backup) need_value "$1" "$#"; target=$2; shift 2;;
       --source) need_value "$1" "$#"; source=$2; shift 2;;
       --db) need_value "$1" "$#"; db=$2; shift 2;;
+      --source-db) need_value "$1" "$#"; source_db=$2; shift 2;;
       --maintenance-db) need_value "$1" "$#"; maint=$2; shift 2;;
       --jobs|-j) need_value "$1" "$#"; jobs=$2; shift 2;;
       --no-switch) switch=0; shift;;
       --no-owner) no_owner=1; shift;;
+      --no-roles) roles=0; shift;;
       --no-analyze) analyze=0; shift;;
       --keep-failed) keep_failed=1; shift;;
       --dry-run) dry=1; shift;;
@@ -107,15 +199,27 @@ cmd_restore_dump() {
   pg_credentials_from_secret "$REGION"
   db=${PGDATABASE:-}
   require_env PGDATABASE "the application's database that the restore replaces"
+  local source_db_given=0
+  if [[ -n $source_db ]]; then source_db_given=1; else source_db=$db; fi
+  local is_sql=0
+  [[ $target =~ \.sql(\.gz|\.zst)?$ ]] && is_sql=1
+  if [[ $is_sql == 1 && $source_db_given == 0 ]]; then
+    # A plain .sql file has no manifest: nothing says which database it was dumped from.
+    die "$EX_USAGE" "a .sql file does not record which database it is a dump of: pass --source-db NAME (the database it was dumped from; --source-db $(shq "$db") if it is a backup of '$db') to restore it as '$db'"
+  fi
   if [[ -z $source ]]; then
     if [[ $target == s3://* ]]; then source=s3
-    elif [[ -n $target && -d $target ]]; then source=local
+    elif [[ -n $target && ( -d $target || -f $target ) ]]; then source=local
     elif [[ -n $bucket ]]; then source=s3
     else source=local; fi
   fi
   [[ $source == s3 || $source == local ]] || usage_error "--source must be s3 or local, got '$source'"
   BACKUP_DIR=$root; require_env BACKUP_DIR "local backup directory (backups, and downloads from S3)"
   require_cmd psql pg_restore jq sha256sum
+  # Refuse before any work when the switch cannot be confirmed.
+  if [[ $dry == 0 && $switch == 1 && $yes == 0 && ! -t 0 ]]; then
+    die "$EX_USAGE" "refusing to start: the switch needs confirmation and stdin is not a terminal; pass --yes (or --no-switch, or --dry-run)"
+  fi
 
   local now restore_db pre_db
   now=$(date -u +%Y%m%d%H%M%S)
@@ -123,158 +227,337 @@ cmd_restore_dump() {
   pre_db=${db}_pre_restore_$now
   [[ ${#pre_db} -le 63 ]] || die "$EX_USAGE" "database name '$db' too long for the '${db}_pre_restore_<ts>' naming (63 bytes max)"
 
+  if [[ $dry == 0 ]]; then
+    # Wrong credentials or an unreachable server are found before any download.
+    phase connect
+    pg_check_connect "$maint"
+    pg_check_createdb "$maint" "restore-dump"
+    # The lock lives in one fixed database (advisory locks are per database): --maintenance-db
+    # does not change which lock is taken.
+    local lockdb=${RESTORE_LOCK_DB:-postgres}
+    [[ $lockdb == "$maint" ]] || pg_check_connect "$lockdb"
+    restore_lock "$lockdb" "$db"
+    # Under the lock no other restore-dump of <db> runs: what an earlier, killed one left is named.
+    local name sessions
+    while IFS='|' read -r name sessions; do
+      [[ -n $name ]] || continue
+      if [[ $sessions == 0 ]]; then
+        warn "database $name was left by an earlier restore-dump (killed, --no-switch or --keep-failed); once it is not needed, drop it with: $(drop_cmd "$maint" "$name")"
+      else
+        warn "database $name, left by an earlier restore-dump, has $sessions session(s): a pg_restore or psql that outlived its restore-dump (kill -9?) may still be loading it; end them and drop it with: $(drop_cmd "$maint" "$name")"
+      fi
+    done < <(leftover_databases "$maint" "$db" restore)
+  fi
+
   # Step 1: which backup.
-  local dir="" prefix=""
+  phase select
+  local dir="" prefix="" key="" mdb="" manifest_json=""
   if [[ $source == s3 ]]; then
     if [[ $target == s3://* ]]; then
       local rest=${target#s3://}; bucket=${rest%%/*}; prefix=${rest#*/}; prefix=${prefix%/}
+    elif [[ -n $target ]]; then
+      prefix=${target%/}
     fi
     BACKUP_BUCKET=$bucket; require_env BACKUP_BUCKET "S3 bucket that holds the backups (or --source local)"
     need_region "region of the backup bucket"; require_cmd aws
-    if [[ -z $prefix && -n $target ]]; then
-      if [[ $target =~ ^db/ ]]; then prefix=${target%/}
-      else die "$EX_USAGE" "--backup for S3 must be s3://bucket/db/<kind>/<stamp> or db/<kind>/<stamp>"; fi
-    fi
-    if [[ -z $prefix ]]; then
-      prefix=$(newest_s3 "$bucket" "$REGION")
-      [[ -n $prefix ]] || die "$EX_VERIFY" "no backup with a manifest in s3://$bucket/db/"
-    fi
-    dir=$root/restore/$(basename "$prefix")
-  else
-    if [[ -n $target && -d $target ]]; then dir=$target
-    elif [[ -n $target ]]; then
-      for d in "$root/db/daily/$target" "$root/db/weekly/$target"; do [[ -d $d ]] && dir=$d; done
-      [[ -n $dir ]] || die "$EX_VERIFY" "backup $target not found under $root/db/"
+    if [[ $is_sql == 1 ]]; then
+      key=$prefix; prefix=""
+      [[ -n $key && $key != */ ]] || die "$EX_USAGE" "--backup s3://bucket/KEY.sql[.gz]: the key is missing"
+    elif [[ -n $prefix ]]; then
+      if [[ $prefix =~ $STAMP_RE ]]; then
+        # A bare timestamp: the daily or weekly backup of that time.
+        local k
+        k=$(s3_manifest_keys "$bucket" "$REGION")
+        k=$(grep -m 1 -E "^db/(daily|weekly)/$prefix\$" <<<"$k" || true)
+        [[ -n $k ]] || die "$EX_VERIFY" "no backup $prefix with a manifest in s3://$bucket/db/daily/ or db/weekly/"
+        prefix=$k
+      fi
+      s3_backup_prefix_ok "$prefix" || die "$EX_USAGE" "--backup for S3 must be s3://bucket/db/<daily|weekly>/<YYYYmmddTHHMMSSZ>, db/<kind>/<stamp> or an s3://bucket/KEY.sql[.gz] file, got '$target'"
+      manifest_json=$(s3_read_manifest "$bucket" "$REGION" "$prefix")
+      mdb=$(jq -r '.database // empty' <<<"$manifest_json" 2>/dev/null || true)
     else
-      dir=$(newest_local "$root")
-      [[ -n $dir ]] || die "$EX_VERIFY" "no complete backup (with MANIFEST.json) under $root/db/"
+      if [[ $dry == 0 && ( $yes == 1 || $switch == 0 ) ]]; then
+        # No question to ask first: download the newest backup at once and read which database it
+        # is of from its downloaded manifest (one S3 request less than reading the manifest first).
+        local keys newest
+        keys=$(s3_manifest_keys "$bucket" "$REGION")
+        newest=${keys%%$'\n'*}
+        if [[ -n $newest ]]; then
+          phase download
+          restore_dl_dir "$root" "$now"
+          fetch_s3 "$bucket" "$REGION" "$newest" "$RESTORE_DL"
+          local newest_db
+          newest_db=$(manifest_database "$RESTORE_DL/MANIFEST.json")
+          if [[ $newest_db == "$source_db" ]]; then
+            prefix=$newest; dir=$RESTORE_DL
+          else
+            if [[ -z $newest_db ]]; then
+              warn "the backup s3://$bucket/$newest/ has a damaged MANIFEST.json (not JSON, or no database): skipped; looking at older ones (check it: backup.sh verify --backup s3://$bucket/$newest)"
+            else
+              log "the newest backup s3://$bucket/$newest/ is not of database '$source_db': looking at older ones"
+            fi
+            find "$RESTORE_DL" -mindepth 1 -delete
+          fi
+          phase select
+        fi
+      fi
+      [[ -n $prefix ]] || prefix=$(newest_s3 "$bucket" "$REGION" "$source_db")
+      [[ -n $prefix ]] || die "$EX_VERIFY" "no backup of database '$source_db' with a manifest in s3://$bucket/db/ (backups of other databases are never picked; --source-db NAME restores those of NAME)"
+      mdb=$source_db
+    fi
+  else
+    if [[ -n $target && ( -d $target || -f $target ) ]]; then
+      dir=$target
+    elif [[ -n $target ]]; then
+      local d
+      for d in "$root/db/daily/$target" "$root/db/weekly/$target" "$root/$target"; do [[ -d $d ]] && dir=$d; done
+      [[ -n $dir ]] || die "$EX_VERIFY" "backup $target not found (not a directory or file, nor under $root/db/)"
+    else
+      dir=$(newest_local "$root" "$source_db")
+      [[ -n $dir ]] || die "$EX_VERIFY" "no complete backup (with MANIFEST.json) of database '$source_db' under $root/db/ (backups of other databases are never picked; --source-db NAME restores those of NAME)"
+    fi
+    if [[ -d $dir ]]; then
+      mdb=$(manifest_database "$dir/MANIFEST.json")
     fi
   fi
+  if [[ $is_sql == 0 && -n $mdb && $mdb != "$source_db" ]]; then
+    local which=$dir
+    [[ -z $prefix ]] || which=s3://$bucket/$prefix
+    die "$EX_USAGE" "the backup $which is of database '$mdb', not '$source_db'; to restore it as '$db' anyway, pass --source-db $mdb"
+  fi
+
+  local src_desc
+  if [[ -n $key ]]; then src_desc="s3://$bucket/$key (plain SQL, no manifest; of database '$source_db' per --source-db)"
+  elif [[ -n $prefix ]]; then src_desc="s3://$bucket/$prefix/ (backup of database '$mdb')"
+  elif [[ -f $dir ]]; then src_desc="$dir (plain SQL, no manifest; of database '$source_db' per --source-db)"
+  else src_desc="$dir (backup of database '$mdb')"; fi
 
   if [[ $dry == 1 ]]; then
-    local src=$dir
-    [[ $source == local ]] || src="s3://$bucket/$prefix/"
     cat <<EOF
 dry-run: restore-dump would (nothing has been changed):
-  1. use backup $src${prefix:+ (download to $dir)}
-  2. verify it: manifest complete, sha256 of every file, no extra file, pg_restore --list
-  3. CREATE DATABASE $(qi "$restore_db") TEMPLATE template0 (owner and locale of $(qi "$db")) on ${PGHOST:-socket}:${PGPORT:-5432}
-     pg_restore -j $jobs --exit-on-error$([[ $no_owner == 0 ]] || printf ' --no-owner') -d $(qi "$restore_db") $dir/dump
-  4. compare row counts of every table with the manifest$([[ $analyze == 0 ]] || printf '; ANALYZE')
+  1. use backup $src_desc$([[ $source == local ]] || printf '\n     download it to a temporary directory under %s/restore/, removed afterwards' "$root")
+  2. verify it: manifest complete, sha256 of every file, no extra file, archive readable
+  3. create the backup's missing roles$([[ $roles == 1 ]] || printf ' (skipped: --no-roles)'); CREATE DATABASE $(qi "$restore_db") TEMPLATE template0 (owner and locale of $(qi "$db")) on ${PGHOST:-socket}:${PGPORT:-5432}
+     load it: pg_restore -j $jobs --exit-on-error$([[ $no_owner == 0 ]] || printf ' --no-owner --no-privileges') -d $(qi "$restore_db") (psql for a .sql file)
+  4. compare row counts of every table with the manifest; database-level properties (ACL, settings, comment)$([[ $analyze == 0 ]] || printf '; ANALYZE')
 EOF
     if [[ $switch == 1 ]]; then
       cat <<EOF
   5. switch (one transaction): terminate sessions on $(qi "$db");
      ALTER DATABASE $(qi "$db") RENAME TO $(qi "$pre_db");
      ALTER DATABASE $(qi "$restore_db") RENAME TO $(qi "$db")
-  6. keep $(qi "$pre_db"); drop it later with: psql -d $maint -c 'DROP DATABASE $(qi "$pre_db")'
+  6. keep $(qi "$pre_db"); drop it later with: $(drop_cmd "$maint" "$pre_db")
 EOF
     else
-      echo "  5. no switch (--no-switch): $(qi "$restore_db") is left for inspection"
+      echo "  5. no switch (--no-switch): $(qi "$restore_db") is left for inspection; drop it with: $(drop_cmd "$maint" "$restore_db")"
     fi
     return 0
   fi
 
-  if [[ $source == s3 ]]; then
-    # Always a fresh download (an earlier, possibly partial or damaged, copy is replaced).
-    local dl=$dir.partial-$$
-    add_cleanup "rm -rf -- '$dl'"
-    fetch_s3 "$bucket" "$REGION" "$prefix" "$dl"
-    rm -rf -- "$dir"
-    mv -T "$dl" "$dir"
+  if [[ $switch == 1 && $yes == 0 ]]; then
+    confirm "About to restore $src_desc and replace database '$db' with it (the current one is kept as '$pre_db')." "$yes"
+  fi
+
+  if [[ $source == s3 && -z $dir ]]; then
+    phase download
+    restore_dl_dir "$root" "$now"
+    local dl=$RESTORE_DL
+    if [[ -n $key ]]; then
+      dir=$dl/${key##*/}
+      log "downloading s3://$bucket/$key"
+      local err
+      err=$(mktemp); cleanup_path "$err"
+      aws_base_args
+      run_child --out /dev/null --err "$err" aws "${AWS_ARGS[@]}" --region "$REGION" s3 cp --only-show-errors "s3://$bucket/$key" "$dir" \
+        || die "download of s3://$bucket/$key failed: $(first_error "$err")"
+    else
+      fetch_s3 "$bucket" "$REGION" "$prefix" "$dl"
+      dir=$dl
+    fi
   fi
 
   # Step 2: verify before touching anything.
+  phase verify
   log "step 2: verifying $dir"
-  verify_backup "$dir" 0 "$jobs"
-  local manifest=$dir/MANIFEST.json mdb
-  mdb=$(jq -r .database "$manifest")
-  [[ $mdb == "$db" ]] || warn "backup is of database '$mdb', restoring as '$db'"
-  log "backup ok: $(jq -r '.kind + " " + .timestamp' "$manifest"), $(jq '.tables | length' "$manifest") tables"
+  local manifest="" globals=""
+  if [[ -f $dir ]]; then
+    sql_dump_check "$dir" || die "$EX_VERIFY" "verify failed: $SQL_DUMP_PROBLEM"
+  else
+    verify_backup "$dir" 0 "$jobs"
+    manifest=$dir/MANIFEST.json
+    [[ ! -f $dir/globals.json ]] || globals=$dir/globals.json
+    log "backup ok: $(jq -r '"\(.kind) \(.timestamp) of database \(.database)"' "$manifest"), $(jq '.tables | length' "$manifest") tables"
+  fi
 
-  # Step 3: new database, restore.
-  pg_check_connect "$maint"
-  local live_exists owner="" create
+  # Step 3: roles, new database, load.
+  phase create
+  local live_exists owner="" create out is_plain=0
+  [[ -f $dir ]] || [[ $(jq -r '.dump.format // "directory"' "$manifest") != plain ]] || is_plain=1
+  [[ -f $dir ]] && is_plain=1
   live_exists=$(psql_at "$maint" "SELECT count(*) FROM pg_database WHERE datname = $(ql "$db")")
-  create="CREATE DATABASE $(qi "$restore_db") TEMPLATE template0"
+  if [[ -z $globals && $live_exists == 1 ]]; then
+    # A plain .sql holds no database-level properties: keep those of the live database.
+    globals=$(mktemp); cleanup_path "$globals"
+    dump_globals "$db" "$globals"
+  fi
+  if [[ -n $globals && $roles == 1 && $no_owner == 0 ]]; then
+    local created
+    created=$(restore_roles "$globals" "$maint")
+    [[ -z $created ]] || log "step 3: created the missing role(s): $(paste -sd, - <<<"$created")"
+    roles_report "$globals" "$maint" "$created"
+  fi
+  if [[ $is_plain == 1 && $no_owner == 0 && ${#SQL_ROLES[@]} -gt 0 ]]; then
+    # Owners and grantees the SQL names must exist, or psql stops at the first one: say so now.
+    local have_roles missing_roles
+    have_roles=$(psql_at "$maint" "SELECT rolname FROM pg_roles")
+    missing_roles=$(LC_ALL=C comm -23 <(printf '%s\n' "${SQL_ROLES[@]}" | LC_ALL=C sort -u) <(LC_ALL=C sort -u <<<"$have_roles") | paste -sd, -)
+    [[ -z $missing_roles ]] || die "the SQL dump names role(s) this server does not have (as owners or grantees): $missing_roles; create them first (e.g. psql -d postgres -c $(shq "CREATE ROLE $(qi "${missing_roles%%,*}") NOLOGIN")), or pass --no-owner to restore without owners and grants; nothing was changed"
+  fi
+  # Owner, encoding and locale (provider, ICU locale) of the live database, else of the backup.
+  local dbinfo
   if [[ $live_exists == 1 ]]; then
-    local enc coll ctype
-    IFS='|' read -r owner enc coll ctype < <(psql_at "$maint" "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = $(ql "$db")")
-    create+=" OWNER $(qi "$owner") ENCODING $(ql "$enc") LC_COLLATE $(ql "$coll") LC_CTYPE $(ql "$ctype")"
+    dbinfo=$(psql_at "$maint" "SELECT json_build_object('owner', pg_get_userbyid(d.datdba), 'encoding', pg_encoding_to_char(d.encoding),
+      'collate', d.datcollate, 'ctype', d.datctype, 'locale_provider', to_jsonb(d) ->> 'datlocprovider',
+      'icu_locale', coalesce(to_jsonb(d) ->> 'daticulocale', to_jsonb(d) ->> 'datlocale')) FROM pg_database d WHERE d.datname = $(ql "$db")")
   else
     warn "database '$db' does not exist: the restore will create it"
+    dbinfo='{}'
+    [[ -z $globals ]] || dbinfo=$(jq -c '.database' "$globals")
+    owner=$(jq -r '.owner // empty' <<<"$dbinfo")
+    if [[ -n $owner && ( $no_owner == 1 || $(psql_at "$maint" "SELECT count(*) FROM pg_roles WHERE rolname = $(ql "$owner")") != 1 ) ]]; then
+      dbinfo=$(jq -c 'del(.owner)' <<<"$dbinfo")
+    fi
   fi
+  owner=$(jq -r '.owner // empty' <<<"$dbinfo")
+  create="CREATE DATABASE $(qi "$restore_db") TEMPLATE template0$(jq -r "$JQ_SQL_DEFS"'
+    [ (if .owner then " OWNER \(.owner | qi)" else empty end),
+      (if .encoding then " ENCODING \(.encoding | ql)" else empty end),
+      (if .collate then " LC_COLLATE \(.collate | ql)" else empty end),
+      (if .ctype then " LC_CTYPE \(.ctype | ql)" else empty end),
+      (if .locale_provider == "i" then " LOCALE_PROVIDER icu ICU_LOCALE \(.icu_locale | ql)"
+       elif .locale_provider == "b" then " LOCALE_PROVIDER builtin BUILTIN_LOCALE \(.icu_locale | ql)"
+       elif .locale_provider == "c" then " LOCALE_PROVIDER libc" else empty end) ] | join("")' <<<"$dbinfo")"
   log "step 3: $create"
-  psql_at "$maint" "$create" >/dev/null || die "could not create database $restore_db"
-  if [[ $keep_failed == 0 ]]; then
-    add_cleanup "[[ \${RESTORE_DONE:-0} == 1 ]] || { log $(printf %q "dropping the incomplete $restore_db (live database untouched)"); psql_at $(printf %q "$maint") $(printf %q "DROP DATABASE IF EXISTS $(qi "$restore_db")") >/dev/null 2>&1; }"
-  fi
+  RESTORE_MAINT=$maint
+  RESTORE_KEEP_FAILED=$keep_failed
+  out=$(psql_at "$maint" "$create" 2>&1) || die "could not create database $restore_db: $(first_error_text "$out")"
+  RESTORE_DB=$restore_db
+  cleanup_fn _drop_incomplete_restore
+  [[ -n $owner ]] || owner=$(psql_at "$maint" "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $(ql "$restore_db")")
 
-  local restore_args=(-j "$jobs" --exit-on-error -d "$restore_db")
-  [[ $no_owner == 0 ]] || restore_args+=(--no-owner --no-privileges)
-  local err
-  err=$(mktemp); add_cleanup "rm -f -- '$err'"
-  log "step 3: pg_restore -j $jobs into $restore_db"
-  # Session settings for the restore's connections: no wait for WAL flush per commit (a crash
-  # mid-restore means restarting it anyway); optional maintenance_work_mem for index builds.
-  local pgopts="${PGOPTIONS:-} -c synchronous_commit=off"
-  [[ -z ${RESTORE_MAINTENANCE_WORK_MEM:-} ]] || pgopts+=" -c maintenance_work_mem=$RESTORE_MAINTENANCE_WORK_MEM"
-  if ! PGOPTIONS=$pgopts pg_restore "${restore_args[@]}" "$dir/dump" 2>"$err"; then
-    die "pg_restore into $restore_db failed: $(first_error "$err"); live database '$db' untouched"
-  fi
+  log "step 3: loading into $restore_db (jobs $jobs)"
+  phase load
+  load_backup "$dir" "$restore_db" "$jobs" "$no_owner" \
+    || die "loading the backup into $restore_db failed: $LOAD_ERROR; live database '$db' untouched"
 
-  # Step 4: row counts against the manifest.
-  log "step 4: counting rows in $restore_db"
-  local counts diff
-  counts=$(count_rows "$restore_db" | jq -s -c .)
-  diff=$(jq -r --argjson got "$counts" '
-      (.tables | map({key: "\(.schema).\(.table)", value: .rows}) | from_entries) as $want
-      | ($got | map({key: "\(.schema).\(.table)", value: .rows}) | from_entries) as $have
-      | [ ($want | to_entries[] | select($have[.key] != .value) | "\(.key): manifest \(.value), restored \($have[.key] // "missing")"),
-          ($have | to_entries[] | select($want[.key] == null) | "\(.key): not in manifest") ]
-      | .[:5] | join("; ")' "$manifest")
-  [[ -z $diff ]] || die "$EX_VERIFY" "row counts differ from the manifest: $diff; live database '$db' untouched"
-  local nrows
-  nrows=$(jq '[.tables[].rows] | add // 0' "$manifest")
-  log "row counts match the manifest ($(jq '.tables | length' "$manifest") tables, $nrows rows)"
+  # Step 4: row counts against the manifest, database properties, statistics.
+  phase count
+  local nrows="?" ntables="?" analyze_pid="" analyze_err="" checked
   if [[ $analyze == 1 ]]; then
-    psql_at "$restore_db" "ANALYZE" >/dev/null
+    # ANALYZE runs in its own session while the rows are counted (both only read the tables);
+    # its result is checked below, before the switch.
+    analyze_err=$(mktemp "${TMPDIR:-/tmp}/genie-analyze.XXXXXX"); cleanup_path "$analyze_err"
+    psql_at "$restore_db" "ANALYZE" >"$analyze_err" 2>&1 &
+    analyze_pid=$!
+    cleanup_pid "$analyze_pid"
+  fi
+  if [[ -n $manifest ]]; then
+    log "step 4: counting rows in $restore_db"
+    count_diff "$restore_db" "$manifest"
+    [[ -z $COUNT_DIFF ]] || die "$EX_VERIFY" "row counts differ from the manifest: $COUNT_DIFF; live database '$db' untouched"
+    nrows=$(jq '[.tables[].rows] | add // 0' "$manifest")
+    ntables=$(jq '.tables | length' "$manifest")
+    checked="rows checked against the manifest"
+    log "row counts match the manifest ($ntables tables, $nrows rows)"
+  else
+    count_rows_file "$restore_db"
+    nrows=$(jq -s '[.[].rows] | add // 0' "$COUNTS_FILE")
+    ntables=$(jq -s 'length' "$COUNTS_FILE")
+    checked="rows loaded (a .sql file has no manifest: not checked)"
+    log "loaded $ntables tables, $nrows rows (a plain SQL file has no manifest to compare with)"
+    if [[ $live_exists == 1 && $source_db == "$db" ]]; then
+      # The file's database is only the operator's word: a file of another database shares no
+      # table with the live one.
+      local tsql="SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%' ORDER BY 1"
+      local live_tables new_tables common
+      live_tables=$(psql_at "$db" "$tsql")
+      new_tables=$(psql_at "$restore_db" "$tsql")
+      common=$(LC_ALL=C comm -12 <(LC_ALL=C sort <<<"$live_tables") <(LC_ALL=C sort <<<"$new_tables") | grep -c . || true)
+      if [[ -n $live_tables && $common == 0 ]]; then
+        die "$EX_VERIFY" "the .sql file shares no table with the live database '$db' (file: $(head -n 3 <<<"$new_tables" | paste -sd, -); live: $(head -n 3 <<<"$live_tables" | paste -sd, -)): it is not a dump of '$db'; live database '$db' untouched (--source-db NAME with the file's own database restores it anyway)"
+      fi
+      local only_live
+      only_live=$(LC_ALL=C comm -23 <(LC_ALL=C sort <<<"$live_tables") <(LC_ALL=C sort <<<"$new_tables") | head -n 5 | paste -sd, -)
+      [[ -z $only_live ]] || warn "table(s) of the live database '$db' that the .sql file does not have: $only_live"
+    fi
+  fi
+  phase properties
+  if [[ -n $globals ]]; then
+    local have props_file props_err skipped
+    have=$(psql_at "$maint" "SELECT coalesce(json_agg(rolname), '[]') FROM pg_roles")
+    props_file=$(mktemp "${TMPDIR:-/tmp}/genie-props.XXXXXX"); cleanup_path "$props_file"
+    props_err=$(mktemp "${TMPDIR:-/tmp}/genie-props-err.XXXXXX"); cleanup_path "$props_err"
+    database_properties_sql "$globals" "$restore_db" "$have" "$owner" >"$props_file"
+    if [[ -s $props_file ]]; then
+      # Connected to the restored database: the settings are checked against its own catalog.
+      run_child --out /dev/null --err "$props_err" "${PSQL_BASE[@]}" -At -d "$restore_db" -f "$props_file" \
+        || die "giving $restore_db the database-level properties (ACL, settings, comment) failed: $(first_error "$props_err"); live database '$db' untouched"
+      log "step 4: database-level properties applied (ACL, settings, comment)"
+    fi
+    skipped=$(database_properties_skipped "$globals" "$have" "$owner" | paste -sd';' -)
+    [[ -z $skipped ]] || warn "database-level properties of role(s) this server does not have were skipped: $skipped"
+  fi
+  if [[ -n $analyze_pid ]]; then
+    phase analyze
+    wait "$analyze_pid" || die "ANALYZE of $restore_db failed: $(first_error "$analyze_err"); live database '$db' untouched (--no-analyze skips it)"
   fi
 
   if [[ $switch == 0 ]]; then
     RESTORE_DONE=1
-    printf 'restore-dump ok: %s restored into %s (not switched), %s rows checked, %ss\n' "$dir" "$restore_db" "$nrows" "$(elapsed)"
-    printf 'drop it when done: psql -d %s -c %s\n' "$maint" "$(ql "DROP DATABASE $(qi "$restore_db")")"
+    log "timings: $(phase_times)"
+    printf 'restore-dump ok: %s restored into %s (not switched), %s %s, %ss\n' "$src_desc" "$restore_db" "$nrows" "$checked" "$(elapsed)"
+    printf 'drop it when done: %s\n' "$(drop_cmd "$maint" "$restore_db")"
     return 0
   fi
 
-  # Step 5: switch.
-  confirm "About to replace database '$db' with the restored copy (the current one is kept as '$pre_db')." "$yes"
-  local sql attempt out
+  # Step 5: switch. Through run_child (a signal stops it at once); the cleanup asks the server
+  # whether the renames committed before it says anything.
+  phase switch
+  local sql attempt sql_file switch_err
   if [[ $live_exists == 1 ]]; then
     sql="BEGIN;
 SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname IN ($(ql "$db"), $(ql "$restore_db")) AND pid <> pg_backend_pid();
 ALTER DATABASE $(qi "$db") RENAME TO $(qi "$pre_db");
 ALTER DATABASE $(qi "$restore_db") RENAME TO $(qi "$db");
 COMMIT;"
+    RESTORE_PRE=$pre_db
   else
     sql="ALTER DATABASE $(qi "$restore_db") RENAME TO $(qi "$db");"
   fi
+  RESTORE_LIVE=$db
+  sql_file=$(mktemp "${TMPDIR:-/tmp}/genie-switch.XXXXXX"); cleanup_path "$sql_file"
+  switch_err=$(mktemp "${TMPDIR:-/tmp}/genie-switch-err.XXXXXX"); cleanup_path "$switch_err"
+  printf '%s\n' "$sql" >"$sql_file"
+  RESTORE_SWITCHING=1
   for attempt in 1 2 3 4 5; do
     log "step 5: switching (attempt $attempt)"
-    if out=$("${PSQL_BASE[@]}" -At -d "$maint" <<<"$sql" 2>&1); then RESTORE_DONE=1; break; fi
-    warn "switch attempt $attempt failed: $(printf '%s' "$out" | grep -v '^\s*$' | tail -n 1)"
+    if run_child --out /dev/null --err "$switch_err" "${PSQL_BASE[@]}" -At -d "$maint" -f "$sql_file"; then RESTORE_DONE=1; break; fi
+    warn "switch attempt $attempt failed: $(first_error "$switch_err")"
     sleep 1
   done
-  if [[ ${RESTORE_DONE:-0} != 1 ]]; then
+  RESTORE_SWITCHING=0
+  if [[ $RESTORE_DONE != 1 ]]; then
     # Renames are transactional: nothing changed. Keep the verified copy for a manual switch.
     RESTORE_DONE=1
-    die "could not switch databases after 5 attempts (sessions keep connecting to '$db'?); nothing was renamed, the verified copy is $restore_db"
+    die "could not switch databases after 5 attempts (sessions keep connecting to '$db'?); nothing was renamed, the verified copy is $restore_db: stop the application and run the renames of --dry-run by hand"
   fi
-  printf 'restore-dump ok: %s is now %s (from %s), %s rows checked, %ss\n' "$db" "$(jq -r '.kind + "/" + .timestamp' "$manifest")" "$dir" "$nrows" "$(elapsed)"
+  local what
+  if [[ -n $manifest ]]; then what=$(jq -r '.kind + "/" + .timestamp' "$manifest"); else what=${key:-$dir}; what=${what##*/}; fi
+  log "timings: $(phase_times)"
+  printf 'restore-dump ok: %s is now %s (from %s), %s %s, %ss\n' "$db" "$what" "$src_desc" "$nrows" "$checked" "$(elapsed)"
   if [[ $live_exists == 1 ]]; then
-    printf 'previous database kept as %s; once the application is verified, drop it with:\n  psql -d %s -c %s\n' \
-      "$pre_db" "$maint" "$(ql "DROP DATABASE $(qi "$pre_db")")"
+    printf 'previous database kept as %s; once the application is verified, drop it with:\n  %s\n' "$pre_db" "$(drop_cmd "$maint" "$pre_db")"
   fi
 }
 
@@ -378,7 +661,8 @@ longer a replica, then prints its endpoint. Afterwards set siteRole=active in Pu
 the next `pulumi up -s dr` agrees with what was done.
 
 Settings: DR_DB_INSTANCE_ID (--replica), DR_REGION (--dr-region), AWS_ENDPOINT_URL,
-          BACKUP_RETENTION_DAYS (--backup-retention, default 7), RDS_POLL_INTERVAL (default 30 s).
+          BACKUP_RETENTION_DAYS (--backup-retention, default: the plan's daily-backup retention,
+          PLAN_DB_DAILY_RETENTION_DAYS from lib/plan.env, generated from DR_PLAN), RDS_POLL_INTERVAL (default 30 s).
 
 Example:
   DR_DB_INSTANCE_ID=genie-dr DR_REGION=us-west-2 scripts/recovery.sh promote --yes
@@ -386,7 +670,7 @@ EOF
 }
 
 cmd_promote() {
-  local replica=${DR_DB_INSTANCE_ID:-} region=${DR_REGION:-} retention=${BACKUP_RETENTION_DAYS:-7} wait=1 timeout=7200 yes=0
+  local replica=${DR_DB_INSTANCE_ID:-} region=${DR_REGION:-} retention=${BACKUP_RETENTION_DAYS:-$PLAN_DB_DAILY_RETENTION_DAYS} wait=1 timeout=7200 yes=0
   while [[ $# -gt 0 ]]; do
     case $1 in
       --replica) need_value "$1" "$#"; replica=$2; shift 2;;
@@ -468,6 +752,7 @@ cmd_verify_app() {
   done
   if [[ -z $url ]]; then
     require_env APP_URL "base URL of the application, e.g. https://genie.example.com (or pass --url)"
+    # shellcheck disable=SC2154 # checked by require_env just above
     url=${APP_URL%/}/api/health
   fi
   [[ $retries =~ ^[1-9][0-9]*$ ]] || usage_error "--retries must be a positive integer"

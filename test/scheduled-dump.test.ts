@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { AL2023_POSTGRES_CLIENT_MAJORS, JOB_COMMANDS, JOB_FILES, postgresClientPackage, SCRIPTS_DIR } from "../components/scheduled-dump";
+import { AL2023_POSTGRES_CLIENT_MAJORS, JOB_BACKUP_DIR, JOB_COMMANDS, JOB_FILES, JOB_LOCK_WAIT_SECONDS, postgresClientPackage, SCRIPTS_DIR } from "../components/scheduled-dump";
 import { DR_PLAN } from "../infra/dr-plan";
 import { PROJECT_DIR, StackEvaluation } from "../offline/mock-runtime";
 import { ruleContext } from "../offline/aws-rules";
@@ -45,7 +45,7 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
         const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook")).join("\n");
         expect(commands).to.match(/if \[ "\$me" != "\$leader" \]; then .* exit 0; fi/);
         const verify = one(ev, "aws:ssm/association:Association", "genie-primary-db-dump-verify");
-        expect(verify.props.parameters).to.deep.equal({ command: "verify --from-s3" });
+        expect(verify.props.parameters).to.deep.equal({ command: "verify --from-s3 --deep" });
         const tighter = await stackWith("production", { config: { backupIntervalHours: "2" } });
         expect(one(tighter, "aws:ssm/association:Association", "genie-primary-db-dump-dump").props.scheduleExpression).to.equal("cron(30 0/2 * * ? *)");
     });
@@ -175,6 +175,22 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
             expect(commands).to.include("rpm -q postgresql17 >/dev/null 2>&1 || dnf install -y postgresql17");
             const userData = Buffer.from(one(ev, "aws:ec2/launchTemplate:LaunchTemplate", "genie-primary-app-lt").props.userData, "base64").toString("utf8");
             expect(userData).to.include("\ndnf install -y postgresql17\n");
+        });
+
+        it("the daily verify --deep is safe beside the dumps: temp files on disk, the lock shared with db-dump, zstd installed", async () => {
+            const ev = await stack("production");
+            const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook"));
+            const run = commands.indexOf(`${SCRIPTS_DIR}/backup.sh {{ command }}`);
+            const env = commands.find((c) => c.startsWith("export BACKUP_DIR="))!;
+            expect(env).to.include(`BACKUP_DIR=${JOB_BACKUP_DIR} `).and.include(`TMPDIR=${JOB_BACKUP_DIR}/tmp`).and.include(`BACKUP_LOCK_WAIT=${JOB_LOCK_WAIT_SECONDS}`);
+            expect(JOB_LOCK_WAIT_SECONDS).to.be.lessThan(10800); // the document's timeout
+            expect(commands.indexOf(`mkdir -p ${JOB_BACKUP_DIR}/tmp`)).to.be.within(0, run);
+            expect(commands.indexOf("rpm -q zstd >/dev/null 2>&1 || dnf install -y zstd")).to.be.within(0, run);
+            const userData = Buffer.from(one(ev, "aws:ec2/launchTemplate:LaunchTemplate", "genie-primary-app-lt").props.userData, "base64").toString("utf8");
+            expect(userData).to.include("\ndnf install -y zstd\n");
+            // backup.sh: verify --deep takes the backup root's lock, waiting BACKUP_LOCK_WAIT, as db-dump does.
+            const script = fs.readFileSync(path.join(PROJECT_DIR, "scripts", "backup.sh"), "utf8");
+            expect(script.match(/backup_root_lock "\$root" "\$\{BACKUP_LOCK_WAIT:-\d+\}"/g)).to.have.length(2);
         });
 
         it("every command backup.sh requires for db-dump and verify is provided on the instance", () => {

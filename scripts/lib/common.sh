@@ -10,6 +10,7 @@ readonly EX_VERIFY=3    # a backup failed verification (checksum, missing file, 
 readonly EX_UNHEALTHY=4 # verify-app: the application never answered healthy
 export EX_OK EX_FAIL EX_USAGE EX_VERIFY EX_UNHEALTHY
 
+shopt -s inherit_errexit
 SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0")}
 _START_EPOCH=$(date +%s)
 
@@ -49,6 +50,26 @@ need_value() {
 
 elapsed() { echo $(( $(date +%s) - _START_EPOCH )); }
 
+# phase NAME: end the current phase (its wall time is recorded) and start NAME; phase "" ends it.
+# phase_times: the recorded phases as "name 1.2s, name 0.3s" (for the final log line).
+_PHASES=()
+_PHASE_NAME=""
+_PHASE_T0=0
+phase() {
+  local now=${EPOCHREALTIME//[.,]/} d
+  if [[ -n $_PHASE_NAME ]]; then
+    d=$(( (now - _PHASE_T0 + 50000) / 100000 ))
+    _PHASES+=("$_PHASE_NAME $((d / 10)).$((d % 10))s")
+  fi
+  _PHASE_NAME=$1; _PHASE_T0=$now
+}
+phase_times() {
+  phase ""
+  local out="" p
+  for p in "${_PHASES[@]+"${_PHASES[@]}"}"; do out+="${out:+, }$p"; done
+  printf '%s' "$out"
+}
+
 utc_stamp() { date -u +%Y%m%dT%H%M%SZ; }
 utc_iso() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
@@ -77,20 +98,95 @@ default_jobs() {
   echo "$n"
 }
 
-# ---------- cleanup registry: commands run on exit, newest first ----------
-_CLEANUPS=()
-add_cleanup() { _CLEANUPS+=("$1"); }
+# ---------- cleanup and signals: no eval of data ----------
+# Paths to remove, processes to stop and functions to call (by name, no arguments) on exit,
+# newest first. Children started with run_child are stopped at once on SIGTERM/SIGINT/SIGHUP,
+# then the cleanups run and the script exits 128+signal.
+_CLEANUP_PATHS=()
+_CLEANUP_FNS=()
+_CHILD_PIDS=()
+_SIGNAL=""
+cleanup_path() { _CLEANUP_PATHS+=("$1"); }
+cleanup_fn() { _CLEANUP_FNS+=("$1"); }
+cleanup_pid() { _CHILD_PIDS+=("$1"); }
+
+# _descendants PID: PID's children, grandchildren ... (Linux /proc).
+_descendants() {
+  local pid=$1 c f
+  for f in /proc/"$pid"/task/*/children; do
+    [[ -r $f ]] || continue
+    for c in $(<"$f"); do
+      printf '%s\n' "$c"
+      _descendants "$c"
+    done
+  done
+}
+
+# stop_children: TERM every tracked child and its descendants, then KILL what is left after 5 s.
+stop_children() {
+  local pids=() p i
+  for p in "${_CHILD_PIDS[@]+"${_CHILD_PIDS[@]}"}"; do
+    kill -0 "$p" 2>/dev/null || continue
+    pids+=("$p")
+    mapfile -t -O "${#pids[@]}" pids < <(_descendants "$p" || true)
+  done
+  [[ ${#pids[@]} -gt 0 ]] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for (( i = 0; i < 50; i++ )); do
+    local alive=0
+    for p in "${pids[@]}"; do if kill -0 "$p" 2>/dev/null; then alive=1; break; fi; done
+    [[ $alive == 1 ]] || break
+    sleep 0.1
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  for p in "${_CHILD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+
 _run_cleanups() {
   local rc=$? i
   trap - EXIT
-  for (( i=${#_CLEANUPS[@]}-1; i>=0; i-- )); do
-    eval "${_CLEANUPS[$i]}" || true
+  [[ -z $_SIGNAL ]] || rc=$_SIGNAL
+  stop_children
+  for (( i=${#_CLEANUP_FNS[@]}-1; i>=0; i-- )); do
+    "${_CLEANUP_FNS[$i]}" || true
+  done
+  for (( i=${#_CLEANUP_PATHS[@]}-1; i>=0; i-- )); do
+    rm -rf -- "${_CLEANUP_PATHS[$i]}" || true
   done
   exit "$rc"
 }
+
+_on_signal() {
+  local name=$1 num=$2
+  trap '' INT TERM HUP
+  _SIGNAL=$(( 128 + num ))
+  printf '%s %s: received SIG%s: stopping\n' "$(date -u +%H:%M:%SZ || true)" "$SCRIPT_NAME" "$name" >&2
+  exit "$_SIGNAL"
+}
 trap _run_cleanups EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap '_on_signal INT 2' INT
+trap '_on_signal TERM 15' TERM
+trap '_on_signal HUP 1' HUP
+
+# run_child [--err FILE] [--out FILE] CMD...: run a long command as a tracked child and wait for
+# it (a signal interrupts the wait at once, so SIGTERM reaches the script while pg_restore or a
+# download runs). Redirections are given here, for the child only: the script's own stderr stays
+# the terminal's when a signal arrives.
+run_child() {
+  local err="" out=""
+  while [[ $1 == --err || $1 == --out ]]; do
+    if [[ $1 == --err ]]; then err=$2; else out=$2; fi
+    shift 2
+  done
+  if [[ -n $err && -n $out ]]; then "$@" >"$out" 2>"$err" &
+  elif [[ -n $err ]]; then "$@" 2>"$err" &
+  elif [[ -n $out ]]; then "$@" >"$out" &
+  else "$@" &
+  fi
+  local pid=$!
+  cleanup_pid "$pid"
+  wait "$pid"
+}
 
 # ---------- AWS ----------
 # Endpoint: --endpoint-url flag sets AWS_ENDPOINT_URL (also read by the CLI itself).

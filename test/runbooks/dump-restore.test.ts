@@ -88,7 +88,7 @@ describe("runbooks: logical dump, verify and restore (PostgreSQL + moto S3)", fu
   it("db-dump writes a verified backup locally and to s3://<bucket>/db/daily/<ts>/ with the manifest", async () => {
     const r = await run(BACKUP_SH, ["db-dump"], env);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^db-dump ok: daily genie, \d+ files/);
+    expect(r.stdout).to.match(/^db-dump ok: daily genie \(directory\), \d+ files/);
     const stamps = backupsUnder(root);
     expect(stamps).to.have.length(1);
     firstBackup = path.join(root, "db", "daily", stamps[0]);
@@ -133,7 +133,7 @@ describe("runbooks: logical dump, verify and restore (PostgreSQL + moto S3)", fu
     dirs.push(copyRoot);
     const copy = copyBackup(firstBackup, copyRoot);
     const manifest = JSON.parse(fs.readFileSync(path.join(copy, "MANIFEST.json"), "utf8"));
-    const dataFile = manifest.files.map((f: { path: string }) => f.path).find((p: string) => p.endsWith(".dat.gz"));
+    const dataFile = manifest.files.map((f: { path: string }) => f.path).find((p: string) => /\.dat\.(gz|zst)$/.test(p));
     flipByte(path.join(copy, dataFile));
     let r = await run(BACKUP_SH, ["verify"], { ...env, BACKUP_DIR: copyRoot });
     expect(r.code).to.equal(3);
@@ -193,7 +193,7 @@ describe("runbooks: logical dump, verify and restore (PostgreSQL + moto S3)", fu
     expect(pre).to.have.length(1);
     expect(await pg!.psql(pre[0], FINGERPRINT)).to.equal(changed);
     expect((await databases()).filter((d) => d.includes("_restore_") && !d.includes("pre_restore"))).to.deep.equal([]);
-    expect(r.stdout).to.include(`DROP DATABASE "${pre[0]}"`);
+    expect(r.stdout).to.include(`DROP DATABASE IF EXISTS "${pre[0]}" WITH (FORCE)`);
   });
 
   it("restore-dump --no-switch restores beside the live database (restore test)", async () => {
@@ -214,7 +214,7 @@ describe("runbooks: logical dump, verify and restore (PostgreSQL + moto S3)", fu
     const r = await run(BACKUP_SH, ["db-dump", "--kind", "auto"], { ...rest, DB_SECRET_ID: "genie/db", BACKUP_DIR: secretRoot });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.include("database credentials read from secret genie/db");
-    expect(r.stdout).to.match(/^db-dump ok: (daily|weekly) genie,/);
+    expect(r.stdout).to.match(/^db-dump ok: (daily|weekly) genie \(directory\),/);
   });
 
   describe("failures exit non-zero with a clear error and leave no manifest", () => {

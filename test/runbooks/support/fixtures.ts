@@ -7,8 +7,10 @@ import * as os from "os";
 import * as path from "path";
 
 export const REPO = path.resolve(__dirname, "..", "..", "..");
-export const BACKUP_SH = path.join(REPO, "scripts", "backup.sh");
-export const RECOVERY_SH = path.join(REPO, "scripts", "recovery.sh");
+/** RUNBOOK_SCRIPTS_DIR runs the suites against another copy of scripts/ (to see a test fail on an older version). */
+const SCRIPTS = process.env.RUNBOOK_SCRIPTS_DIR ?? path.join(REPO, "scripts");
+export const BACKUP_SH = path.join(SCRIPTS, "backup.sh");
+export const RECOVERY_SH = path.join(SCRIPTS, "recovery.sh");
 export const IN_CI = /^(1|true|yes)$/i.test(process.env.CI ?? "");
 
 /** Extra PATH entries where the tools live on this kind of machine. */
