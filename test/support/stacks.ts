@@ -1,6 +1,7 @@
 /**
  * Shared access to evaluated stacks for the tests: each stack's default evaluation is made once per
- * process and shared; variations (config changes, StackReference outages) are evaluated on demand.
+ * process and shared; variations (config changes, StackReference outages) once per process too, and
+ * copied for each caller.
  */
 import { evaluateStack, EvaluateOptions, RecordedResource, StackEvaluation } from "../../offline/mock-runtime";
 
@@ -12,9 +13,29 @@ export function stack(name: "production" | "dr"): Promise<StackEvaluation> {
     return cache.get(name)!;
 }
 
-/** The stack with config changes or another StackReference answer (not cached). */
-export function stackWith(name: "production" | "dr", options: EvaluateOptions): Promise<StackEvaluation> {
-    return evaluateStack(name, options);
+const variations = new Map<string, Promise<StackEvaluation>>();
+
+/** A cache key for options that are plain data (config, StackReference answers, outage models); undefined when they hold code. */
+function keyOf(name: string, options: EvaluateOptions): string | undefined {
+    let plain = true;
+    const key = JSON.stringify([name, options], (_k, v) => {
+        if (typeof v === "function" || typeof v === "symbol") plain = false;
+        return v;
+    });
+    return plain ? key : undefined;
+}
+
+/**
+ * The stack with config changes or another StackReference answer. An evaluation depends only on its
+ * inputs, so options that are plain data are evaluated once per process (the same variation recurs
+ * across files: `siteRole: "active"` in thirty places); each caller gets its own copy, so a test that
+ * edits its evaluation cannot change another's. Options holding code (`program`) are evaluated each time.
+ */
+export async function stackWith(name: "production" | "dr", options: EvaluateOptions): Promise<StackEvaluation> {
+    const key = keyOf(name, options);
+    if (key === undefined) return evaluateStack(name, options);
+    if (!variations.has(key)) variations.set(key, evaluateStack(name, options));
+    return structuredClone(await variations.get(key)!);
 }
 
 /** Cloud resources of a type (the full token, e.g. "aws:ec2/subnet:Subnet"). */
