@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { StatefulLifecycle } from "./lifecycle";
 
 /**
  * The tag that puts a resource under a site's backup plan: the database carries
@@ -64,7 +65,8 @@ export interface BackupVaultArgs {
         /** No recovery point can be kept longer (above the weekly retention). */
         maxRetentionDays: number;
     };
-    protect: boolean;
+    /** How the vault ends (components/lifecycle.ts): protected and retained, or deleted with its recovery points. */
+    lifecycle: StatefulLifecycle;
 }
 
 /**
@@ -87,8 +89,10 @@ export class BackupVault extends pulumi.ComponentResource {
         const vault = new aws.backup.Vault(`${name}-vault`, {
             name: name,
             kmsKeyArn: args.kmsKeyArn,
-            forceDestroy: false,
-        }, { parent: this, protect: args.protect, retainOnDelete: true });
+            // True on an ephemeral stack only: the provider deletes the vault's recovery points first
+            // (terraform-provider-aws, aws_backup_vault force_destroy).
+            forceDestroy: args.lifecycle.forceDestroy,
+        }, { parent: this, protect: args.lifecycle.protect, retainOnDelete: args.lifecycle.retainOnDelete });
         this.vaultName = vault.name;
         this.vaultArn = vault.arn;
 
@@ -102,7 +106,7 @@ export class BackupVault extends pulumi.ComponentResource {
             minRetentionDays,
             maxRetentionDays,
             changeableForDays: mode === "compliance" ? VAULT_LOCK_GRACE_DAYS : undefined,
-        }, { parent: this, protect: args.protect, retainOnDelete: true });
+        }, { parent: this, protect: args.lifecycle.protect, retainOnDelete: args.lifecycle.retainOnDelete });
 
         this.registerOutputs({ vaultName: this.vaultName, vaultArn: this.vaultArn });
     }

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { StatefulLifecycle } from "./lifecycle";
 
 /**
  * Key prefixes of the backups bucket: the logical dumps (daily and weekly) and the RDB files the
@@ -88,14 +89,16 @@ export interface SecureBucketArgs {
     noncurrentVersionDays: number;
     /** Policy statements besides the TLS-only denial, given the bucket's ARN. */
     extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Input<Record<string, unknown>>[];
-    protect: boolean;
+    /** How the buckets end (components/lifecycle.ts): protected and retained, or deleted with their objects. */
+    lifecycle: StatefulLifecycle;
 }
 
 /**
  * An S3 bucket as this program keeps data: versioned, encrypted, ACLs disabled (bucket owner
  * enforced), every kind of public access blocked, a policy that denies any request not made over
  * TLS, lifecycle rules (plus housekeeping: old versions expire, incomplete multipart uploads are
- * aborted, orphaned delete markers are removed), protected and retained on delete.
+ * aborted, orphaned delete markers are removed), protected and retained on delete (on a kept stack:
+ * components/lifecycle.ts).
  */
 export class SecureBucket extends pulumi.ComponentResource {
     readonly bucketName: pulumi.Output<string>;
@@ -113,10 +116,12 @@ export class SecureBucket extends pulumi.ComponentResource {
         super("genie:storage:SecureBucket", name, {}, opts);
         const parent = { parent: this };
         const bucket = new aws.s3.Bucket(`${name}-bucket`, {
-            forceDestroy: false,
+            // True on an ephemeral stack only: the provider deletes every object version first
+            // (an S3 DeleteBucket of a bucket with objects fails: BucketNotEmpty).
+            forceDestroy: args.lifecycle.forceDestroy,
             ...(args.bucketName !== undefined ? { bucket: args.bucketName } : {}),
             ...(args.tags ? { tags: args.tags } : {}),
-        }, { parent: this, protect: args.protect, retainOnDelete: true });
+        }, { parent: this, protect: args.lifecycle.protect, retainOnDelete: args.lifecycle.retainOnDelete });
         this.bucket = bucket;
         this.componentName = name;
         this.bucketName = bucket.bucket;
@@ -164,15 +169,30 @@ export class SecureBucket extends pulumi.ComponentResource {
                 ],
             }),
         }, { parent: this, dependsOn: [publicAccessBlock] });
+        // A replaced or deleted version stays recoverable as long as the retention of what it was: each
+        // rule with an age expiration keeps its noncurrent versions at least that long, and housekeeping
+        // (which covers every key) at least the longest of them. Where rules overlap, S3 applies the
+        // shortest expiration ("Lifecycle configuration conflicts", S3 User Guide, lifecycle-conflicts.html):
+        // a housekeeping noncurrent expiry shorter than a prefix's retention would delete an overwritten
+        // weekly dump, log or export before its time.
+        const expirationDays = (r: LifecycleRule): number | undefined => {
+            const days = (r.expiration as { days?: unknown } | undefined)?.days;
+            return typeof days === "number" ? days : undefined;
+        };
+        const keepVersions = (days: number | undefined) => Math.max(args.noncurrentVersionDays, days ?? 0);
         new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
             bucket: bucket.id,
             rules: [
-                ...args.lifecycleRules,
+                ...args.lifecycleRules.map((r) =>
+                    expirationDays(r) === undefined || r.noncurrentVersionExpiration !== undefined
+                        ? r
+                        : { ...r, noncurrentVersionExpiration: { noncurrentDays: keepVersions(expirationDays(r)) } },
+                ),
                 {
                     id: "housekeeping",
                     status: "Enabled",
                     filter: {},
-                    noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays },
+                    noncurrentVersionExpiration: { noncurrentDays: Math.max(...args.lifecycleRules.map((r) => keepVersions(expirationDays(r))), args.noncurrentVersionDays) },
                     abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_AFTER_DAYS },
                     expiration: { expiredObjectDeleteMarker: true },
                 },
@@ -273,7 +293,8 @@ export interface BackupStorageArgs {
      * server access logs. Only with `buckets: "all"`.
      */
     replica?: { provider: aws.Provider; region: string; kmsKeyArn: pulumi.Input<string> };
-    protect: boolean;
+    /** How the buckets end (components/lifecycle.ts): protected and retained, or deleted with their objects. */
+    lifecycle: StatefulLifecycle;
 }
 
 /**
@@ -351,7 +372,7 @@ export class BackupStorage extends pulumi.ComponentResource {
                         : []),
                     ...(sources.length > 0 ? [serverAccessLogDelivery(arn, identity.accountId, sources)] : []),
                 ],
-                protect: args.protect,
+                lifecycle: args.lifecycle,
             }, bucketOpts);
 
         if (args.buckets === "logs") {
@@ -383,20 +404,20 @@ export class BackupStorage extends pulumi.ComponentResource {
                 lifecycleRules: [{ id: "redis-exports", status: "Enabled", filter: {}, expiration: { days: r.redisDays } }],
                 noncurrentVersionDays: 1,
                 extraStatements: (arn) => [elastiCacheAccess(arn, exportsRegion)],
-                protect: args.protect,
+                lifecycle: args.lifecycle,
             }, bucketOpts);
 
         const backups = new SecureBucket(`${name}-backups`, {
             kmsKeyArn: args.kmsKeyArn,
             lifecycleRules: backupRules(),
             noncurrentVersionDays: r.noncurrentVersionDays,
-            protect: args.protect,
+            lifecycle: args.lifecycle,
         }, parent);
         const uploads = new SecureBucket(`${name}-uploads`, {
             kmsKeyArn: args.kmsKeyArn,
             lifecycleRules: [],
             noncurrentVersionDays: r.noncurrentVersionDays,
-            protect: args.protect,
+            lifecycle: args.lifecycle,
         }, parent);
         const cacheExports = exportsBucket(`${name}-cache-exports`, region, parent);
         const logged: [SecureBucket, string][] = [[backups, "backups"], [uploads, "uploads"], [cacheExports, "cache-exports"]];
@@ -421,13 +442,13 @@ export class BackupStorage extends pulumi.ComponentResource {
                 kmsKeyArn: replica.kmsKeyArn,
                 lifecycleRules: backupRules(),
                 noncurrentVersionDays: r.noncurrentVersionDays,
-                protect: args.protect,
+                lifecycle: args.lifecycle,
             }, drOpts);
             const replicaUploads = new SecureBucket(`${name}-dr-uploads`, {
                 kmsKeyArn: replica.kmsKeyArn,
                 lifecycleRules: [],
                 noncurrentVersionDays: r.noncurrentVersionDays,
-                protect: args.protect,
+                lifecycle: args.lifecycle,
             }, drOpts);
             const replicaCacheExports = exportsBucket(`${name}-dr-cache-exports`, replica.region, drOpts);
             // Server access logs go to a bucket of the same region: the DR region's own logs bucket.

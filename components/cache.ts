@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { StatefulLifecycle } from "./lifecycle";
 import { PORTS } from "./security-groups";
 
 export interface CacheArgs {
@@ -31,7 +32,8 @@ export interface CacheArgs {
      * bucket policy for `<region>.elasticache-snapshot.amazonaws.com` (components/backup-storage.ts).
      */
     seedRdbArn?: string;
-    protect: boolean;
+    /** How the cache and its AUTH secret end (components/lifecycle.ts). */
+    lifecycle: StatefulLifecycle;
 }
 
 /** The daily automatic snapshot's window (UTC); the 12-hourly job runs outside it. */
@@ -75,18 +77,18 @@ export class Cache extends pulumi.ComponentResource {
             name: args.authSecretName,
             description: "Genie AI Server: Redis AUTH token",
             kmsKeyId: args.kmsKeyArn,
-            recoveryWindowInDays: 30,
-        }, { parent: this, protect: args.protect });
+            recoveryWindowInDays: args.lifecycle.secretRecoveryWindowDays,
+        }, { parent: this, protect: args.lifecycle.protect });
         new aws.secretsmanager.SecretVersion(`${name}-auth`, { secretId: authSecret.id, secretString: token.result }, parent);
         this.authSecretArn = authSecret.arn;
 
         const engineVersion = args.engineVersion ?? "7.1";
-        const finalSnapshotSuffix = new random.RandomId(`${name}-final-snapshot-suffix`, {
+        const finalSnapshotSuffix = args.lifecycle.finalSnapshot ? new random.RandomId(`${name}-final-snapshot-suffix`, {
             byteLength: 4,
             // What replaces the group (terraform-provider-aws internal/service/elasticache/replication_group.go:
             // ForceNew subnet group, port, at-rest encryption and key, snapshot ARNs; an engine downgrade).
             keepers: { replicationGroupId: name, kmsKeyId: args.kmsKeyArn, seed: args.seedRdbArn ?? "", subnetGroupName: subnetGroup.name, port: String(PORTS.redis), engineVersion },
-        }, { parent: this });
+        }, { parent: this }) : undefined;
         const group = new aws.elasticache.ReplicationGroup(`${name}-redis`, {
             replicationGroupId: name,
             description: `Genie AI Server Redis (${name})`,
@@ -111,7 +113,8 @@ export class Cache extends pulumi.ComponentResource {
             // name exists (SnapshotAlreadyExistsFault, ElastiCache API reference), and manual snapshots never
             // expire, so a fixed "<name>-final" made the delete of any later group of the same name fail. The
             // suffix is drawn again when the inputs that replace the group change (see its keepers).
-            finalSnapshotIdentifier: pulumi.interpolate`${name}-final-${finalSnapshotSuffix.hex}`,
+            // None on an ephemeral stack (components/lifecycle.ts): its delete leaves nothing.
+            finalSnapshotIdentifier: finalSnapshotSuffix ? pulumi.interpolate`${name}-final-${finalSnapshotSuffix.hex}` : undefined,
             autoMinorVersionUpgrade: true,
             applyImmediately: true,
             snapshotArns: args.seedRdbArn ? [args.seedRdbArn] : undefined,
@@ -121,7 +124,7 @@ export class Cache extends pulumi.ComponentResource {
                 logFormat: "json",
                 logType: "slow-log",
             }],
-        }, { parent: this, protect: args.protect });
+        }, { parent: this, protect: args.lifecycle.protect });
 
         this.replicationGroupId = group.replicationGroupId;
         this.arn = group.arn;

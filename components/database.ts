@@ -2,7 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ALERT_TAG } from "../policies/rules/alerting";
+import { StatefulLifecycle } from "./lifecycle";
 import { PORTS } from "./security-groups";
+import { severityTags } from "./severity";
 
 /**
  * How the site's database comes to exist:
@@ -91,7 +93,11 @@ export interface DatabaseArgs {
     };
     /** SNS topic for RDS events (availability, failover, failure, low storage). */
     eventTopicArn?: pulumi.Input<string>;
-    protect: boolean;
+    /**
+     * How the instances end (components/lifecycle.ts): protected, with deletion protection, a final
+     * snapshot and their automated backups kept; or, on an ephemeral stack, deleted with nothing left.
+     */
+    lifecycle: StatefulLifecycle;
     /**
      * The incarnation of the site's instance, from 1 (see {@link DatabaseRole}): generation 1 is `<name>`,
      * generation N is `<name>-gN`, each a resource of its own, so a new replica can be created while the
@@ -144,7 +150,8 @@ export class Database extends pulumi.ComponentResource {
         const perInstance = (logical: string) => (identifier === name ? logical : `${logical}-g${args.generation}`);
         // An instance that serves (promoted or restored) is kept in AWS when it leaves the program: the way
         // back to standby drops it from the stack, and only the operator deletes it (with a final snapshot).
-        const retainOnDelete = args.role.kind === "promoted" || args.role.kind === "restored";
+        const retainOnDelete = (args.role.kind === "promoted" || args.role.kind === "restored") && args.lifecycle.retainOnDelete;
+        const protect = args.lifecycle.protect;
         const major = args.engineVersion.split(".")[0];
 
         const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
@@ -163,15 +170,19 @@ export class Database extends pulumi.ComponentResource {
             ],
         }, parent);
 
-        // Created before the instance so RDS writes into groups that expire, not into its own that never do.
-        const logGroups = ["postgresql", "upgrade"].map(
-            (log) =>
-                new aws.cloudwatch.LogGroup(perInstance(`${name}-${log}-logs`), {
-                    name: `/aws/rds/instance/${identifier}/${log}`,
-                    retentionInDays: args.logRetentionDays,
-                    kmsKeyId: args.kmsKeyArn,
-                }, { parent: this, retainOnDelete }),
-        );
+        // Created before an instance so RDS writes into groups that expire, not into its own that never do
+        // (every instance exporting logs, the read replica too: `/aws/rds/instance/<its identifier>/<log>`).
+        const exportedLogs = ["postgresql", "upgrade"];
+        const logGroupsOf = (instanceIdentifier: string, logicalStem: string) =>
+            exportedLogs.map(
+                (log) =>
+                    new aws.cloudwatch.LogGroup(perInstance(`${logicalStem}-${log}-logs`), {
+                        name: `/aws/rds/instance/${instanceIdentifier}/${log}`,
+                        retentionInDays: args.logRetentionDays,
+                        kmsKeyId: args.kmsKeyArn,
+                    }, { parent: this, retainOnDelete }),
+            );
+        const logGroups = logGroupsOf(identifier, name);
 
         const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
             assumeRolePolicy: JSON.stringify({
@@ -200,9 +211,10 @@ export class Database extends pulumi.ComponentResource {
             backupWindow: "02:00-02:30",
             maintenanceWindow: "sun:04:00-sun:05:00",
             copyTagsToSnapshot: true,
-            deletionProtection: true,
-            deleteAutomatedBackups: false,
-            enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+            deletionProtection: args.lifecycle.deletionProtection,
+            // Kept with the final snapshot (point-in-time restore of a deleted instance); an ephemeral stack keeps neither.
+            deleteAutomatedBackups: !args.lifecycle.finalSnapshot,
+            enabledCloudwatchLogsExports: exportedLogs,
             performanceInsightsEnabled: true,
             performanceInsightsKmsKeyId: args.kmsKeyArn,
             performanceInsightsRetentionPeriod: 7,
@@ -228,7 +240,9 @@ export class Database extends pulumi.ComponentResource {
         // costs no API call: the provider's update skips it (resourceInstanceUpdate: d.HasChangesExcept(...,
         // names.AttrFinalSnapshotIdentifier, ..., "skip_final_snapshot", ...), hashicorp/terraform-provider-aws
         // internal/service/rds/instance.go). A replica has none: the next promotion draws a new one.
-        const finalSnapshotName = (keepers: Record<string, pulumi.Input<string>>) => {
+        const finalSnapshotName = (keepers: Record<string, pulumi.Input<string>>): Partial<aws.rds.InstanceArgs> => {
+            // An ephemeral stack's instance leaves no snapshot behind (components/lifecycle.ts).
+            if (!args.lifecycle.finalSnapshot) return { skipFinalSnapshot: true };
             const suffix = new random.RandomId(`${name}-final-snapshot-suffix`, { byteLength: 4, keepers: { role: role.kind, identifier, ...keepers } }, { parent: this, protect: false });
             return { skipFinalSnapshot: false, finalSnapshotIdentifier: pulumi.interpolate`${identifier}-final-${suffix.hex}` };
         };
@@ -276,7 +290,7 @@ export class Database extends pulumi.ComponentResource {
             tags: { Name: identifier, ...args.backupSelectionTags },
         }, {
             parent: this,
-            protect: args.protect,
+            protect,
             retainOnDelete,
             dependsOn: logGroups,
             ignoreChanges: args.awsBackupOwnsAutomatedBackups ? [...AWS_BACKUP_OWNED_INPUTS] : undefined,
@@ -287,8 +301,10 @@ export class Database extends pulumi.ComponentResource {
         this.port = instance.port;
 
         if (args.inRegionReadReplica) {
+            const replicaIdentifier = `${identifier}-read`;
+            const replicaLogGroups = logGroupsOf(replicaIdentifier, `${name}-read-replica`);
             const replica = new aws.rds.Instance(perInstance(`${name}-read-replica`), {
-                identifier: `${identifier}-read`,
+                identifier: replicaIdentifier,
                 ...common,
                 // A same-region replica given a subnet group needs its source's ARN (the provider doc on
                 // replicateSourceDb: "If specifying the dbSubnetGroupName in the same region, use the arn";
@@ -305,8 +321,8 @@ export class Database extends pulumi.ComponentResource {
                 ...replicaDelete,
                 multiAz: false,
                 // No backup-plan tags: the plan backs up the primary, not its copy.
-                tags: { Name: `${identifier}-read` },
-            }, { parent: this, protect: args.protect });
+                tags: { Name: replicaIdentifier },
+            }, { parent: this, protect, dependsOn: replicaLogGroups });
             this.readReplicaIdentifier = replica.identifier;
         }
 
@@ -316,7 +332,7 @@ export class Database extends pulumi.ComponentResource {
                 sourceDbInstanceArn: instance.arn,
                 kmsKeyId: args.automatedBackupReplication.kmsKeyArn,
                 retentionPeriod: args.backupRetentionDays,
-            }, { parent: this, provider: args.automatedBackupReplication.provider, protect: args.protect });
+            }, { parent: this, provider: args.automatedBackupReplication.provider, protect });
             this.replicatedBackupsArn = replication.id;
             this.replicatedBackupsKmsKeyArn = pulumi.output(args.automatedBackupReplication.kmsKeyArn);
         }
@@ -328,7 +344,7 @@ export class Database extends pulumi.ComponentResource {
                 sourceIds: [instance.identifier],
                 eventCategories: [...DATABASE_EVENT_CATEGORIES],
                 // One of the plan's "Database down" alerts, with the alarm on missing connections.
-                tags: { [ALERT_TAG]: "database-down" },
+                tags: { [ALERT_TAG]: "database-down", ...severityTags("db-events") },
             }, parent);
         }
 

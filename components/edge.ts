@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { StatefulLifecycle } from "./lifecycle";
 import { HEALTH_CHECK_PATH } from "./dns-failover";
 import { PORTS } from "./security-groups";
 
@@ -39,6 +40,11 @@ export interface EdgeArgs {
      * stack keeps, and writes nothing to Route 53 itself).
      */
     validationRecord: "create" | "shared";
+    /**
+     * The stack's lifecycle (components/lifecycle.ts): the ALB's deletion protection, and whether the
+     * validation record it creates is kept on delete (an ephemeral stack's, in its sandbox zone, is not).
+     */
+    lifecycle: StatefulLifecycle;
     /** The logs bucket receiving the ALB's access logs (must use SSE-S3 and allow the region's ELB log delivery). */
     accessLogsBucket: pulumi.Input<string>;
     /**
@@ -104,7 +110,7 @@ export class Edge extends pulumi.ComponentResource {
                 // Adopts a record left by an earlier deployment (this resource keeps it on delete);
                 // nothing else in the project declares it.
                 allowOverwrite: true,
-            }, { parent: this, retainOnDelete: true });
+            }, { parent: this, retainOnDelete: args.lifecycle.retainOnDelete });
             validationFqdn = validationRecord.fqdn;
         } else {
             // The record the production stack keeps (the same name and value for this certificate).
@@ -120,7 +126,7 @@ export class Edge extends pulumi.ComponentResource {
             internal: false,
             subnets: args.publicSubnetIds,
             securityGroups: [args.securityGroupId],
-            enableDeletionProtection: true,
+            enableDeletionProtection: args.lifecycle.deletionProtection,
             dropInvalidHeaderFields: true,
             accessLogs: { bucket: args.accessLogsBucket, prefix: args.accessLogsPrefix, enabled: true },
             tags: { Name: `${name}-alb` },

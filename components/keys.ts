@@ -1,13 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { StatefulLifecycle } from "./lifecycle";
 
 export interface SiteKeyArgs {
     /** What the key protects, for its description (e.g. "the primary site", "the DR landing zone"). */
     purpose: string;
-    /** Days KMS waits before deleting the key once deletion is scheduled (7 to 30). */
-    deletionWindowInDays?: number;
-    /** Protect the key from deletion by Pulumi (config `protect`). It is always retained on delete. */
-    protect: boolean;
+    /** How the key ends: protected and retained, and its deletion window (components/lifecycle.ts). */
+    lifecycle: StatefulLifecycle;
 }
 
 /** AWS services that publish to SNS topics encrypted with this key (alarms, events, vault notifications, RDS event subscriptions). */
@@ -92,8 +91,9 @@ export function siteKeyPolicy(account: string, region: string): object {
  * The customer-managed KMS key of one region, used by every encrypted resource of that region
  * (buckets, secrets, vaults, registry, log groups, topics), with an alias.
  *
- * - Rotation on (yearly), deletion window 30 days by default: a scheduled deletion can be cancelled
- *   for a month, and the key is protected and retained on `pulumi destroy`.
+ * - Rotation on (yearly); on a kept stack a deletion window of 30 days (a scheduled deletion can be
+ *   cancelled for a month), protected and retained on `pulumi destroy`; on an ephemeral stack deleted
+ *   with the stack, after KMS's shortest window (components/lifecycle.ts).
  * - Key policy ({@link siteKeyPolicy}): the account root administers it (so IAM policies grant use,
  *   narrowly, per role); CloudWatch Logs of this region may use it for this account's log groups;
  *   the services that publish to encrypted SNS topics (AWS Backup, CloudWatch alarms, EventBridge,
@@ -117,9 +117,9 @@ export class SiteKey extends pulumi.ComponentResource {
         const key = new aws.kms.Key(`${name}-key`, {
             description: `Genie AI Server: encrypts the data of ${args.purpose}`,
             enableKeyRotation: true,
-            deletionWindowInDays: args.deletionWindowInDays ?? 30,
+            deletionWindowInDays: args.lifecycle.kmsDeletionWindowDays,
             policy: pulumi.all([account, regionName]).apply(([accountId, regionId]) => JSON.stringify(siteKeyPolicy(accountId, regionId))),
-        }, { parent: this, protect: args.protect, retainOnDelete: true });
+        }, { parent: this, protect: args.lifecycle.protect, retainOnDelete: args.lifecycle.retainOnDelete });
         this.keyId = key.keyId;
         this.keyArn = key.arn;
 

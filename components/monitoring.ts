@@ -5,6 +5,7 @@ import { ALERT_TAG, AlertId, PLAN_ALERTS } from "../policies/rules/alerting";
 import { AGENT_METRICS, AGENT_NAMESPACE } from "./app-cluster";
 import { REPLICATION_TIME_MINUTES } from "./backup-storage";
 import { Severity } from "./notifications";
+import { alarmDescription, classify, dashboardUrl, eventInputTransformer, IncidentSeverity, SEVERITY_LEVELS, severityTags } from "./severity";
 
 /** One-minute datapoints: the finest period standard-resolution AWS metrics offer. */
 export const MINUTE = 60;
@@ -88,6 +89,11 @@ export interface MonitoringArgs {
     restoreJobFailures?: boolean;
     /** The Redis snapshot job's state machine (the plan's 12-hour RDB snapshots). */
     cacheSnapshotStateMachineArn?: pulumi.Input<string>;
+    /**
+     * Incident Manager response plans by severity (config `incidentManager: enabled`): an alarm of that
+     * severity also starts an incident from it on ALARM (components/incident-response.ts). Absent: SNS only.
+     */
+    responsePlanArns?: Partial<Record<IncidentSeverity, pulumi.Input<string>>>;
 }
 
 /**
@@ -109,19 +115,28 @@ export class Monitoring extends pulumi.ComponentResource {
         const t = args.thresholds;
         const alarms: Record<string, aws.cloudwatch.MetricAlarm> = {};
 
+        // Every alert names its severity, response time, runbook and the site's dashboard first
+        // (components/severity.ts decides the severity of each key, and so its topic).
+        const dashboardLink = dashboardUrl(args.region, name);
+        const engage = (key: string): pulumi.Input<string>[] => {
+            const plan = args.responsePlanArns?.[classify(key).severity];
+            return plan ? [plan] : [];
+        };
         const alarm = (
             key: string,
-            severity: Severity,
-            props: Omit<aws.cloudwatch.MetricAlarmArgs, "name" | "alarmActions" | "okActions" | "tags">,
+            props: Omit<aws.cloudwatch.MetricAlarmArgs, "name" | "alarmActions" | "okActions" | "tags" | "alarmDescription"> & { alarmDescription: string },
             extra: { alert?: AlertId; topicArn?: pulumi.Input<string>; provider?: aws.Provider } = {},
         ) => {
+            const severity: Severity = SEVERITY_LEVELS[classify(key).severity].topic;
             const topic = extra.topicArn ?? args.topicArns[severity];
             const a = new aws.cloudwatch.MetricAlarm(`${name}-${key}`, {
                 name: `${name}-${key}`,
                 ...props,
-                alarmActions: [topic],
+                alarmDescription: alarmDescription(key, dashboardLink, props.alarmDescription),
+                // Incident Manager's response plans are global (no region in their ARN): alarms of any region may start them.
+                alarmActions: [topic, ...engage(key)],
                 okActions: [topic],
-                tags: { severity, ...(extra.alert ? { [ALERT_TAG]: extra.alert } : {}) },
+                tags: { ...severityTags(key), ...(extra.alert ? { [ALERT_TAG]: extra.alert } : {}) },
             }, { parent: this, ...(extra.provider ? { provider: extra.provider } : {}) });
             alarms[key] = a;
             return a;
@@ -134,7 +149,7 @@ export class Monitoring extends pulumi.ComponentResource {
         // every minute while it runs, so missing datapoints are "down" (breaching), but only
         // DATABASE_DOWN_DATAPOINTS of the plan's minutes, so a late datapoint never pages.
         const dbTiming = planTiming("database-down", MINUTE);
-        const dbDown = alarm("database-down", "critical", {
+        const dbDown = alarm("database-down", {
             alarmDescription: `${line("database-down")}. The database reported no DatabaseConnections datapoint in ${Math.min(DATABASE_DOWN_DATAPOINTS, dbTiming.evaluationPeriods)} of the last ${dbTiming.evaluationPeriods} minutes (missing data is breaching): the instance is stopped, failing over or unreachable. The RDS event subscription reports the event itself immediately.`,
             namespace: "AWS/RDS",
             metricName: "DatabaseConnections",
@@ -149,7 +164,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
         // ── Application down: immediate. No healthy target behind the site's ALB, or the failover
         // health check of /api/health failing (Route 53's view from the internet).
-        const appDown = alarm("app-no-healthy-hosts", "critical", {
+        const appDown = alarm("app-no-healthy-hosts", {
             alarmDescription: `${line("application-down")}. The site's ALB target group has no healthy app instance (missing data is breaching: the ALB publishes the count every minute).`,
             namespace: "AWS/ApplicationELB",
             metricName: "HealthyHostCount",
@@ -160,7 +175,7 @@ export class Monitoring extends pulumi.ComponentResource {
             treatMissingData: "breaching",
             ...planTiming("application-down", MINUTE),
         }, { alert: "application-down" });
-        alarm("app-health-check", "critical", {
+        alarm("app-health-check", {
             alarmDescription: `${line("application-down")}. Route 53's failover health check of the site's /api/health reports it unhealthy (missing data is breaching). Alarm in us-east-1, where Route 53 publishes health-check metrics.`,
             namespace: "AWS/Route53",
             metricName: "HealthCheckStatus",
@@ -182,7 +197,7 @@ export class Monitoring extends pulumi.ComponentResource {
             period: errorTiming.period,
             stat: "Sum",
         });
-        alarm("high-error-rate", "high", {
+        alarm("high-error-rate", {
             alarmDescription: `${line("high-error-rate")}. More than ${t.errorRatePercent}% of requests answered 5XX by the app targets, in each of ${errorTiming.evaluationPeriods} consecutive one-minute periods.`,
             comparisonOperator: "GreaterThanThreshold",
             threshold: t.errorRatePercent,
@@ -199,7 +214,7 @@ export class Monitoring extends pulumi.ComponentResource {
         // ── Disk space low: 1 hour. Sustained for the whole hour (every five-minute datapoint breaching),
         // so a burst of temp files does not page; missing data stays missing (app and database down cover it).
         const diskTiming = planTiming("disk-space-low", SUSTAINED_PERIOD_SECONDS);
-        alarm("app-disk-space-low", "warning", {
+        alarm("app-disk-space-low", {
             alarmDescription: `${line("disk-space-low")}. The fullest root volume of the app group has been above ${t.diskUsedPercent}% used (CloudWatch agent) for an hour.`,
             namespace: AGENT_NAMESPACE,
             metricName: AGENT_METRICS.diskUsedPercent,
@@ -210,7 +225,7 @@ export class Monitoring extends pulumi.ComponentResource {
             treatMissingData: "missing",
             ...diskTiming,
         }, { alert: "disk-space-low" });
-        alarm("db-storage-low", "warning", {
+        alarm("db-storage-low", {
             alarmDescription: `${line("disk-space-low")}. The database has had less than ${t.dbFreeStorageGb} GiB of free storage for an hour.`,
             namespace: "AWS/RDS",
             metricName: "FreeStorageSpace",
@@ -226,7 +241,7 @@ export class Monitoring extends pulumi.ComponentResource {
         // A replica lagging the primary past the RPO budget, or no longer reporting lag (replication
         // stopped, replica down: missing data is breaching), breaks the plan's recovery point.
         const replicaLag = (key: string, what: string, identifier: pulumi.Input<string>) =>
-            alarm(key, "high", {
+            alarm(key, {
                 alarmDescription: `Plan: "RPO: ${DR_PLAN.rpoMinutes / 60} hour". ${what} has lagged the primary by more than the RPO budget (${DR_PLAN.rpoMinutes} min) for ${REPLICA_LAG_MINUTES} minutes, or stopped reporting lag.`,
                 namespace: "AWS/RDS",
                 metricName: "ReplicaLag",
@@ -251,7 +266,7 @@ export class Monitoring extends pulumi.ComponentResource {
         for (const [bucket, u] of Object.entries(args.replications ?? {})) {
             const dimensions = { SourceBucket: u.sourceBucket, DestinationBucket: u.destinationBucket, RuleId: u.ruleId };
             // Replication Time Control promises 15 minutes: an object replicated later missed it.
-            alarm(`${bucket}-replication-late`, "high", {
+            alarm(`${bucket}-replication-late`, {
                 alarmDescription: `Plan: "${bucket}" replicated to secondary storage. An object of the ${bucket} bucket took longer than the ${REPLICATION_TIME_MINUTES}-minute Replication Time Control threshold to reach the DR region. No uploads, no data: not breaching.`,
                 namespace: "AWS/S3",
                 metricName: "ReplicationLatency",
@@ -263,7 +278,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 period: JOB_PERIOD_SECONDS,
                 evaluationPeriods: 1,
             });
-            alarm(`${bucket}-replication-failed`, "high", {
+            alarm(`${bucket}-replication-failed`, {
                 alarmDescription: `Plan: "${bucket}" replicated to secondary storage. S3 failed to replicate objects of the ${bucket} bucket to the DR region. OK again after ${JOB_PERIOD_SECONDS / 60} minutes without a failure.`,
                 namespace: "AWS/S3",
                 metricName: "OperationsFailedReplication",
@@ -277,7 +292,7 @@ export class Monitoring extends pulumi.ComponentResource {
             });
         }
         if (args.cacheSnapshotStateMachineArn) {
-            alarm("cache-snapshot-failed", "high", {
+            alarm("cache-snapshot-failed", {
                 alarmDescription: `Plan: Redis "RDB snapshots every ${DR_PLAN.redisSnapshotIntervalHours} hours". A run of the snapshot-and-export job failed. OK again after ${JOB_PERIOD_SECONDS / 60} minutes without a failure (not a successful snapshot).`,
                 namespace: "AWS/States",
                 metricName: "ExecutionsFailed",
@@ -303,11 +318,12 @@ export class Monitoring extends pulumi.ComponentResource {
                     "detail-type": ["Backup Job State Change", "Copy Job State Change"],
                     detail: { state: ["FAILED", "ABORTED", "EXPIRED"] },
                 }),
-                tags: { severity: "high" },
+                tags: severityTags("backup-job-failed"),
             }, { parent: this });
             new aws.cloudwatch.EventTarget(`${name}-backup-job-failed`, {
                 rule: rule.name,
-                arn: args.topicArns.high,
+                arn: args.topicArns[SEVERITY_LEVELS[classify("backup-job-failed").severity].topic],
+                inputTransformer: eventInputTransformer("backup-job-failed", dashboardLink, "a backup or copy job failed"),
             }, { parent: this });
         }
         if (args.restoreJobFailures) {
@@ -319,11 +335,12 @@ export class Monitoring extends pulumi.ComponentResource {
                 name: `${name}-restore-job-failed`,
                 description: 'Plan: "Database restore test: Restore from backup and verify data" (monthly), "Restore test: Test restoring from recent backup" (weekly): a restore job of this region (a restore test or an operator\'s restore) failed or was aborted.',
                 eventPattern: JSON.stringify(RESTORE_JOB_FAILED_PATTERN),
-                tags: { severity: "high" },
+                tags: severityTags("restore-job-failed"),
             }, { parent: this });
             new aws.cloudwatch.EventTarget(`${name}-restore-job-failed`, {
                 rule: rule.name,
-                arn: args.topicArns.high,
+                arn: args.topicArns[SEVERITY_LEVELS[classify("restore-job-failed").severity].topic],
+                inputTransformer: eventInputTransformer("restore-job-failed", dashboardLink, "a restore job failed"),
             }, { parent: this });
         }
 
@@ -331,11 +348,11 @@ export class Monitoring extends pulumi.ComponentResource {
         // region: a composite alarm cannot read another region's alarms).
         const critical = new aws.cloudwatch.CompositeAlarm(`${name}-complete-outage`, {
             alarmName: `${name}-complete-outage`,
-            alarmDescription: "P1, complete system outage: the application is down (no healthy host behind the site's ALB) and the database is down, together.",
+            alarmDescription: alarmDescription("complete-outage", dashboardLink, "Complete system outage: the application is down (no healthy host behind the site's ALB) and the database is down, together. Customers are told (customer notices) and the status page shows a major outage."),
             alarmRule: pulumi.interpolate`ALARM("${appDown.name}") AND ALARM("${dbDown.name}")`,
-            alarmActions: [args.topicArns.critical],
-            okActions: [args.topicArns.critical],
-            tags: { severity: "critical" },
+            alarmActions: [args.topicArns[SEVERITY_LEVELS[classify("complete-outage").severity].topic], ...engage("complete-outage")],
+            okActions: [args.topicArns[SEVERITY_LEVELS[classify("complete-outage").severity].topic]],
+            tags: severityTags("complete-outage"),
         }, { parent: this });
         this.criticalAlarmArn = critical.arn;
         this.criticalAlarmName = critical.alarmName;
@@ -427,22 +444,26 @@ export class RegionSwitchAlerts extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegionSwitchAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("genie:monitoring:RegionSwitchAlerts", name, {}, opts);
-        const rule = (key: string, severity: "high" | "critical", description: string, pattern: object) => {
+        // The severity (and so the topic) of each rule: components/severity.ts. No site dashboard shows
+        // Region switch: the message points to its console.
+        const regionSwitchConsole = `https://${REGION_SWITCH_EVENTS_REGION}.console.aws.amazon.com/arc/home?region=${REGION_SWITCH_EVENTS_REGION}#/region-switch`;
+        const rule = (key: "evaluation-warning" | "execution-failed", description: string, pattern: object, title: string) => {
+            const severity = SEVERITY_LEVELS[classify(key).severity].topic as "high" | "critical";
             const r = new aws.cloudwatch.EventRule(`${name}-${key}`, {
                 name: `${name}-${key}`,
                 description,
                 eventPattern: JSON.stringify(pattern),
-                tags: { severity },
+                tags: severityTags(key),
             }, { parent: this });
-            new aws.cloudwatch.EventTarget(`${name}-${key}`, { rule: r.name, arn: args.topicArns[severity] }, { parent: this });
+            new aws.cloudwatch.EventTarget(`${name}-${key}`, { rule: r.name, arn: args.topicArns[severity], inputTransformer: eventInputTransformer(key, regionSwitchConsole, title) }, { parent: this });
             return r;
         };
-        const warning = rule("evaluation-warning", "high",
+        const warning = rule("evaluation-warning",
             "Plan: failover readiness. The Region switch plan evaluation found a problem (permissions, resources, capacity) that would block an execution: resolve it in the Region switch console.",
-            REGION_SWITCH_EVALUATION_WARNING_PATTERN);
-        const failed = rule("execution-failed", "critical",
+            REGION_SWITCH_EVALUATION_WARNING_PATTERN, "the Region switch plan cannot run as it is");
+        const failed = rule("execution-failed",
             "Plan: failover within the RTO. A Region switch execution failed or stopped on a failed step: the failover (or return) is not done.",
-            REGION_SWITCH_EXECUTION_FAILED_PATTERN);
+            REGION_SWITCH_EXECUTION_FAILED_PATTERN, "a Region switch execution failed");
         this.ruleNames = { evaluationWarning: warning.name, executionFailed: failed.name };
         this.registerOutputs({ ruleNames: this.ruleNames });
     }

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { StatefulLifecycle } from "./lifecycle";
 
 /** The app image's repository name: the same in every region (replication keeps the name). */
 export const APP_REPOSITORY_NAME = "genie-ai-server";
@@ -44,7 +45,14 @@ export interface AppRegistryArgs {
      * role must be provided when using repository tags and/or KMS in the template").
      */
     replica?: { provider: aws.Provider; region: string; kmsKeyArn: pulumi.Input<string> };
-    protect: boolean;
+    /**
+     * The replica region's creation template prefix (default {@link CREATION_TEMPLATE_PREFIX}, ROOT). An
+     * ephemeral stack names its repository `<prefix>/genie-ai-server` and gives its prefix here: its
+     * template then matches its repository only and never takes the registry's ROOT template.
+     */
+    creationTemplatePrefix?: string;
+    /** Protected and retained, or deleted with its images (components/lifecycle.ts). */
+    lifecycle: StatefulLifecycle;
 }
 
 /**
@@ -72,8 +80,11 @@ export class AppRegistry extends pulumi.ComponentResource {
             imageTagMutability: "IMMUTABLE",
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: args.kmsKeyArn }],
-            forceDelete: false,
-        }, { parent: this, protect: args.protect, retainOnDelete: true });
+            // An ephemeral stack's repository holds the image it pushed: DeleteRepository refuses a repository
+            // with images unless forced (ECR API Reference, DeleteRepository: "force ... If true, deleting the
+            // repository force deletes the contents of the repository").
+            forceDelete: args.lifecycle.forceDestroy,
+        }, { parent: this, protect: args.lifecycle.protect, retainOnDelete: args.lifecycle.retainOnDelete });
         this.repositoryName = repository.name;
         this.repositoryUrl = repository.repositoryUrl;
         this.repositoryArn = repository.arn;
@@ -108,7 +119,7 @@ export class AppRegistry extends pulumi.ComponentResource {
             // The template must exist before the first image is replicated: a repository ECR creates
             // without a matching template gets ECR's defaults (mutable tags, no lifecycle, AWS-managed key).
             const template = new aws.ecr.RepositoryCreationTemplate(`${name}-dr-template`, {
-                prefix: CREATION_TEMPLATE_PREFIX,
+                prefix: args.creationTemplatePrefix ?? CREATION_TEMPLATE_PREFIX,
                 appliedFors: ["REPLICATION"],
                 description: "Genie AI Server: settings of the app repository replicated from the primary region",
                 imageTagMutability: "IMMUTABLE",

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "crypto";
+import { StatefulLifecycle } from "./lifecycle";
 
 export interface SiteSecretsArgs {
     /** Secret names start with this path, e.g. "genie/primary" → "genie/primary/db-master". */
@@ -15,10 +16,13 @@ export interface SiteSecretsArgs {
     replica?: { region: string; kmsKeyArn: pulumi.Input<string> };
     /** Master user name of the database. */
     dbMasterUsername?: string;
-    /** Days a deleted secret can still be restored (7 to 30). */
-    recoveryWindowInDays?: number;
-    /** Protect the secrets from deletion by Pulumi (config `protect`). They are always retained on delete. */
-    protect: boolean;
+    /**
+     * How the secrets end (components/lifecycle.ts): protected, retained and restorable for a recovery
+     * window; or, on an ephemeral stack, deleted at once (the provider removes the replicas first, then
+     * DeleteSecret with ForceDeleteWithoutRecovery: terraform-provider-aws
+     * internal/service/secretsmanager/secret.go, resourceSecretDelete), so the name is free again.
+     */
+    lifecycle: StatefulLifecycle;
 }
 
 /** Characters the generated password may contain: RDS refuses '/', '@', '"' and spaces. */
@@ -47,9 +51,9 @@ export class SiteSecrets extends pulumi.ComponentResource {
     constructor(name: string, args: SiteSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("genie:secrets:SiteSecrets", name, {}, opts);
         const parent = { parent: this };
-        const stateful = { parent: this, protect: args.protect, retainOnDelete: true };
+        const stateful = { parent: this, protect: args.lifecycle.protect, retainOnDelete: args.lifecycle.retainOnDelete };
         const replicas = args.replica ? [{ region: args.replica.region, kmsKeyId: args.replica.kmsKeyArn }] : [];
-        const recoveryWindowInDays = args.recoveryWindowInDays ?? 30;
+        const recoveryWindowInDays = args.lifecycle.secretRecoveryWindowDays;
         this.dbMasterUsername = args.dbMasterUsername ?? "genie_admin";
 
         const password = new random.RandomPassword(`${name}-db-master-password`, {
@@ -163,7 +167,7 @@ export interface AppEnvironmentArgs extends AppEnvironmentEndpoints {
      */
     secret:
         | { existing: { arn: pulumi.Input<string>; name: pulumi.Input<string> } }
-        | { create: { name: string; kmsKeyArn: pulumi.Input<string>; protect: boolean } };
+        | { create: { name: string; kmsKeyArn: pulumi.Input<string>; lifecycle: StatefulLifecycle } };
 }
 
 /**
@@ -207,7 +211,7 @@ export class AppEnvironment extends pulumi.ComponentResource {
                 description: `Genie AI Server: the app's environment on the ${args.site} site (JSON object, written by Pulumi; no passwords)`,
                 kmsKeyId: c.kmsKeyArn,
                 recoveryWindowInDays: 0,
-            }, { parent: this, protect: c.protect });
+            }, { parent: this, protect: c.lifecycle.protect });
             secretArn = secret.arn;
             secretName = secret.name;
         }

@@ -238,6 +238,12 @@ export const CONFIG_SCHEMA = {
         default: true,
         description: "Protect stateful resources (databases, buckets, vaults, keys, registries) from deletion by Pulumi.",
     },
+    ephemeral: {
+        type: "boolean",
+        default: false,
+        description:
+            "A disposable stack (the monthly deploy-from-scratch test, in a sandbox account): pulumi destroy deletes everything, contents included (no protect, no retainOnDelete, no RDS deletion protection, no final snapshots, buckets/vaults/registry force-destroyed, secrets deleted without recovery window, KMS keys with the shortest 7-day window), and the site's fixed physical names carry a label of the stack name (genie-e<6 hex>-...) so two such stacks never collide. Primary site role only; refused with protect true, with backupVaultLockMode compliance, with autoscalingServiceLinkedRole create, and on the production and dr stacks.",
+    },
     siteFenced: {
         type: "boolean",
         default: false,
@@ -272,6 +278,33 @@ export const CONFIG_SCHEMA = {
         type: "boolean",
         default: true,
         description: "Run the scheduled monthly failover drills (AWS FIS) and restore tests.",
+    },
+    incidentManager: {
+        type: "string",
+        default: "disabled",
+        description:
+            "On-call engagement and escalation through AWS Systems Manager Incident Manager: disabled (alerts by SNS only: email, SMS, Slack) or enabled (the production stack declares incidentContacts, escalation plans and response plans for P1 and P2, and those alarms start incidents). Incident Manager is no longer open to new customers: enable it only on an account already onboarded (it has a replication set).",
+    },
+    incidentContacts: {
+        type: "array",
+        default: [],
+        description:
+            "The plan's emergency contacts, in escalation order, each \"Name|+E164 phone|email\" (e.g. \"Technical Lead|+15555550100|lead@example.com\"): Incident Manager engages the first and, when nobody acknowledges within the severity's response time, the next. Required when incidentManager is enabled.",
+    },
+    customerNoticeEmails: {
+        type: "array",
+        default: [],
+        description: "Email addresses subscribed to the customer notices topic (dr stack; customers may also subscribe themselves): told of a P1 and of its resolution.",
+    },
+    customerNoticeSmsNumbers: {
+        type: "array",
+        default: [],
+        description: "E.164 phone numbers subscribed by SMS to the customer notices topic (dr stack).",
+    },
+    communicationTestEnabled: {
+        type: "boolean",
+        default: true,
+        description: "Run the plan's quarterly communication test: a marked test message to every alert topic (every severity's channels) and the status page's test component.",
     },
 } as const satisfies Record<string, ConfigKeySpec>;
 

@@ -1,8 +1,11 @@
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DR_PLAN } from "./dr-plan";
 import { CONFIG_SCHEMA, ConfigKey, PROJECT_NAME } from "./config-schema";
 import { CHATBOT_REGIONS, ChatbotRegion } from "../components/notifications";
 import { postgresClientProblem } from "../components/scheduled-dump";
+import { EmergencyContact, parseContacts } from "../components/incident-response";
+import { EPHEMERAL_LIFECYCLE, keptLifecycle, StatefulLifecycle } from "../components/lifecycle";
 
 /**
  * The typed, validated configuration of one stack.
@@ -96,9 +99,32 @@ export interface StackConfig {
         dbFreeStorageThresholdGb: number;
     };
     protect: boolean;
+    /** A disposable stack (config `ephemeral`: the deploy-from-scratch test): see {@link lifecycle} and {@link nameLabel}. */
+    ephemeral: boolean;
+    /**
+     * How the stack's stateful resources end, from `protect` and `ephemeral`: every component that
+     * declares one takes this object (components/lifecycle.ts).
+     */
+    lifecycle: StatefulLifecycle;
+    /**
+     * What the site's fixed physical names carry after the app's prefix (`genie-<nameLabel>-...`,
+     * `genie/<nameLabel>/...`): the site name (`primary`, `dr`), or on an ephemeral stack a label of the
+     * stack's name ({@link ephemeralNameLabel}), so that stacks of one account never take each other's names.
+     */
+    nameLabel: string;
     /** The site is fenced out of DNS failover (an operator's switch during a DR operation). */
     siteFenced: boolean;
     drillsEnabled: boolean;
+    /** The plan's Incident Response and Communication Plan (components/severity.ts and what uses it). */
+    incidentResponse: {
+        /** Opt-in: Incident Manager engagement and escalation (accounts already onboarded only). */
+        incidentManager: boolean;
+        /** Emergency contacts, in escalation order. */
+        contacts: EmergencyContact[];
+        /** Initial subscribers of the customer notices topic. */
+        customerNotices: { emails: string[]; smsNumbers: string[] };
+        communicationTestEnabled: boolean;
+    };
     /** The ARC Region switch plan (dr stack) and the DNS health check it controls (components/region-switch.ts). */
     regionSwitch: {
         /** Opt-in: the plan activates the DR Region by itself when the primary's P1 alarm is red. */
@@ -110,6 +136,20 @@ export interface StackConfig {
     };
     /** Default tags of every taggable resource of the site. */
     tags: { app: string; stack: string; site: string };
+}
+
+/** The stacks that hold the plan's data: never ephemeral. */
+export const KEPT_STACKS = ["production", "dr"];
+
+/**
+ * The name label of an ephemeral stack: `e` and the first 6 hex digits of the SHA-256 of its name.
+ * As long as `primary`, the name it stands in for, so every name the program derives from the site's
+ * prefix keeps its length (AWS's limits: 63 characters for a bucket, whose name also carries the account
+ * and region; 32 for an ALB, whose name Pulumi derives from its logical name). Every resource also
+ * carries the stack's full name in its `stack` tag.
+ */
+export function ephemeralNameLabel(stack: string): string {
+    return `e${createHash("sha256").update(stack).digest("hex").slice(0, 6)}`;
 }
 
 /** Bad configuration: thrown before any resource is declared. */
@@ -457,6 +497,28 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
     const dbFreeStorageThresholdGb = int("dbFreeStorageThresholdGb", 1, 65536, "allowed: 1 to 65536 GiB");
 
     const protect = bool("protect");
+    // An ephemeral stack is deleted whole by `pulumi destroy`: it must say so on purpose (protect false),
+    // and never be one of the stacks that keep the plan's data.
+    const ephemeral = bool("ephemeral", false);
+    if (ephemeral) {
+        const shortName = stack.split("/").pop() ?? stack;
+        const why = "an ephemeral stack is deleted whole by pulumi destroy (the deploy-from-scratch test)";
+        if (KEPT_STACKS.includes(shortName)) {
+            problems.push(`${key("ephemeral")} = true on the ${shortName} stack: refused on ${KEPT_STACKS.join(" and ")}, whose data the plan keeps; ${why}: give it a stack of its own`);
+        }
+        if (protect) {
+            problems.push(`${key("ephemeral")} = true with ${key("protect")} = true: ${why}, and protected resources cannot be deleted; set ${key("protect")} to false as well`);
+        }
+        if (siteRole !== "primary") {
+            problems.push(`${key("ephemeral")} = true with ${key("siteRole")} = ${show(siteRole)}: an ephemeral stack is a self-contained primary site; a DR site replicates a production stack it cannot take down with it`);
+        }
+        if (vaultLockMode === "compliance") {
+            problems.push(`${key("ephemeral")} = true with ${key("backupVaultLockMode")} = "compliance": a compliance lock keeps the vaults' recovery points for years once its grace days end, so a stack left behind could never be deleted; set it to governance`);
+        }
+        if (autoscalingServiceLinkedRole === "create") {
+            problems.push(`${key("ephemeral")} = true with ${key("autoscalingServiceLinkedRole")} = "create": the account's Auto Scaling service-linked role outlives the stack (it is kept on delete), so the next stack's create would fail with 'has been taken in this account'; set existing (create the role once: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com)`);
+        }
+    }
     const drillsEnabled = bool("drillsEnabled");
     const siteFenced = bool("siteFenced", false);
     const regionSwitchHealthCheckId = raw.regionSwitchHealthCheckId || undefined;
@@ -468,6 +530,27 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
         // At least an hour: a second automatic failover inside the first one's recovery is never wanted.
         minMinutesBetweenExecutions: int("regionSwitchMinMinutesBetweenExecutions", 60, 10080, "60 (an hour) to 10080 (a week)"),
         ...(regionSwitchHealthCheckId ? { healthCheckId: regionSwitchHealthCheckId } : {}),
+    };
+
+    // Incident response and communication.
+    const incidentManagerMode = str("incidentManager");
+    if (incidentManagerMode !== "disabled" && incidentManagerMode !== "enabled") {
+        problems.push(`${key("incidentManager")} = ${show(incidentManagerMode)}: allowed: disabled, enabled (Incident Manager is no longer open to new customers: enabled only on an account already onboarded)`);
+    }
+    const parsedContacts = parseContacts(list("incidentContacts"), key("incidentContacts"));
+    problems.push(...parsedContacts.problems);
+    if (incidentManagerMode === "enabled" && list("incidentContacts").length === 0) {
+        problems.push(`${key("incidentContacts")} = []: incidentManager is enabled: list the emergency contacts in escalation order, each "Name|+E164 phone|email"`);
+    }
+    const customerEmails = list("customerNoticeEmails");
+    for (const email of customerEmails) if (!EMAIL.test(email)) problems.push(`${key("customerNoticeEmails")} has ${show(email)}: not an email address such as customer@example.com`);
+    const customerSms = list("customerNoticeSmsNumbers");
+    for (const n of customerSms) if (!E164.test(n)) problems.push(`${key("customerNoticeSmsNumbers")} has ${show(n)}: not an E.164 phone number such as +15555550100`);
+    const incidentResponse = {
+        incidentManager: incidentManagerMode === "enabled",
+        contacts: parsedContacts.contacts,
+        customerNotices: { emails: customerEmails, smsNumbers: customerSms },
+        communicationTestEnabled: bool("communicationTestEnabled"),
     };
 
     if (problems.length > 0) throw new ConfigError(problems);
@@ -511,8 +594,12 @@ export function parseStackConfig(raw: RawConfig, stack: string, project = PROJEC
             dbFreeStorageThresholdGb,
         },
         protect,
+        ephemeral,
+        lifecycle: ephemeral ? { ...EPHEMERAL_LIFECYCLE } : keptLifecycle(protect),
+        nameLabel: ephemeral ? ephemeralNameLabel(stack) : siteName,
         siteFenced,
         drillsEnabled,
+        incidentResponse,
         regionSwitch,
         tags: { app: "genie-ai-server", stack, site: siteName },
     };

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupStorage, cacheExportsBucketName } from "../components/backup-storage";
 import { BACKUP_SELECTION_TAG_KEY, BackupPlan, BackupVault, backupSelectionRole, backupSelectionTagValue, PrebuiltRole } from "../components/backup-plan";
 import { SiteKey } from "../components/keys";
-import { AppRegistry, replicatedRepository } from "../components/registry";
+import { APP_REPOSITORY_NAME, AppRegistry, replicatedRepository } from "../components/registry";
 import { RestoreTesting, restoreTestingRole } from "../components/restore-testing";
 import { SiteSecrets } from "../components/secrets";
 import { StackConfig } from "./config";
@@ -89,7 +89,7 @@ export interface DataProtection {
 export function defineDataProtection(config: StackConfig, providers: StackProviders, site: string, production?: ProductionOutputs): DataProtection {
     const siteOpts = { provider: providers.site };
     const b = config.backup;
-    const key = new SiteKey(`${site}-key`, { purpose: `the ${config.siteName} site (${config.siteRegion})`, protect: config.protect }, siteOpts);
+    const key = new SiteKey(`${site}-key`, { purpose: `the ${config.siteName} site (${config.siteRegion})`, lifecycle: config.lifecycle }, siteOpts);
     const retention = {
         dailyDays: b.dailyRetentionDays,
         weeklyDays: b.weeklyRetentionDays,
@@ -107,7 +107,7 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
         // A DR site: its own key and ALB log bucket in its region. Its backups, uploads, vault, image
         // and secrets are the production stack's replicas in this region (the landing zone), which
         // exist whether or not the production state can be read; they are found by name.
-        const storage = new BackupStorage(`${site}-storage`, { kmsKeyArn: key.keyArn, retention, buckets: "logs", protect: config.protect }, siteOpts);
+        const storage = new BackupStorage(`${site}-storage`, { kmsKeyArn: key.keyArn, retention, buckets: "logs", lifecycle: config.lifecycle }, siteOpts);
         const repository = replicatedRepository(config.siteRegion, siteOpts);
         const primaryPrefix = secretNamePrefix("primary");
         const secretNames = { dbMaster: `${primaryPrefix}/db-master`, appEnv: `${primaryPrefix}/app-env` };
@@ -195,25 +195,28 @@ export function defineDataProtection(config: StackConfig, providers: StackProvid
 
     // The primary site, and the landing zone it keeps in the DR region.
     const drOpts = { provider: providers.drLandingZone };
-    const drKey = new SiteKey(`${site}-dr-key`, { purpose: `the recovery landing zone (${config.drRegion})`, protect: config.protect }, drOpts);
+    const drKey = new SiteKey(`${site}-dr-key`, { purpose: `the recovery landing zone (${config.drRegion})`, lifecycle: config.lifecycle }, drOpts);
     const replica = { provider: providers.drLandingZone, region: config.drRegion, kmsKeyArn: drKey.keyArn };
 
     const secrets = new SiteSecrets(`${site}-secrets`, {
-        namePrefix: secretNamePrefix(config.siteName),
+        namePrefix: secretNamePrefix(config.nameLabel),
         kmsKeyArn: key.keyArn,
         replica: { region: config.drRegion, kmsKeyArn: drKey.keyArn },
-        protect: config.protect,
+        lifecycle: config.lifecycle,
     }, siteOpts);
-    const storage = new BackupStorage(`${site}-storage`, { kmsKeyArn: key.keyArn, retention, buckets: "all", replica, protect: config.protect }, siteOpts);
+    const storage = new BackupStorage(`${site}-storage`, { kmsKeyArn: key.keyArn, retention, buckets: "all", replica, lifecycle: config.lifecycle }, siteOpts);
 
-    const drVault = new BackupVault(`${site}-dr-backup-vault`, { kmsKeyArn: drKey.keyArn, lock, protect: config.protect }, drOpts);
+    const drVault = new BackupVault(`${site}-dr-backup-vault`, { kmsKeyArn: drKey.keyArn, lock, lifecycle: config.lifecycle }, drOpts);
     const vault = siteVault(config, site, key.keyArn, siteOpts);
     const plan = siteBackupPlan(config, site, vault, drVault.vaultArn, siteOpts);
     const registry = new AppRegistry(`${site}-registry`, {
         kmsKeyArn: key.keyArn,
         imagesKept: b.imageVersionsKept,
         replica,
-        protect: config.protect,
+        // An ephemeral stack's repository is `<site>/genie-ai-server`, under a creation template of its own
+        // prefix: a fixed name (and the registry's ROOT template) would collide with another stack's.
+        ...(config.ephemeral ? { repositoryName: `${site}/${APP_REPOSITORY_NAME}`, creationTemplatePrefix: site } : {}),
+        lifecycle: config.lifecycle,
     }, siteOpts);
 
     // Secret replicas keep the primary's name and ARN, in the DR region.
@@ -282,7 +285,7 @@ function vaultLock(config: StackConfig) {
  */
 /** The site's locked vault, in its region (the primary's, and a DR site's in every role). */
 function siteVault(config: StackConfig, site: string, kmsKeyArn: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions): BackupVault {
-    return new BackupVault(`${site}-backup-vault`, { kmsKeyArn, lock: vaultLock(config), protect: config.protect }, opts);
+    return new BackupVault(`${site}-backup-vault`, { kmsKeyArn, lock: vaultLock(config), lifecycle: config.lifecycle }, opts);
 }
 
 /** The backup plan of a site that serves, into its vault, copying each recovery point to `copyVaultArn`. */

@@ -4,10 +4,11 @@ import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { Database } from "../components/database";
 import { SiteKey } from "../components/keys";
 import { Monitoring, REGION_SWITCH_EVENTS_REGION, RegionSwitchAlerts } from "../components/monitoring";
-import { Notifications, SEVERITIES, SlackChannel } from "../components/notifications";
+import { Notifications, SEVERITIES, Severity, SlackChannel } from "../components/notifications";
+import type { IncidentSeverity } from "../components/severity";
 import { StackConfig } from "./config";
 import { DataProtection } from "./data-protection";
-import { StackProviders } from "./providers";
+import { GLOBAL_METRICS_REGION, StackProviders } from "./providers";
 import { ServingPath } from "./serving-path";
 
 /** What the monitoring section watches and where it sends alerts: the sections declared before it. */
@@ -23,6 +24,8 @@ export interface MonitoredSite {
      * executions go to the alert topics of the region where Region switch emits its events.
      */
     regionSwitchPlan?: boolean;
+    /** Incident Manager response plans by severity (config incidentManager: enabled; infra/communication.ts). */
+    responsePlanArns?: Partial<Record<IncidentSeverity, pulumi.Input<string>>>;
 }
 
 /**
@@ -44,6 +47,16 @@ export interface MonitoredSite {
  * and drills and changes the app instance role's policy (test/monitoring.test.ts lists them). A
  * failover path that needs nothing of the primary region is issue 13's.
  */
+/** Alert topics the stack keeps outside its site's region, with what a publisher there needs (the communication test). */
+export interface RegionalAlertTopics {
+    /** Component name prefix of what tests them (`<site>-global-metrics`, `<site>-landing-zone`). */
+    name: string;
+    region: string;
+    provider: aws.Provider;
+    topicArns: Partial<Record<Severity, pulumi.Input<string>>>;
+    kmsKeyArn: pulumi.Input<string>;
+}
+
 export function defineMonitoring(config: StackConfig, providers: StackProviders, site: string, watched: MonitoredSite) {
     const { notifications, database, servingPath, dataProtection } = watched;
     const siteOpts = { provider: providers.site };
@@ -51,6 +64,7 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
     const chatTopics: pulumi.Input<string>[] = SEVERITIES.map((s) => notifications.topicArns[s]);
     const accountId = aws.getCallerIdentityOutput({}, siteOpts).accountId;
     let globalAlerts: Notifications | undefined;
+    const otherRegionTopics: RegionalAlertTopics[] = [];
     // Region switch events are emitted in us-east-1 (components/monitoring.ts, REGION_SWITCH_EVENTS_REGION):
     // through the us-east-1 provider, or the site's when the site is there.
     if (watched.regionSwitchPlan && !providers.globalMetrics && config.siteRegion !== REGION_SWITCH_EVENTS_REGION) {
@@ -58,7 +72,7 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
     }
     if (providers.globalMetrics) {
         const globalOpts = { provider: providers.globalMetrics };
-        const globalKey = new SiteKey(`${site}-global-metrics-key`, { purpose: `the ${config.siteName} site's alarm topic in us-east-1`, protect: config.protect }, globalOpts);
+        const globalKey = new SiteKey(`${site}-global-metrics-key`, { purpose: `the ${config.siteName} site's alarm topic in us-east-1`, lifecycle: config.lifecycle }, globalOpts);
         globalAlerts = new Notifications(`${site}-global-metrics-alerts`, {
             kmsKeyArn: globalKey.keyArn,
             accountId,
@@ -68,6 +82,7 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
             severities: watched.regionSwitchPlan ? ["critical", "high"] : ["critical"],
         }, globalOpts);
         healthCheckTopicArn = globalAlerts.topicArns.critical;
+        otherRegionTopics.push({ name: `${site}-global-metrics`, region: GLOBAL_METRICS_REGION, provider: providers.globalMetrics, topicArns: globalAlerts.topicArns, kmsKeyArn: globalKey.keyArn });
         chatTopics.push(healthCheckTopicArn);
         if (watched.regionSwitchPlan) chatTopics.push(globalAlerts.topicArns.high);
     }
@@ -93,6 +108,7 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
             severities: ["high"],
         }, { provider: providers.drLandingZone });
         vaults.drLandingZone.sendAlertsTo(landingZoneAlerts.topicArns.high);
+        otherRegionTopics.push({ name: `${site}-landing-zone`, region: config.drRegion, provider: providers.drLandingZone, topicArns: landingZoneAlerts.topicArns, kmsKeyArn: dataProtection.outputs.drKmsKeyArn as pulumi.Output<string> });
         chatTopics.push(landingZoneAlerts.topicArns.high);
     }
 
@@ -125,6 +141,7 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
         // dr stack's region. (Copies INTO that vault are the source region's copy jobs, alerted there.)
         restoreJobFailures: true,
         cacheSnapshotStateMachineArn: watched.cacheSnapshotJobArn,
+        responsePlanArns: watched.responsePlanArns,
     }, siteOpts);
 
     // Slack: one channel configuration for the stack, through a region with Chatbot's API, listing
@@ -144,6 +161,7 @@ export function defineMonitoring(config: StackConfig, providers: StackProviders,
     }
     return {
         criticalAlarmArn: monitoring.criticalAlarmArn,
+        otherRegionTopics,
         outputs: {
             criticalAlarmArn: monitoring.criticalAlarmArn,
             alarmNames: monitoring.alarmNames,

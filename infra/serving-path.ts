@@ -82,6 +82,7 @@ export function defineServingPath(
         hostedZoneId: config.dns.hostedZoneId,
         // The production stack owns the certificate validation record both sites' certificates use.
         validationRecord: config.siteRole === "primary" ? "create" : "shared",
+        lifecycle: config.lifecycle,
         accessLogsBucket: dataProtection.logsBucketName,
         accessLogsBucketPolicy: dataProtection.logsBucketPolicy,
         accessLogsPrefix: ALB_LOGS_PREFIX,
@@ -107,7 +108,7 @@ export function defineServingPath(
         cache: { host: cache.primaryEndpoint, port: PORTS.redis, authSecretId: cache.authSecretArn },
         secret: dataProtection.appEnvSecretArn
             ? { existing: { arn: dataProtection.appEnvSecretArn, name: dataProtection.secretNames.appEnv } }
-            : { create: { name: `${secretNamePrefix(config.siteName)}/app-env`, kmsKeyArn: dataProtection.kmsKeyArn, protect: config.protect } },
+            : { create: { name: `${secretNamePrefix(config.nameLabel)}/app-env`, kmsKeyArn: dataProtection.kmsKeyArn, lifecycle: config.lifecycle } },
     }, siteOpts);
     const appEnvSecret = {
         arn: appEnvironment.secretArn,

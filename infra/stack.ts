@@ -11,6 +11,7 @@ import { SecurityGroups } from "../components/security-groups";
 import { StackConfig } from "./config";
 import { DataProtection, defineDataProtection, defineRestoreTesting } from "./data-protection";
 import { defineMonitoring } from "./monitoring";
+import { defineCommunication, defineIncidentResponse } from "./communication";
 import { ProductionOutputs, productionOutputs } from "./production-outputs";
 import { createProviders } from "./providers";
 import { defineServingPath } from "./serving-path";
@@ -30,7 +31,9 @@ export const NAME_PREFIX = "genie";
 export function defineStack(config: StackConfig) {
     const providers = createProviders(config);
     const siteOpts = { provider: providers.site };
-    const site = `${NAME_PREFIX}-${config.siteName}`;
+    // The site's prefix, in every logical and fixed physical name: `genie-primary`, `genie-dr`, or on an
+    // ephemeral stack `genie-e<6 hex>` (config.nameLabel: as long as "primary", so no name grows).
+    const site = `${NAME_PREFIX}-${config.nameLabel}`;
     const outputs: Record<string, pulumi.Input<unknown>> = {
         siteRole: config.siteRole,
         siteRegion: config.siteRegion,
@@ -93,7 +96,7 @@ export function defineStack(config: StackConfig) {
             ? { provider: providers.drLandingZone, kmsKeyArn: dataProtection.outputs.drKmsKeyArn as pulumi.Output<string> }
             : undefined,
         eventTopicArn: notifications.topicArns.critical,
-        protect: config.protect,
+        lifecycle: config.lifecycle,
         generation: config.database.generation,
     }, siteOpts);
     Object.assign(outputs, {
@@ -116,11 +119,11 @@ export function defineStack(config: StackConfig) {
         subnetIds: network.dataSubnetIds,
         securityGroupId: securityGroups.cacheSecurityGroupId,
         kmsKeyArn: dataProtection.kmsKeyArn,
-        authSecretName: `genie/${config.siteName}/redis-auth`,
+        authSecretName: `genie/${config.nameLabel}/redis-auth`,
         snapshotRetentionDays: config.backup.redisSnapshotRetentionDays,
         logRetentionDays: config.backup.logRetentionDays,
         seedRdbArn: config.cache.seedRdbArn,
-        protect: config.protect,
+        lifecycle: config.lifecycle,
     }, siteOpts);
     Object.assign(outputs, { cacheReplicationGroupId: cache.replicationGroupId, cachePrimaryEndpoint: cache.primaryEndpoint, cacheAuthSecretArn: cache.authSecretArn });
     // The second daily snapshot, exported to the Redis exports bucket (7-day lifecycle, replicated to the other region).
@@ -195,8 +198,12 @@ export function defineStack(config: StackConfig) {
     // (FIS drills stop on it) and the site's dashboard (infra/monitoring.ts).
     // The stack that owns the Region switch plan (below) also routes its evaluation warnings and failed executions.
     const ownsRegionSwitchPlan = config.siteRole !== "primary";
-    const monitoring = defineMonitoring(config, providers, site, { notifications, database, servingPath, dataProtection, cacheSnapshotJobArn, regionSwitchPlan: ownsRegionSwitchPlan });
+    // Incident Manager engagement (opt-in) before the alarms that start it; then the status page, the
+    // customer notices and the quarterly communication test (infra/communication.ts).
+    const { responsePlanArns } = defineIncidentResponse(config, providers, NAME_PREFIX, site, notifications);
+    const monitoring = defineMonitoring(config, providers, site, { notifications, database, servingPath, dataProtection, cacheSnapshotJobArn, regionSwitchPlan: ownsRegionSwitchPlan, responsePlanArns });
     Object.assign(outputs, monitoring.outputs);
+    Object.assign(outputs, defineCommunication(config, providers, NAME_PREFIX, site, { notifications, kmsKeyArn: dataProtection.kmsKeyArn, otherRegionTopics: monitoring.otherRegionTopics }).outputs);
 
     // ── Region switch: the failover and the return as one ARC plan (dr stack) ─────────────────
     // Owned by the dr stack: executions run on the plan's data plane in either Region, and nothing here

@@ -66,6 +66,8 @@ export interface RecordedResource {
     /** Its outputs (inputs plus what AWS computes: arn, endpoints ...), secrets redacted. */
     outputs: Record<string, any>;
     opts: RecordedOptions;
+    /** Per input property, the URNs of the resources its value came from (the request's propertyDependencies, which the engine gives stack rules). */
+    propertyDependencies?: Record<string, string[]>;
 }
 
 export interface RecordedInvoke {
@@ -104,6 +106,12 @@ export interface EvaluateOptions {
      * would, where a provider's configuration, an invoke, or a create/update/delete needs one of them.
      */
     regionOutage?: RegionOutage;
+    /**
+     * The stack's own config, instead of its Pulumi.<stack>.yaml (a stack that has no file, such as the
+     * deploy test's ephemeral stack): `key` or `namespace:key` → value as the engine passes it. The
+     * project's defaults (Pulumi.yaml) still apply under it, and `config` above still applies over it.
+     */
+    stackConfig?: Record<string, string>;
 }
 
 /**
@@ -130,13 +138,13 @@ export function listStacks(projectDir = PROJECT_DIR): string[] {
  * The config the Pulumi engine would pass the program for a stack: the project's declared defaults,
  * overlaid with the stack file's values, every key namespaced, every value a string.
  */
-export function loadEngineConfig(stack: string, projectDir = PROJECT_DIR): { project: string; config: Record<string, string> } {
+export function loadEngineConfig(stack: string, projectDir = PROJECT_DIR, given?: Record<string, string>): { project: string; config: Record<string, string> } {
     const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
     const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(stackFile)) {
+    if (!given && !fs.existsSync(stackFile)) {
         throw new Error(`unknown stack ${JSON.stringify(stack)}: ${stackFile} does not exist; stacks: ${listStacks(projectDir).join(", ")}`);
     }
-    const stackConfig = YAML.parse(fs.readFileSync(stackFile, "utf8"))?.config ?? {};
+    const stackConfig = given ?? YAML.parse(fs.readFileSync(stackFile, "utf8"))?.config ?? {};
     const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
     const config: Record<string, string> = {};
     for (const [key, spec] of Object.entries<any>(project.config ?? {})) {
@@ -188,7 +196,7 @@ export function evaluateStack(stack: string, options: EvaluateOptions = {}): Pro
 
 /** The stack's engine config with the evaluation's changes applied. */
 function stackConfig(stack: string, options: EvaluateOptions): { project: string; config: Record<string, string> } {
-    const { project, config } = loadEngineConfig(stack);
+    const { project, config } = loadEngineConfig(stack, PROJECT_DIR, options.stackConfig);
     for (const [key, value] of Object.entries(options.config ?? {})) {
         const qualified = key.includes(":") ? key : `${project}:${key}`;
         if (value === undefined) delete config[qualified];
@@ -283,6 +291,9 @@ async function evaluate(stack: string, options: EvaluateOptions, deployed: reado
                         ignoreChanges: req.getIgnorechangesList(),
                         ...recordedAliases(req, stack, project),
                     },
+                    propertyDependencies: Object.fromEntries(
+                        [...(req.getPropertydependenciesMap()?.entries() ?? [])].map(([key, deps]: [string, any]) => [key, deps.getUrnsList() as string[]]),
+                    ),
                 });
             }
             callback(err, resp);

@@ -6,6 +6,7 @@
 import { evaluateStack, EvaluateOptions, RecordedResource, StackEvaluation } from "./mock-runtime";
 import { checkPolicies, PackConfig, Violation } from "./policy-runner";
 import { computePosture, describeState, isMissed, Posture, renderPosture } from "./posture";
+import { planTests, renderPlanTests } from "./plan-tests";
 
 export interface PlanResource {
     urn: string;
@@ -15,6 +16,16 @@ export interface PlanResource {
     region?: string;
     props: Record<string, unknown>;
     opts: { protect: boolean; retainOnDelete: boolean };
+    /** What `npm run policy -- check` needs to run the pack as the plan does: */
+    custom: boolean;
+    /** the provider's URN, */
+    provider?: string;
+    id?: string;
+    /** outputs (secrets redacted), */
+    outputs: Record<string, unknown>;
+    /** every resource it depends on, and per input property the resources its value came from. */
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
 }
 
 export interface ComponentSummary {
@@ -124,6 +135,12 @@ export function planJson(report: PlanReport) {
                 region: r.region,
                 props: r.props,
                 opts: { protect: r.opts.protect, retainOnDelete: r.opts.retainOnDelete },
+                custom: r.custom,
+                provider: r.provider,
+                id: r.id,
+                outputs: r.outputs,
+                dependencies: r.opts.dependsOn,
+                propertyDependencies: r.propertyDependencies ?? {},
             }),
         ),
         summary: { total: report.total, byRegion: report.byRegion },
@@ -153,6 +170,8 @@ export function renderPlan(report: PlanReport): string {
     lines.push(`  ${"total".padEnd(width)}  ${totals.join("  ")}  ${String(report.total).padStart(5)}`);
     lines.push("");
     lines.push(renderPosture(report.posture));
+    lines.push("");
+    lines.push(renderPlanTests(planTests(report.evaluation)));
     lines.push("");
     if (report.problems.length === 0) {
         lines.push("No problems found.");

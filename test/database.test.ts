@@ -177,7 +177,8 @@ describe("database: the primary site", () => {
         const subscription = one(ev, "aws:rds/eventSubscription:EventSubscription", "genie-primary-db-events");
         expect(subscription.props.eventCategories).to.have.members([...DATABASE_EVENT_CATEGORIES]);
         expect(subscription.props.sourceIds).to.deep.equal(["genie-primary-db"]);
-        expect(subscription.props.tags).to.deep.equal({ alert: "database-down" });
+        // One of the plan's "Database down" alerts, at the severity the one table gives RDS events (P2, critical topic).
+        expect(subscription.props.tags).to.deep.equal({ alert: "database-down", "incident-severity": "P2", severity: "critical" });
         const topic = resolve(ev, subscription.props.snsTopic)!;
         expect(topic.name).to.equal("genie-primary-alerts-critical");
         // RDS may publish to the topic, and use the key that encrypts it.

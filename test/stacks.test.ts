@@ -20,18 +20,28 @@ describe("both stacks", () => {
         // its region: the site's health-check alarm, its critical topic (with the key encrypting it and the
         // same subscribers) are there, on the global-metrics provider. So are the EventBridge rules of the
         // Region switch plan's events (emitted in us-east-1) and the high topic of its evaluation warnings
-        // (components/monitoring.ts, RegionSwitchAlerts). Nothing else leaves us-west-2.
+        // (components/monitoring.ts, RegionSwitchAlerts). The quarterly communication test of those topics
+        // and the forwarding of the health-check alarm to the status page publish from there too
+        // (infra/communication.ts). Nothing else leaves us-west-2.
         const globalMetrics = ofType(ev, "pulumi:providers:aws").find((p) => p.name === "global-metrics-region")!;
         expect(globalMetrics.region).to.equal("us-east-1");
         const elsewhere = ev.resources.filter((r) => isRegional(r) && r.region !== "us-west-2");
         expect(elsewhere.map((r) => `${r.type} ${r.name}`).sort()).to.deep.equal([
+            "aws:cloudwatch/eventRule:EventRule genie-dr-global-alarms-to-status-page",
             "aws:cloudwatch/eventRule:EventRule genie-dr-region-switch-alerts-evaluation-warning",
             "aws:cloudwatch/eventRule:EventRule genie-dr-region-switch-alerts-execution-failed",
+            "aws:cloudwatch/eventTarget:EventTarget genie-dr-global-alarms-to-status-page",
             "aws:cloudwatch/eventTarget:EventTarget genie-dr-region-switch-alerts-evaluation-warning",
             "aws:cloudwatch/eventTarget:EventTarget genie-dr-region-switch-alerts-execution-failed",
             "aws:cloudwatch/metricAlarm:MetricAlarm genie-dr-monitoring-app-health-check",
+            "aws:iam/role:Role genie-dr-global-alarms-to-status-page-role",
+            "aws:iam/role:Role genie-dr-global-metrics-communication-test-role",
+            "aws:iam/rolePolicy:RolePolicy genie-dr-global-alarms-to-status-page-role",
+            "aws:iam/rolePolicy:RolePolicy genie-dr-global-metrics-communication-test-role",
             "aws:kms/alias:Alias genie-dr-global-metrics-key-alias",
             "aws:kms/key:Key genie-dr-global-metrics-key-key",
+            "aws:scheduler/schedule:Schedule genie-dr-global-metrics-communication-test-critical",
+            "aws:scheduler/schedule:Schedule genie-dr-global-metrics-communication-test-high",
             "aws:sns/topic:Topic genie-dr-global-metrics-alerts-critical",
             "aws:sns/topic:Topic genie-dr-global-metrics-alerts-high",
             "aws:sns/topicPolicy:TopicPolicy genie-dr-global-metrics-alerts-critical",

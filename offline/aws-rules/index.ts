@@ -9,6 +9,7 @@ import type { AwsRule, AwsRuleViolation, RuleContext } from "./types";
 import { rules as arcRules } from "./arc";
 import { rules as backupRules } from "./backup";
 import { rules as chatbotRules } from "./chatbot";
+import { rules as communicationRules } from "./communication";
 import { rules as ecrRules } from "./ecr";
 import { rules as elasticacheRules } from "./elasticache";
 import { rules as elbRules } from "./elb";
@@ -26,6 +27,7 @@ export const AWS_RULES: readonly AwsRule[] = [
     ...arcRules,
     ...backupRules,
     ...chatbotRules,
+    ...communicationRules,
     ...ecrRules,
     ...elasticacheRules,
     ...elbRules,
