@@ -3,7 +3,7 @@
 //
 //   npm run bench -- --only restore                       # scale 70 (about 1 GB), 3 rounds
 //   npm run bench -- --only restore --scale 5 --rounds 1  # quick run
-//   node -r ts-node/register/transpile-only bench/restore-s3.ts --scale 70 --rounds 3 [--no-write]
+//   node -r ./offline/register.js bench/restore-s3.ts --scale 70 --rounds 3 [--no-write]
 //
 // Plan, from S3:  aws s3 cp s3://bucket/database/backup.sql.gz . ; createdb NEW ; gunzip -c | psql -d NEW ;
 //                 SELECT count(*) FROM pgbench_accounts   (the plan's "verify data integrity" step)

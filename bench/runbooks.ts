@@ -1,8 +1,8 @@
 // Benchmark: scripts/backup.sh db-dump + scripts/recovery.sh restore-dump (verification included)
 // against the DR plan's own commands (pg_dump | gzip, then gunzip | psql), same server, same run.
 //
-//   node -r ts-node/register/transpile-only bench/runbooks.ts
-//   BENCH_PGBENCH_SCALE=5 node -r ts-node/register/transpile-only bench/runbooks.ts   # quick run
+//   node -r ./offline/register.js bench/runbooks.ts
+//   BENCH_PGBENCH_SCALE=5 node -r ./offline/register.js bench/runbooks.ts   # quick run
 //
 // Env: BENCH_PGBENCH_SCALE (default 70, about 1.1 GB), BENCH_JOBS (default: CPU count),
 //      BENCH_PGBENCH_PARTITIONS (default "0,8": one run unpartitioned, one with pgbench_accounts in 8 partitions),

@@ -6,13 +6,14 @@ import * as path from "path";
 import { PROJECT_DIR } from "../offline/mock-runtime";
 import { planJson, renderPlan, summarise } from "../offline/plan";
 import { stack } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
 /** Runs the offline plan CLI as a user would (`npm run plan -- ...`, minus npm's banner). */
 function plan(...args: string[]) {
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "offline/cli.ts", ...args], {
+    const result = spawnSync(process.execPath, ["-r", "./offline/register.js", "offline/cli.ts", ...args], {
         cwd: PROJECT_DIR,
         encoding: "utf8",
-        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" },
+        env: { ...process.env },
     });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -45,7 +46,7 @@ describe("offline plan", () => {
         expect(run.code, run.stderr).to.equal(0);
         const doc = JSON.parse(fs.readFileSync(file, "utf8"));
         expect(doc.stack).to.equal("production");
-        const vpc = doc.resources.find((r: any) => r.type === "aws:ec2/vpc:Vpc");
+        const vpc = doc.resources.find((r: any) => r.type === AWS_TYPES.vpc);
         expect(vpc).to.include({ name: "genie-primary-network-vpc", region: "us-east-1" });
         expect(vpc.props.cidrBlock).to.equal("10.20.0.0/16");
         expect(vpc.opts).to.have.keys("protect", "retainOnDelete");

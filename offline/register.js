@@ -1,0 +1,75 @@
+/**
+ * How every offline entry (the plan, the policy check, the bench, mocha) loads the project's TypeScript,
+ * fast (issue 17: the plan against the floor of loading the SDK):
+ * - esbuild transpiles each file as it is required (types are checked once, by `tsc --noEmit` in
+ *   `npm test`), and the output is kept in node_modules/.cache/genie-ts by a hash of the esbuild version,
+ *   the file's path and its text: a file is transpiled once until it changes;
+ * - the TypeScript compiler that @pulumi/pulumi's runtime requires when it loads (for closure
+ *   serialization, which nothing here uses) is loaded only if something touches it.
+ * Source maps are inline, so stack traces name the .ts lines.
+ */
+"use strict";
+const crypto = require("crypto");
+const fs = require("fs");
+const Module = require("module");
+const path = require("path");
+const esbuild = require("esbuild");
+
+const ROOT = path.join(__dirname, "..");
+
+// @pulumi/pulumi/runtime/closure/parseFunction.js requires its TypeScript shim when the runtime loads;
+// a proxy in its place loads the real compiler on first use instead.
+const shim = require.resolve("@pulumi/pulumi/typescript-shim", { paths: [ROOT] });
+let typescript;
+const loadTypescript = () => (typescript ??= require("typescript"));
+const lazy = new Module(shim, module);
+lazy.filename = shim;
+lazy.loaded = true;
+lazy.exports = new Proxy(
+    {},
+    {
+        get: (_target, key) => loadTypescript()[key],
+        has: (_target, key) => key in loadTypescript(),
+        ownKeys: () => Reflect.ownKeys(loadTypescript()),
+        getOwnPropertyDescriptor: (_target, key) => Object.getOwnPropertyDescriptor(loadTypescript(), key),
+    },
+);
+require.cache[shim] = lazy;
+
+// The tsconfig's emit semantics that matter at run time (target ES2022: class fields are defined).
+const TRANSFORM = {
+    loader: "ts",
+    format: "cjs",
+    target: "node20",
+    sourcemap: "inline",
+    tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+    // `await import("./x")` becomes a require, as tsc's CommonJS output does (Node's own import() would
+    // bypass this hook and find no .ts loader).
+    supported: { "dynamic-import": false },
+};
+const CACHE_DIR = path.join(ROOT, "node_modules", ".cache", "genie-ts");
+
+function transpile(source, filename) {
+    const key = crypto.createHash("sha256").update(`${esbuild.version}\0${filename}\0${source}`).digest("hex");
+    const cached = path.join(CACHE_DIR, `${key}.js`);
+    try {
+        return fs.readFileSync(cached, "utf8");
+    } catch {
+        // not cached yet
+    }
+    const { code } = esbuild.transformSync(source, { ...TRANSFORM, sourcefile: filename });
+    try {
+        fs.mkdirSync(CACHE_DIR, { recursive: true });
+        const partial = `${cached}.${process.pid}.tmp`;
+        fs.writeFileSync(partial, code);
+        fs.renameSync(partial, cached); // atomic: parallel processes never read half a file
+    } catch {
+        // a read-only tree still runs, uncached
+    }
+    return code;
+}
+
+Module._extensions[".ts"] = (module, filename) => {
+    module._compile(transpile(fs.readFileSync(filename, "utf8"), filename), filename);
+};
+process.setSourceMapsEnabled(true);
