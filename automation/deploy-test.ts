@@ -160,7 +160,7 @@ export function deployTestConfig(env: NodeJS.ProcessEnv, projectDir = PROJECT_DI
         "genie-infra:protect": "false",
         "genie-infra:backupVaultLockMode": "governance",
         // The account's Auto Scaling service-linked role outlives any stack: the sandbox has it (created
-        // once, README "Deploy from scratch"), and an ephemeral stack never declares it.
+        // once, docs/operations.md "Monthly deploy from scratch"), and an ephemeral stack never declares it.
         "genie-infra:autoscalingServiceLinkedRole": "existing",
         "genie-infra:drillsEnabled": "false",
         "genie-infra:communicationTestEnabled": "false",

@@ -38,7 +38,7 @@ export function communicationTestCron(minuteOffset = 0): string {
 export function testMessage(topic: Severity, where: string): { subject: string; text: string; sms: string; chatbot: ChatbotNotification } {
     const severities = INCIDENT_SEVERITIES.filter((s) => SEVERITY_LEVELS[s].topic === topic);
     const channel = `the ${severities.join("/")} channel (${topic} topic of ${where})`;
-    const text = `${TEST_MARK} Genie communication test (every ${DR_PLAN.communicationTestIntervalMonths} months, plan "Communication plan test"): ${channel}. No incident, no action: confirm receipt as the README's "Incident response and communication" section says.`;
+    const text = `${TEST_MARK} Genie communication test (every ${DR_PLAN.communicationTestIntervalMonths} months, plan "Communication plan test"): ${channel}. No incident, no action: confirm receipt as docs/operations.md "Incident response and communication" says.`;
     return {
         // SNS Publish: Subject "must be ASCII text ... and must be less than 100 characters long".
         subject: `${TEST_MARK} Genie communication test: ${topic} (${where})`.slice(0, 99),
@@ -51,7 +51,7 @@ export function testMessage(topic: Severity, where: string): { subject: string; 
                 textType: "client-markdown",
                 title: `${TEST_MARK} Genie communication test: ${severities.join("/")} (${topic})`,
                 description: text,
-                nextSteps: ["No incident, no action", 'Confirm receipt: README "Incident response and communication"'],
+                nextSteps: ["No incident, no action", 'Confirm receipt: docs/operations.md "Incident response and communication"'],
                 keywords: ["test", ...severities],
             },
             metadata: { eventType: "communication-test", additionalContext: { topic, where } },

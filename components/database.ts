@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: one component, four ways the site's database comes to exist (primary,
+// replica, promoted, restored: below) that share every setting; split, the ways would drift apart.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -32,8 +34,8 @@ import { severityTags } from "./severity";
  * name), created as a new replica, while the promoted or restored instance of the generation before
  * leaves the program. That instance is declared `retainOnDelete` as soon as it serves (promoted or
  * restored), so leaving the stack never deletes it: it stays in AWS, with its log groups, until the
- * operator has checked the new replica and deletes it with a final snapshot (README: Return the DR site
- * to standby). Its `protect` must be lifted first (`pulumi state unprotect`): Pulumi refuses to drop a
+ * operator has checked the new replica and deletes it with a final snapshot (docs/operations.md:
+ * Failback, step 5). Its `protect` must be lifted first (`pulumi state unprotect`): Pulumi refuses to drop a
  * protected resource even when it retains it, and `checkTransition` models that refusal.
  */
 export type DatabaseRole =

@@ -21,14 +21,14 @@ import * as pulumi from "@pulumi/pulumi";
  * control-plane call) as long as it is run without a full `--refresh`. After an execution promoted the DR
  * replica, refresh that database alone first (`pulumi refresh --target <its urn>`): without it the state
  * still holds replicateSourceDb and the update calls PromoteReadReplica on an instance that is no longer
- * a replica, which RDS refuses (README: converging the stacks).
+ * a replica, which RDS refuses (docs/operations.md: Converging the stacks).
  *
  * The activate workflow of the primary region (the return) scales production's app group and moves DNS
  * back, once failback has restored the DR site's final dump into production's database: it promotes
  * nothing, since production's database is never a replica of the DR one here, and the Region switch
  * "post recovery" workflow that would re-create replication is not in the pinned provider
  * (workflowTargetAction: activate or deactivate). The EC2 Auto Scaling block raises the group's minimum,
- * which the next `pulumi up` puts back to the configured minimum (README: Known limitations).
+ * which the next `pulumi up` puts back to the configured minimum (docs/development.md: Known limitations).
  */
 
 /** Plan names (CreatePlan API): 1-32 characters, letters, digits and inner hyphens. */
@@ -152,7 +152,7 @@ export class RegionSwitch extends pulumi.ComponentResource {
         };
         // The failover promotes the DR replica while the DR app group scales. The return does not promote:
         // production's database is never a replica of the DR one in these stacks (failback restores the DR
-        // site's final dump into it, README: Failback), and the "post recovery" workflow that would re-create
+        // site's final dump into it, docs/operations.md: Failback), and the "post recovery" workflow that would re-create
         // replication is not in the pinned provider; it scales production's group and moves DNS back.
         const workflow = (target: RegionSwitchSite) => ({
             workflowTargetAction: "activate",

@@ -103,14 +103,18 @@ export const STATUS_COMPONENTS = {
 } as const;
 export type StatusComponent = keyof typeof STATUS_COMPONENTS;
 
-/** The README sections (headings) an alert's runbook points to, and the runbook commands under them. */
+/**
+ * The sections (headings under "When an alert fires" in docs/operations.md) an alert's runbook points
+ * to, and the runbook commands under them. test/docs.test.ts checks each heading exists and lists every
+ * alert of its group.
+ */
 export const RUNBOOKS = {
-    outage: 'README "Failover, failback and the DR simulation" (scripts/recovery.sh)',
-    database: 'README "Database and cache" (scripts/recovery.sh, scripts/backup.sh)',
-    application: 'README "Serving path and failover" (scripts/recovery.sh verify-app, rollback-image)',
-    dataProtection: 'README "Backup strategy: plan line -> resource -> test" (scripts/backup.sh)',
-    capacity: 'README "Monitoring and alerting" (disk space)',
-    failover: 'README "Failover, failback and the DR simulation" (Region switch)',
+    outage: 'docs/operations.md "Complete outage (P1)" (scripts/recovery.sh, scripts/status.sh)',
+    database: 'docs/operations.md "Database alerts" (scripts/recovery.sh, scripts/backup.sh)',
+    application: 'docs/operations.md "Application alerts" (scripts/recovery.sh verify-app, rollback-image)',
+    dataProtection: 'docs/operations.md "Data protection alerts" (scripts/backup.sh)',
+    capacity: 'docs/operations.md "Capacity alerts" (disk space)',
+    failover: 'docs/operations.md "Region switch alerts" (Region switch)',
 } as const;
 export type Runbook = keyof typeof RUNBOOKS;
 
@@ -118,14 +122,14 @@ export interface Classification {
     severity: IncidentSeverity;
     component: StatusComponent;
     runbook: Runbook;
-    /** Why this severity, in the plan's terms (the README's table). */
+    /** Why this severity, in the plan's terms (the table in docs/operations.md). */
     why: string;
 }
 
 /**
  * Every alarm and event of the stacks, by its key (the alarm name's last part, `genie-<site>-monitoring-<key>`,
  * or the rule's), with its severity. The one place that decides it: the alarms, the status function, the
- * README table and the tests read this.
+ * docs/operations.md's table and the tests read this.
  */
 export const CLASSIFICATION = {
     "complete-outage": { severity: "P1", component: "application", runbook: "outage", why: "the application AND the database of the site are down together: the plan's complete system outage" },

@@ -123,7 +123,7 @@ export const CONFIG_SCHEMA = {
         type: "integer",
         default: 1,
         description:
-            "DR site: which incarnation of the DR database the stack declares, 1 to 99: 1 is genie-dr-db, N is genie-dr-db-gN. Raise it by one, with siteRole standby, to return an active DR site to standby: the next generation is created as a new replica, and the promoted instance leaves the stack but stays in AWS until you delete it (README: Return the DR site to standby).",
+            "DR site: which incarnation of the DR database the stack declares, 1 to 99: 1 is genie-dr-db, N is genie-dr-db-gN. Raise it by one, with siteRole standby, to return an active DR site to standby: the next generation is created as a new replica, and the promoted instance leaves the stack but stays in AWS until you delete it (docs/operations.md: Failback, step 5).",
     },
     primaryDatabaseArn: {
         type: "string",

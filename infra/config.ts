@@ -1,3 +1,8 @@
+// Over 300 lines on purpose: the stack's typed config and its validation. Most rules relate several keys (the
+// site role decides sizes, recovery source and service-linked role; min against max; retentions against the
+// vault lock maximum; the ephemeral lifecycle), so they stay in one function here rather than next to single
+// keys in config-schema.ts, where a key's rules would be split across two files; every message names the key,
+// the value and what is allowed (test/config.test.ts).
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DR_PLAN } from "./dr-plan";

@@ -1,14 +1,18 @@
 /**
- * `npm run plan -- <stack> [--json <file>]`: the offline plan of a stack (no credentials needed).
+ * `npm run plan -- <stack> [--json <file>] [--diagram <file>]`: the offline plan of a stack (no credentials needed).
  * Exit codes: 0 plan clean, 1 config error or problems found, 2 bad usage.
  */
 import * as fs from "fs";
 import { listStacks } from "./mock-runtime";
 import { planJson, renderPlan, runPlan } from "./plan";
+import { renderDiagram, writeDiagram } from "./diagram";
 import { PackConfig, readPackConfig } from "./policy-runner";
 
 const USAGE = `usage: npm run plan -- <stack> [--json <file>] [--config key=value ...]
   --json <file>        also write every resource (props, options) as JSON to <file>
+  --diagram <file>     also write a Mermaid diagram of the stack (regions, tiers, replication,
+                       DNS failover, alert routes) to <file>; a Markdown file keeps its text and
+                       gets the diagram in the mermaid block after its "<!-- diagram: <stack> -->" line
   --config key=value   try a config change without editing the stack file (repeatable),
                        e.g. --config siteRole=active
   --policy-config <file>  the policy pack's config, as pulumi's --policy-pack-config takes it
@@ -17,6 +21,7 @@ const USAGE = `usage: npm run plan -- <stack> [--json <file>] [--config key=valu
 async function main(argv: string[]): Promise<number> {
     let stack: string | undefined;
     let jsonFile: string | undefined;
+    let diagramFile: string | undefined;
     const config: Record<string, string> = {};
     let policyConfig: PackConfig = {};
     for (let i = 0; i < argv.length; i++) {
@@ -27,6 +32,9 @@ async function main(argv: string[]): Promise<number> {
         } else if (arg === "--json") {
             jsonFile = argv[++i];
             if (!jsonFile) return usage("--json needs a file name");
+        } else if (arg === "--diagram") {
+            diagramFile = argv[++i];
+            if (!diagramFile) return usage("--diagram needs a file name");
         } else if (arg === "--config") {
             const setting = argv[++i] ?? "";
             const eq = setting.indexOf("=");
@@ -53,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
     if (jsonFile) {
         fs.writeFileSync(jsonFile, JSON.stringify(planJson(report), null, 2) + "\n");
         console.log(`Wrote ${report.evaluation.resources.length} resources to ${jsonFile}`);
+    }
+    if (diagramFile) {
+        writeDiagram(diagramFile, stack, renderDiagram(report.evaluation));
+        console.log(`Wrote the diagram of stack ${stack} to ${diagramFile}`);
     }
     console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return report.problems.length === 0 ? 0 : 1;

@@ -5,6 +5,7 @@
  */
 
 import { createHash } from "crypto";
+import { AWS_TYPES } from "../policies/aws-types";
 
 export const MOCK_ACCOUNT_ID = "123456789012";
 
@@ -27,8 +28,8 @@ export function computedOutputs(type: string, name: string, id: string, region: 
     const out: Inputs = { arn: inputs.arn ?? `arn:aws:${service(type)}:${r}:${MOCK_ACCOUNT_ID}:${kind(type).toLowerCase()}/${physical}` };
     if (inputs.name === undefined && type.startsWith("aws:")) out.name = name;
     switch (type) {
-        case "aws:s3/bucket:Bucket":
-        case "aws:s3/bucketV2:BucketV2": {
+        case AWS_TYPES.bucket:
+        case AWS_TYPES.bucketV2: {
             const bucket = inputs.bucket ?? name;
             Object.assign(out, {
                 bucket,
@@ -39,29 +40,29 @@ export function computedOutputs(type: string, name: string, id: string, region: 
             });
             break;
         }
-        case "aws:kms/key:Key":
-        case "aws:kms/replicaKey:ReplicaKey":
+        case AWS_TYPES.kmsKey:
+        case AWS_TYPES.kmsReplicaKey:
             Object.assign(out, { keyId: `${name}-key-id`, arn: `arn:aws:kms:${r}:${MOCK_ACCOUNT_ID}:key/${name}-key-id` });
             break;
-        case "aws:iam/role:Role":
-        case "aws:iam/policy:Policy":
-        case "aws:iam/instanceProfile:InstanceProfile":
+        case AWS_TYPES.iamRole:
+        case AWS_TYPES.iamPolicy:
+        case AWS_TYPES.iamInstanceProfile:
             out.arn = `arn:aws:iam::${MOCK_ACCOUNT_ID}:${kind(type).charAt(0).toLowerCase() + kind(type).slice(1).replace("InstanceProfile", "instance-profile")}/${physical}`;
             break;
-        case "aws:cloudwatch/logGroup:LogGroup":
+        case AWS_TYPES.logGroup:
             out.arn = `arn:aws:logs:${r}:${MOCK_ACCOUNT_ID}:log-group:${physical}`;
             break;
-        case "aws:sns/topic:Topic":
+        case AWS_TYPES.topic:
             out.arn = `arn:aws:sns:${r}:${MOCK_ACCOUNT_ID}:${physical}`;
             break;
-        case "aws:ecr/repository:Repository":
+        case AWS_TYPES.repository:
             Object.assign(out, {
                 arn: `arn:aws:ecr:${r}:${MOCK_ACCOUNT_ID}:repository/${physical}`,
                 repositoryUrl: `${MOCK_ACCOUNT_ID}.dkr.ecr.${r}.amazonaws.com/${physical}`,
                 registryId: MOCK_ACCOUNT_ID,
             });
             break;
-        case "aws:rds/instance:Instance": {
+        case AWS_TYPES.dbInstance: {
             const identifier = inputs.identifier ?? name;
             const address = `${identifier}.c0ffee.${r}.rds.amazonaws.com`;
             Object.assign(out, {
@@ -74,7 +75,7 @@ export function computedOutputs(type: string, name: string, id: string, region: 
             });
             break;
         }
-        case "aws:elasticache/replicationGroup:ReplicationGroup":
+        case AWS_TYPES.cache:
             Object.assign(out, {
                 arn: `arn:aws:elasticache:${r}:${MOCK_ACCOUNT_ID}:replicationgroup:${inputs.replicationGroupId ?? name}`,
                 primaryEndpointAddress: `master.${name}.c0ffee.${r}.cache.amazonaws.com`,
@@ -82,7 +83,7 @@ export function computedOutputs(type: string, name: string, id: string, region: 
                 memberClusters: [`${name}-001`, `${name}-002`],
             });
             break;
-        case "aws:lb/loadBalancer:LoadBalancer":
+        case AWS_TYPES.loadBalancer:
             Object.assign(out, {
                 arn: `arn:aws:elasticloadbalancing:${r}:${MOCK_ACCOUNT_ID}:loadbalancer/app/${name}/0123456789abcdef`,
                 arnSuffix: `app/${name}/0123456789abcdef`,
@@ -90,13 +91,13 @@ export function computedOutputs(type: string, name: string, id: string, region: 
                 zoneId: "Z35SXDOTRQ7X7K",
             });
             break;
-        case "aws:lb/targetGroup:TargetGroup":
+        case AWS_TYPES.targetGroup:
             Object.assign(out, {
                 arn: `arn:aws:elasticloadbalancing:${r}:${MOCK_ACCOUNT_ID}:targetgroup/${name}/0123456789abcdef`,
                 arnSuffix: `targetgroup/${name}/0123456789abcdef`,
             });
             break;
-        case "aws:acm/certificate:Certificate": {
+        case AWS_TYPES.certificate: {
             const names = [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])];
             out.domainValidationOptions = names.map((domainName: string) => ({
                 domainName,
@@ -106,26 +107,26 @@ export function computedOutputs(type: string, name: string, id: string, region: 
             }));
             break;
         }
-        case "aws:autoscaling/group:Group":
+        case AWS_TYPES.autoscalingGroup:
             out.arn = `arn:aws:autoscaling:${r}:${MOCK_ACCOUNT_ID}:autoScalingGroup:0000:autoScalingGroupName/${physical}`;
             break;
-        case "aws:ec2/launchTemplate:LaunchTemplate":
+        case AWS_TYPES.launchTemplate:
             Object.assign(out, { arn: `arn:aws:ec2:${r}:${MOCK_ACCOUNT_ID}:launch-template/lt-${name}`, latestVersion: 1, defaultVersion: 1 });
             break;
-        case "aws:route53/record:Record":
+        case AWS_TYPES.route53Record:
             out.fqdn = String(inputs.name ?? name).replace(/\.$/, "");
             break;
-        case "aws:backup/vault:Vault":
+        case AWS_TYPES.backupVault:
             out.arn = `arn:aws:backup:${r}:${MOCK_ACCOUNT_ID}:backup-vault:${physical}`;
             break;
-        case "aws:cloudwatch/metricAlarm:MetricAlarm":
-        case "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+        case AWS_TYPES.metricAlarm:
+        case AWS_TYPES.compositeAlarm:
             out.arn = `arn:aws:cloudwatch:${r}:${MOCK_ACCOUNT_ID}:alarm:${inputs.alarmName ?? inputs.name ?? name}`;
             break;
-        case "aws:secretsmanager/secret:Secret":
+        case AWS_TYPES.secret:
             out.arn = `arn:aws:secretsmanager:${r}:${MOCK_ACCOUNT_ID}:secret:${physical}-AbCdEf`;
             break;
-        case "aws:sfn/stateMachine:StateMachine":
+        case AWS_TYPES.stateMachine:
             // "arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}" (Service
             // Authorization Reference, AWS Step Functions): a policy may name one before it exists.
             out.arn = `arn:aws:states:${r}:${MOCK_ACCOUNT_ID}:stateMachine:${physical}`;

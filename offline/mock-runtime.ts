@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the mock runtime is one state machine (config, mocks, monitor hooks, recording,
+// evaluation errors); its pieces share private state.
 /**
  * The in-process mock runtime: evaluates the Pulumi program for a named stack without the Pulumi CLI
  * or cloud credentials, under that stack's real config, and records every resource as the engine
@@ -13,6 +15,7 @@ import YAML from "yaml";
 import { answerInvoke, computedOutputs, MOCK_ACCOUNT_ID } from "./mock-cloud";
 import { AwsRuleViolation, checkAwsRules, formatViolation } from "./aws-rules";
 import { checkRegionOutage, OutageCall, RegionOutage } from "./region-outage";
+import { AWS_TYPES, isOneOf } from "../policies/aws-types";
 
 // Internal SDK modules: the registration request carries the resource options the mocks API hides.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -361,8 +364,8 @@ function recordedAliases(req: any, stack: string, project: string): Pick<Recorde
  * is the resource's name (S3 buckets, backup vaults, IAM roles, log groups), so is the mock's.
  */
 export function mockId(type: string, name: string, inputs: Record<string, any> = {}): string {
-    if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2") return inputs.bucket ?? name;
-    if (["aws:backup/vault:Vault", "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup"].includes(type)) return inputs.name ?? name;
+    if (isOneOf(type, [AWS_TYPES.bucket, AWS_TYPES.bucketV2])) return inputs.bucket ?? name;
+    if (isOneOf(type, [AWS_TYPES.backupVault, AWS_TYPES.iamRole, AWS_TYPES.logGroup])) return inputs.name ?? name;
     const kind = (type.split(":")[2] ?? type).replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
     return `${kind}-${name}`;
 }

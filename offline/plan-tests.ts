@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
 import type { StackEvaluation } from "./mock-runtime";
+import { AWS_TYPES } from "../policies/aws-types";
 
 export interface PlanTest {
     plan: string;
@@ -29,10 +30,10 @@ function workflowCrons(file: string): string[] {
 export function planTests(evaluation: StackEvaluation): PlanTest[] {
     const tests: PlanTest[] = [];
     const byType = (t: string) => evaluation.resources.filter((r) => r.type === t);
-    for (const p of byType("aws:backup/restoreTestingPlan:RestoreTestingPlan")) {
+    for (const p of byType(AWS_TYPES.restoreTestingPlan)) {
         tests.push({ plan: /weekly/.test(p.name) ? "Weekly Validation: Restore test" : "Monthly Tests: Database restore test", mechanism: `AWS Backup restore testing plan ${p.name}`, schedule: String(p.props.scheduleExpression) });
     }
-    for (const s of byType("aws:scheduler/schedule:Schedule")) {
+    for (const s of byType(AWS_TYPES.schedule)) {
         const state = s.props.state === "DISABLED" ? " (disabled)" : "";
         if (/-drills-/.test(s.name)) tests.push({ plan: "Monthly Tests: Failover test", mechanism: `FIS experiment schedule ${s.name}${state}`, schedule: String(s.props.scheduleExpression) });
         else if (/-communication-test-/.test(s.name)) tests.push({ plan: "Quarterly Tests: Communication plan test", mechanism: `test message schedule ${s.name}${state}`, schedule: String(s.props.scheduleExpression) });

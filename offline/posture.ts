@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the recovery posture: one RPO/RTO calculation per data store and per failure,
+// each with its cited basis; a candidate for a split (data stores, failures, state).
 /**
  * The recovery posture of a stack: for each data store the worst-case recovery point (RPO) in its
  * region and across regions, and for each failure the expected recovery time (RTO), computed from
@@ -9,6 +11,7 @@
  */
 import { REPLICATION_TIME_MINUTES } from "../components/backup-storage";
 import { DR_PLAN } from "../infra/dr-plan";
+import { AWS_TYPES, isOneOf, RULE_TYPES } from "../policies/aws-types";
 import { ruleWorstGap } from "../policies/rules/backup";
 import { jobGapHours, scheduleIntervalHours } from "../policies/schedule";
 import { RecordedResource, StackEvaluation } from "./mock-runtime";
@@ -124,7 +127,7 @@ export function siteState(ev: StackEvaluation): SiteState {
             servingSite: site === "primary" ? "the DR site" : "the primary site",
             degraded: [
                 `this site is out of DNS (siteFenced): it takes no traffic whatever its health, and its database is not the one of record (${site === "primary" ? "the DR site's, promoted: dr stack with siteRole active" : "the primary site's"})`,
-                `no site to fail over to: a loss of ${site === "primary" ? "the DR" : "the primary"} region is an outage until this site is brought back (README: failback)`,
+                `no site to fail over to: a loss of ${site === "primary" ? "the DR" : "the primary"} region is an outage until this site is brought back (docs/operations.md: Failback)`,
             ],
             judgedAs: "a site out of service: its own recovery mechanisms are checked (its readiness to serve after failback); the serving-path targets (failover detection, region failover) belong to the serving site",
         };
@@ -139,7 +142,7 @@ export function siteState(ev: StackEvaluation): SiteState {
             serving: true,
             servingSite: "this site, in the DR region",
             // computePosture adds the serving database's newest copy in another region.
-            degraded: ["no standby region: cross-region recovery points and a regional failover are reported, not required, until failback re-creates replication toward the primary region (README: failback)"],
+            degraded: ["no standby region: cross-region recovery points and a regional failover are reported, not required, until failback re-creates replication toward the primary region (docs/operations.md: Failback)"],
             judgedAs: "the serving site: every in-region target (instances, zone, database, Redis snapshots, bad deploy, deleted data) and failover detection",
         };
     }
@@ -150,7 +153,7 @@ export function siteState(ev: StackEvaluation): SiteState {
 function setAsideBy(state: SiteState, what: string): string | undefined {
     if (state.state === "fenced" && SERVING_PATH_CHECKS.includes(what)) return `not serving: ${state.servingSite} serves`;
     if (state.state === "active" && (/\(across regions\)$/.test(what) || what === "RTO whole region" || what === "RPO whole region")) {
-        return "degraded: no standby region until failback (README: failback)";
+        return "degraded: no standby region until failback (docs/operations.md: Failback)";
     }
     return undefined;
 }
@@ -170,24 +173,8 @@ export interface Posture {
 /** The stores the plan's RPO applies to. The cache is derived data: the plan sets its own 12-hour snapshot cadence for it. */
 const RPO_BOUND_STORES: DataStore[] = ["database", "uploads", "backups", "images", "secrets"];
 
-const T = {
-    instance: "aws:rds/instance:Instance",
-    backupsReplication: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
-    backupPlan: "aws:backup/plan:Plan",
-    s3Replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
-    ecrReplication: "aws:ecr/replicationConfiguration:ReplicationConfiguration",
-    ecrRepository: "aws:ecr/repository:Repository",
-    secret: "aws:secretsmanager/secret:Secret",
-    cache: "aws:elasticache/replicationGroup:ReplicationGroup",
-    schedule: "aws:scheduler/schedule:Schedule",
-    healthCheck: "aws:route53/healthCheck:HealthCheck",
-    group: "aws:autoscaling/group:Group",
-    targetGroup: "aws:lb/targetGroup:TargetGroup",
-    vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
-    regionSwitchPlan: "aws:arcregionswitch/plan:Plan",
-    metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
-} as const;
+/** This program's resource types: policies/aws-types.ts. */
+const T = AWS_TYPES;
 
 /**
  * The worst-case hours between runs of a `cron(...)` or `rate(...)` expression (undefined when it is not
@@ -293,7 +280,7 @@ export function regionSwitchRecovery(ev: StackEvaluation, plan: RecordedResource
         basis: `an operator acknowledging the page and starting the plan (dr-plan.md, P1 response time "${DR_PLAN.p1ResponseMinutes} minutes", which the plan gives to acknowledge; assessing is not budgeted apart)`,
     };
     // The trigger (when on) watches the primary's P1 alarm in us-east-1, which may never change state when
-    // that whole region is lost (README: "The automatic trigger"): it does not shorten this row, whatever
+    // that whole region is lost (docs/operations.md: "The automatic trigger"): it does not shorten this row, whatever
     // it does for an outage of the application alone. Detection is the pages an operator can count on.
     const page = alarms.filter((a) => a.alarmType === "applicationHealth" && regionOf(a.resourceIdentifier) !== site.region).map(timingOf).find((t) => t !== undefined);
     // When the whole primary region is lost, its own alarm may never change state: the page that comes
@@ -396,7 +383,7 @@ export function computePosture(ev: StackEvaluation): Posture {
     const elsewhere = (region: string | undefined) => region !== undefined && region !== siteRegion;
 
     // Database.
-    const db = of(T.instance).find((r) => inSite(r) && /-db-instance$/.test(r.name));
+    const db = of(T.dbInstance).find((r) => inSite(r) && /-db-instance$/.test(r.name));
     const pitr: Figure | undefined =
         db && Number(db.props.backupRetentionPeriod) > 0
             ? { minutes: AWS_FIGURES.rdsLogShippingMinutes, basis: `point-in-time restore of ${db.name} (logs shipped every 5 min)` }
@@ -406,7 +393,7 @@ export function computePosture(ev: StackEvaluation): Posture {
         db && typeof db.props.replicateSourceDb === "string" && db.props.replicateSourceDb.startsWith("arn:") && elsewhere(db.props.replicateSourceDb.split(":")[3])
             ? { minutes: 0, basis: `${db.name} is a cross-region replica (asynchronous: seconds of lag, alarmed)` }
             : undefined;
-    const backupsReplication = of(T.backupsReplication).find((r) => elsewhere(r.region));
+    const backupsReplication = of(T.dbBackupReplication).find((r) => elsewhere(r.region));
     const replicatedBackups: Figure | undefined = backupsReplication
         ? { minutes: AWS_FIGURES.rdsCrossRegionBackupsMinutes, basis: `automated backups replicated to ${backupsReplication.region} (${backupsReplication.name})` }
         : undefined;
@@ -418,7 +405,7 @@ export function computePosture(ev: StackEvaluation): Posture {
         ? { minutes: copyInterval * 60, basis: `AWS Backup every ${copyInterval} h, copied to another region` }
         : undefined;
     const continuous = rules.some((rule) => rule.enableContinuousBackup === true);
-    const locked = of(T.vaultLock).some(inSite);
+    const locked = of(T.backupVaultLock).some(inSite);
     // A continuous rule's schedule makes no snapshot in the vault (AWS Backup keeps one continuous
     // recovery point): only the snapshot rules set the interval between locked snapshots.
     const lockedInterval = Math.min(...rules.filter((rule) => rule.enableContinuousBackup !== true).map((rule) => ruleWorstGap(rule)?.hours ?? Infinity));
@@ -433,7 +420,7 @@ export function computePosture(ev: StackEvaluation): Posture {
     // Object stores, images, secrets.
     // "redis": the Redis exports bucket (`<storage>-redis-<account>-<region>`), replicated like the backups.
     const replicationOf = (purpose: "uploads" | "backups" | "redis"): Figure | undefined => {
-        const config = of(T.s3Replication).find((r) => inSite(r) && String(r.props.bucket).includes(purpose));
+        const config = of(T.bucketReplication).find((r) => inSite(r) && String(r.props.bucket).includes(purpose));
         const rule = (config?.props.rules ?? []).find((x: any) => x.status === "Enabled");
         if (!config || !rule) return undefined;
         return rule.destination?.replicationTime?.status === "Enabled"
@@ -441,8 +428,8 @@ export function computePosture(ev: StackEvaluation): Posture {
             : { minutes: AWS_FIGURES.s3ReplicationWithoutRtcMinutes, basis: `S3 replication without Replication Time Control, no time bound (${config.name})` };
     };
     const versioned = (purpose: string) =>
-        ev.resources.some((r) => r.type.startsWith("aws:s3/bucketVersioning") && inSite(r) && String(r.props.bucket).includes(purpose) && r.props.versioningConfiguration?.status === "Enabled");
-    const ecr = of(T.ecrReplication).find((r) => inSite(r) && (r.props.replicationConfiguration?.rules ?? []).some((rule: any) => (rule.destinations ?? []).some((d: any) => elsewhere(d.region))));
+        ev.resources.some((r) => isOneOf(r.type, RULE_TYPES.bucketVersioning) && inSite(r) && String(r.props.bucket).includes(purpose) && r.props.versioningConfiguration?.status === "Enabled");
+    const ecr = of(T.registryReplication).find((r) => inSite(r) && (r.props.replicationConfiguration?.rules ?? []).some((rule: any) => (rule.destinations ?? []).some((d: any) => elsewhere(d.region))));
     const secretsReplicated = of(T.secret).some((r) => inSite(r) && (r.props.replicas ?? []).some((x: any) => elsewhere(x.region)));
     const isDrSite = siteRole !== "primary";
     // On a DR site, the production stack's landing zone holds the copies of uploads, backups, images and secrets in this region.
@@ -475,7 +462,7 @@ export function computePosture(ev: StackEvaluation): Posture {
         { store: "backups", inRegion: versioned("backups") ? { minutes: 0, basis: "S3 versioning" } : landingZone("backups"), crossRegion: min(replicationOf("backups"), landingZone("backups")) },
         {
             store: "images",
-            inRegion: of(T.ecrRepository).some(inSite) ? { minutes: 0, basis: "ECR repository with immutable tags" } : landingZone("images"),
+            inRegion: of(T.repository).some(inSite) ? { minutes: 0, basis: "ECR repository with immutable tags" } : landingZone("images"),
             crossRegion: min(ecr ? { minutes: AWS_FIGURES.ecrReplicationMinutes, basis: `ECR replication (${ecr.name})` } : undefined, landingZone("images")),
         },
         {
@@ -488,7 +475,7 @@ export function computePosture(ev: StackEvaluation): Posture {
     // Serving path timings.
     const healthCheck = of(T.healthCheck).find((h) => h.props.resourcePath);
     const failoverDetectionSeconds = healthCheck ? Number(healthCheck.props.requestInterval) * Number(healthCheck.props.failureThreshold) : undefined;
-    const group = of(T.group).find(inSite);
+    const group = of(T.autoscalingGroup).find(inSite);
     const targetGroup = of(T.targetGroup).find(inSite);
     const albDetection: Figure | undefined = targetGroup?.props.healthCheck
         ? { minutes: (Number(targetGroup.props.healthCheck.interval) * Number(targetGroup.props.healthCheck.unhealthyThreshold)) / 60, basis: "ALB target health check (interval × unhealthy threshold)" }
@@ -512,7 +499,7 @@ export function computePosture(ev: StackEvaluation): Posture {
         // A fenced site serves nobody: losing its region loses no traffic (the other site serves).
         if (state.state === "fenced") return { failure: "whole region", note: `not serving: ${state.servingSite} serves; losing this region loses no traffic` };
         if (siteRole === "active") {
-            // This site already serves; losing its region means failing back to the primary region (README: failback).
+            // This site already serves; losing its region means failing back to the primary region (docs/operations.md: Failback).
             return { failure: "whole region", rto: undefined, rpo: dataStores[0].crossRegion, note: "this site serves: fail back to the primary region (README)" };
         }
         if (regionSwitchPlan) {

@@ -1,3 +1,6 @@
+// Over 300 lines on purpose: a faithful copy of the policy engine's semantics (enforcement levels,
+// applicability, unknown values, stack rules); it must stay in policies/ and in one piece to be compared
+// against the engine.
 /**
  * Runs the pack's rules without the Pulumi engine, with the engine's semantics (@pulumi/policy 1.21,
  * server.js): per rule, its enforcement level from the pack config, else its own, else the pack's;

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the project's one parser of AWS cron/rate expressions (fields, time zones,
+// windows, start and end dates), published with the pack; mostly documented edge cases.
 /**
  * AWS schedule expressions, read exactly: the worst-case gap between two consecutive runs of a
  * `cron(...)` or `rate(...)` expression. The ONE parser of the project: every rule of the policy pack

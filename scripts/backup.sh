@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Genie AI Server backup runbook (DR plan, Appendix A). See scripts/README.md.
+# Over 300 lines on purpose: an operator runbook shipped as one script with its own usage text per command.
 #
 #   backup.sh db-dump      logical dump (parallel, compressed, manifest) kept locally + uploaded to S3
 #   backup.sh db-snapshot  manual RDS snapshot before a deployment / schema change / maintenance

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Genie AI Server recovery runbook (DR plan, Appendix B). See scripts/README.md.
+# Over 300 lines on purpose: an operator runbook shipped as one script with its own usage text per command.
 #
 #   recovery.sh restore-dump  restore a logical backup into a new database, check it, then switch over
 #   recovery.sh pitr          RDS point-in-time restore into a new instance

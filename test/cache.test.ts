@@ -4,8 +4,9 @@ import { EXPORT_NAME_SUFFIX, MAX_STATUS_POLLS, SNAPSHOT_NAME_PREFIX, snapshotSch
 import { EvaluationError, REDACTED } from "../offline/mock-runtime";
 import { DR_PLAN } from "../infra/dr-plan";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
-const GROUP = "aws:elasticache/replicationGroup:ReplicationGroup";
+const GROUP = AWS_TYPES.cache;
 
 /** Hours between the runs of a `cron(M H/N * * ? *)` expression. */
 function cronIntervalHours(expression: string): number {
@@ -28,12 +29,12 @@ describe("cache (Redis)", () => {
         const group = one(ev, GROUP, "genie-primary-cache-redis");
         expect(group.props).to.include({ atRestEncryptionEnabled: true, transitEncryptionEnabled: true });
         const key = resolve(ev, group.props.kmsKeyId)!;
-        expect(key.type).to.equal("aws:kms/key:Key");
+        expect(key.type).to.equal(AWS_TYPES.kmsKey);
         expect(key.region).to.equal(group.region);
         expect(group.props.authToken).to.equal(REDACTED);
-        const version = one(ev, "aws:secretsmanager/secretVersion:SecretVersion", "genie-primary-cache-auth");
+        const version = one(ev, AWS_TYPES.secretVersion, "genie-primary-cache-auth");
         expect(version.props.secretString).to.equal(REDACTED);
-        expect(resolve(ev, one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-cache-auth").props.kmsKeyId)!.urn).to.equal(key.urn);
+        expect(resolve(ev, one(ev, AWS_TYPES.secret, "genie-primary-cache-auth").props.kmsKeyId)!.urn).to.equal(key.urn);
     });
 
     it("names its final snapshot per incarnation: a new group (new key or seed) never reuses a taken name", async () => {
@@ -56,7 +57,7 @@ describe("cache (Redis)", () => {
         const ev = await stack("production");
         const group = one(ev, GROUP, "genie-primary-cache-redis");
         expect(group.props.securityGroupIds.map((id: string) => resolve(ev, id)!.name)).to.deep.equal(["genie-primary-sg-cache"]);
-        const subnetGroup = ofType(ev, "aws:elasticache/subnetGroup:SubnetGroup").find((g) => g.outputs.name === group.props.subnetGroupName)!;
+        const subnetGroup = ofType(ev, AWS_TYPES.cacheSubnetGroup).find((g) => g.outputs.name === group.props.subnetGroupName)!;
         expect(subnetGroup.props.subnetIds.map((id: string) => resolve(ev, id)!.props.tags.tier)).to.deep.equal(["data", "data", "data"]);
     });
 
@@ -68,19 +69,19 @@ describe("cache (Redis)", () => {
 
     it("takes a snapshot every 12 hours and exports it to the Redis exports bucket, which keeps it 7 days", async () => {
         const ev = await stack("production");
-        const schedule = ofType(ev, "aws:scheduler/schedule:Schedule").find((s) => s.name.startsWith("genie-primary-cache-snapshots"))!;
+        const schedule = ofType(ev, AWS_TYPES.schedule).find((s) => s.name.startsWith("genie-primary-cache-snapshots"))!;
         expect(cronIntervalHours(schedule.props.scheduleExpression)).to.equal(DR_PLAN.redisSnapshotIntervalHours);
         expect(schedule.props.state).to.equal("ENABLED");
         const job = resolve(ev, schedule.props.target.arn)!;
-        expect(job.type).to.equal("aws:sfn/stateMachine:StateMachine");
+        expect(job.type).to.equal(AWS_TYPES.stateMachine);
         const definition = JSON.parse(job.props.definition);
         const group = one(ev, GROUP, "genie-primary-cache-redis");
         expect(definition.States.CreateSnapshot.Arguments.ReplicationGroupId).to.equal(group.props.replicationGroupId);
         // The exports bucket of the cache's region, whose lifecycle expires every export after the plan's 7 days.
-        const bucket = one(ev, "aws:s3/bucket:Bucket", "genie-primary-storage-cache-exports-bucket");
+        const bucket = one(ev, AWS_TYPES.bucket, "genie-primary-storage-cache-exports-bucket");
         expect(bucket.region).to.equal(group.region);
         expect(definition.States.ExportToS3.Arguments.TargetBucket).to.equal(bucket.outputs.bucket);
-        const lifecycle = one(ev, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "genie-primary-storage-cache-exports-lifecycle");
+        const lifecycle = one(ev, AWS_TYPES.bucketLifecycle, "genie-primary-storage-cache-exports-lifecycle");
         expect(lifecycle.props.rules.find((r: any) => r.id === "redis-exports").expiration.days).to.equal(DR_PLAN.redisRetentionDays);
         // The export is named after the snapshot (ElastiCache adds -0001.rdb), at the bucket's root; no KMS key (SSE-S3).
         expect(definition.States.ExportToS3.Arguments.TargetSnapshotName).to.equal(`{% $snapshot & '${EXPORT_NAME_SUFFIX}' %}`);
@@ -92,7 +93,7 @@ describe("cache (Redis)", () => {
 
     it("follows a tighter snapshot interval from config", async () => {
         const ev = await stackWith("production", { config: { redisSnapshotIntervalHours: "6" } });
-        const schedule = ofType(ev, "aws:scheduler/schedule:Schedule").find((s) => s.name.startsWith("genie-primary-cache-snapshots"))!;
+        const schedule = ofType(ev, AWS_TYPES.schedule).find((s) => s.name.startsWith("genie-primary-cache-snapshots"))!;
         expect(cronIntervalHours(schedule.props.scheduleExpression)).to.equal(6);
         expect(snapshotScheduleExpression(12)).to.equal("cron(30 3/12 * * ? *)");
         expect(snapshotScheduleExpression(6)).to.equal("cron(30 3/6 * * ? *)");
@@ -100,12 +101,12 @@ describe("cache (Redis)", () => {
 
     it("lets the snapshot job touch only its group, its own snapshots and the exports bucket, with what an export to S3 needs", async () => {
         const ev = await stack("production");
-        const policy = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-cache-snapshots-job").props.policy);
+        const policy = JSON.parse(one(ev, AWS_TYPES.iamRolePolicy, "genie-primary-cache-snapshots-job").props.policy);
         for (const statement of policy.Statement) {
             if (statement.Sid === "WriteExecutionLogs") continue; // CloudWatch Logs delivery accepts only "*"
             for (const resource of [].concat(statement.Resource)) expect(resource, statement.Sid).not.to.equal("*");
         }
-        const bucket = one(ev, "aws:s3/bucket:Bucket", "genie-primary-storage-cache-exports-bucket");
+        const bucket = one(ev, AWS_TYPES.bucket, "genie-primary-storage-cache-exports-bucket");
         const bySid = (sid: string) => policy.Statement.find((s: any) => s.Sid === sid);
         expect(bySid("ExportToTheExportsBucket").Resource).to.deep.equal([`${bucket.outputs.arn}/*`]);
         expect(bySid("FindTheBucket").Action).to.include.members(["s3:GetBucketLocation", "s3:ListBucket"]);
@@ -121,8 +122,8 @@ describe("cache (Redis)", () => {
 
     it("the schedule's role may decrypt the schedule (encrypted with the site key) and start the job", async () => {
         const ev = await stack("production");
-        const schedule = ofType(ev, "aws:scheduler/schedule:Schedule").find((s) => s.name.startsWith("genie-primary-cache-snapshots"))!;
-        const statements = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-cache-snapshots-scheduler").props.policy).Statement;
+        const schedule = ofType(ev, AWS_TYPES.schedule).find((s) => s.name.startsWith("genie-primary-cache-snapshots"))!;
+        const statements = JSON.parse(one(ev, AWS_TYPES.iamRolePolicy, "genie-primary-cache-snapshots-scheduler").props.policy).Statement;
         // (Before: StartExecution only; EventBridge Scheduler decrypts a CMK-encrypted schedule as its execution role.)
         expect(statements.find((s: any) => s.Sid === "DecryptTheSchedule")).to.deep.include({ Action: ["kms:Decrypt"], Resource: [schedule.props.kmsKeyArn] });
         expect(statements.find((s: any) => s.Sid === "StartTheJob").Resource).to.deep.equal([schedule.props.target.arn]);
@@ -130,11 +131,11 @@ describe("cache (Redis)", () => {
 
     it("the exports bucket lets ElastiCache of its region write the export (bucket policy: its ACLs are disabled), SSE-S3", async () => {
         const ev = await stack("production");
-        const statements = JSON.parse(one(ev, "aws:s3/bucketPolicy:BucketPolicy", "genie-primary-storage-cache-exports-policy").props.policy).Statement;
+        const statements = JSON.parse(one(ev, AWS_TYPES.bucketPolicy, "genie-primary-storage-cache-exports-policy").props.policy).Statement;
         const grant = statements.find((s: any) => s.Sid === "ElastiCacheSnapshotExportAndSeed");
         expect(grant.Principal).to.deep.equal({ Service: "us-east-1.elasticache-snapshot.amazonaws.com" });
         expect(grant.Action).to.include.members(["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:GetBucketAcl"]);
-        expect(one(ev, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "genie-primary-storage-cache-exports-encryption").props.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
+        expect(one(ev, AWS_TYPES.bucketEncryption, "genie-primary-storage-cache-exports-encryption").props.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
     });
 
     it("on the DR site: a smaller standby cache, seeded from a replicated RDB when configured", async () => {

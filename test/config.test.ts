@@ -209,9 +209,9 @@ describe("config keys the schema does not declare", () => {
     });
 
     it("fails `npm run plan -- production --config bogusKey=1` before any resource is declared", () => {
-        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "offline/cli.ts", "production", "--config", "bogusKey=1"], {
+        const r = spawnSync(process.execPath, ["-r", "./offline/register.js", "offline/cli.ts", "production", "--config", "bogusKey=1"], {
             cwd: PROJECT_DIR,
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" },
+            env: { ...process.env },
             encoding: "utf8",
             timeout: 120_000,
         });
@@ -258,9 +258,9 @@ describe("config keys the schema does not declare", () => {
             const script =
                 "try { const c = require('./infra/config').loadStackConfig(); console.log(JSON.stringify({ minSize: c.app.minSize })); }" +
                 " catch (e) { console.log(JSON.stringify({ error: e.message })); }";
-            const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+            const r = spawnSync(process.execPath, ["-r", "./offline/register.js", "-e", script], {
                 cwd: PROJECT_DIR,
-                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1", PULUMI_CONFIG: asLanguageHost(extra), PULUMI_NODEJS_PROJECT: "genie-infra", PULUMI_NODEJS_STACK: "production" },
+                env: { ...process.env, PULUMI_CONFIG: asLanguageHost(extra), PULUMI_NODEJS_PROJECT: "genie-infra", PULUMI_NODEJS_STACK: "production" },
                 encoding: "utf8",
                 timeout: 60_000,
             });

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: test corpus: keys, secrets, buckets, vaults, backup plans, restore tests and the
+// registry of both stacks.
 import { expect } from "chai";
 import { ALB_LOGS_PREFIX, BACKUP_PREFIXES, COLD_STORAGE_CLASS } from "../components/backup-storage";
 import { BACKUP_SELECTION_TAG_KEY, CONTINUOUS_RULE_NAME, VAULT_ALERT_EVENTS } from "../components/backup-plan";
@@ -9,37 +11,15 @@ import { DR_PLAN } from "../infra/dr-plan";
 import { EvaluationError, MOCK_ACCOUNT_ID, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { planJson, summarise } from "../offline/plan";
 import { ruleContext } from "../offline/aws-rules";
+import { AWS_TYPES } from "../policies/aws-types";
 import { findKey, keyPolicyOf, policyAllows } from "../offline/aws-rules/iam-kms";
 import { childrenOf, ofType, one, resolve, stack, stackWith } from "./support/stacks";
 
-const T = {
-    bucket: "aws:s3/bucket:Bucket",
-    lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    versioning: "aws:s3/bucketVersioning:BucketVersioning",
-    publicBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
-    replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
-    key: "aws:kms/key:Key",
-    alias: "aws:kms/alias:Alias",
-    secret: "aws:secretsmanager/secret:Secret",
-    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
-    vault: "aws:backup/vault:Vault",
-    lock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
-    notifications: "aws:backup/vaultNotifications:VaultNotifications",
-    plan: "aws:backup/plan:Plan",
-    selection: "aws:backup/selection:Selection",
-    restorePlan: "aws:backup/restoreTestingPlan:RestoreTestingPlan",
-    restoreSelection: "aws:backup/restoreTestingSelection:RestoreTestingSelection",
-    repository: "aws:ecr/repository:Repository",
-    ecrLifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    ecrReplication: "aws:ecr/replicationConfiguration:ReplicationConfiguration",
-    ecrTemplate: "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
-    topic: "aws:sns/topic:Topic",
-} as const;
+/** Resource types: policies/aws-types.ts. */
+const T = AWS_TYPES;
 
 /** Stateful resources: each must be protected (config `protect`) and retained on delete. */
-const STATEFUL = [T.bucket, T.key, T.secret, T.vault, T.lock, T.repository];
+const STATEFUL = [T.bucket, T.kmsKey, T.secret, T.backupVault, T.backupVaultLock, T.repository];
 
 /** Component types of the data protection section. */
 const COMPONENTS = ["genie:keys:SiteKey", "genie:secrets:SiteSecrets", "genie:storage:BackupStorage", "genie:backup:Vault", "genie:backup:Plan", "genie:backup:RestoreTesting", "genie:registry:AppRegistry"];
@@ -60,12 +40,12 @@ function bucketOf(ev: StackEvaluation, r: RecordedResource): RecordedResource {
 /** The KMS key an ARN points at; fails when it is not a key of this stack. */
 function keyOf(ev: StackEvaluation, arn: string, what: string): RecordedResource {
     const key = resolve(ev, arn);
-    expect(key?.type, `${what}: ${arn}`).to.equal(T.key);
+    expect(key?.type, `${what}: ${arn}`).to.equal(T.kmsKey);
     return key!;
 }
 
 function lifecycleOf(ev: StackEvaluation, bucketName: RegExp) {
-    const lc = ofType(ev, T.lifecycle).find((l) => bucketName.test(bucketOf(ev, l).name));
+    const lc = ofType(ev, T.bucketLifecycle).find((l) => bucketName.test(bucketOf(ev, l).name));
     if (!lc) throw new Error(`no lifecycle for ${bucketName}`);
     return Object.fromEntries((lc.props.rules as any[]).map((rule) => [rule.id, rule]));
 }
@@ -83,19 +63,19 @@ async function configError(change: Record<string, string>): Promise<string> {
 describe("data protection: keys and secrets", () => {
     it("production has one rotating customer-managed key per region, with a 30-day deletion window and an alias", async () => {
         const ev = await stack("production");
-        expect(one(ev, T.key, "genie-primary-key-key").region).to.equal("us-east-1");
-        expect(one(ev, T.key, "genie-primary-dr-key-key").region).to.equal("us-west-2");
-        for (const k of ofType(ev, T.key)) {
+        expect(one(ev, T.kmsKey, "genie-primary-key-key").region).to.equal("us-east-1");
+        expect(one(ev, T.kmsKey, "genie-primary-dr-key-key").region).to.equal("us-west-2");
+        for (const k of ofType(ev, T.kmsKey)) {
             expect(k.props.enableKeyRotation, k.name).to.equal(true);
             expect(k.props.deletionWindowInDays, k.name).to.equal(30);
-            const alias = ofType(ev, T.alias).find((a) => a.props.targetKeyId === k.outputs.keyId)!;
+            const alias = ofType(ev, T.kmsAlias).find((a) => a.props.targetKeyId === k.outputs.keyId)!;
             expect(alias.region).to.equal(k.region);
         }
     });
 
     it("key policy: the account administers it, CloudWatch Logs of its own region and this account's topic publishers may use it", async () => {
         const ev = await stack("production");
-        for (const k of ofType(ev, T.key)) {
+        for (const k of ofType(ev, T.kmsKey)) {
             const statements = JSON.parse(k.props.policy).Statement;
             const byId = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
             expect(byId.AccountAdministersAndEnablesIamPolicies.Principal.AWS).to.equal("arn:aws:iam::123456789012:root");
@@ -112,12 +92,12 @@ describe("data protection: keys and secrets", () => {
     describe("every AWS service that writes to an encrypted topic or log group may use its key (issue 12)", () => {
         /** Publishers of SNS topics: the service, the topics, and the aws:Source* keys it sends (EventBridge sends none). */
         const publishers = (ev: StackEvaluation) => [
-            ...ofType(ev, "aws:cloudwatch/eventTarget:EventTarget").map((r) => ({ r, service: "events.amazonaws.com", topics: [r.props.arn], sourceKeys: false })),
-            ...[...ofType(ev, "aws:cloudwatch/metricAlarm:MetricAlarm"), ...ofType(ev, "aws:cloudwatch/compositeAlarm:CompositeAlarm")].map((r) => ({
+            ...ofType(ev, T.eventTarget).map((r) => ({ r, service: "events.amazonaws.com", topics: [r.props.arn], sourceKeys: false })),
+            ...[...ofType(ev, T.metricAlarm), ...ofType(ev, T.compositeAlarm)].map((r) => ({
                 r, service: "cloudwatch.amazonaws.com", topics: [...(r.props.alarmActions ?? []), ...(r.props.okActions ?? [])], sourceKeys: true,
             })),
-            ...ofType(ev, "aws:rds/eventSubscription:EventSubscription").map((r) => ({ r, service: "events.rds.amazonaws.com", topics: [r.props.snsTopic], sourceKeys: true })),
-            ...ofType(ev, T.notifications).map((r) => ({ r, service: "backup.amazonaws.com", topics: [r.props.snsTopicArn], sourceKeys: true })),
+            ...ofType(ev, T.dbEventSubscription).map((r) => ({ r, service: "events.rds.amazonaws.com", topics: [r.props.snsTopic], sourceKeys: true })),
+            ...ofType(ev, T.backupVaultNotifications).map((r) => ({ r, service: "backup.amazonaws.com", topics: [r.props.snsTopicArn], sourceKeys: true })),
         ];
 
         for (const [name, options] of [["production", {}], ["dr", {}], ["dr active", { config: { siteRole: "active" } }]] as const) {
@@ -148,7 +128,7 @@ describe("data protection: keys and secrets", () => {
         it("production: CloudWatch Logs may use the key of each encrypted log group (for that log group), and log delivery may decrypt for encrypted state machines", async () => {
             const ev = await stack("production");
             const ctx = ruleContext(ev.resources);
-            const groups = ofType(ev, "aws:cloudwatch/logGroup:LogGroup").filter((g) => g.props.kmsKeyId);
+            const groups = ofType(ev, T.logGroup).filter((g) => g.props.kmsKeyId);
             expect(groups.length).to.be.greaterThan(3);
             for (const g of groups) {
                 const key = findKey(ctx, g.props.kmsKeyId)!;
@@ -157,7 +137,7 @@ describe("data protection: keys and secrets", () => {
                     expect(policyAllows(keyPolicyOf(ctx, key), { action, ...req }), `${g.name} ${action}`).to.equal(true);
                 }
             }
-            const machines = ofType(ev, "aws:sfn/stateMachine:StateMachine").filter((m) => m.props.encryptionConfiguration?.kmsKeyId && m.props.loggingConfiguration);
+            const machines = ofType(ev, T.stateMachine).filter((m) => m.props.encryptionConfiguration?.kmsKeyId && m.props.loggingConfiguration);
             expect(machines.length).to.be.greaterThan(0);
             for (const m of machines) {
                 const key = findKey(ctx, m.props.encryptionConfiguration.kmsKeyId)!;
@@ -223,7 +203,7 @@ describe("data protection: backup storage", () => {
     it("every bucket expires old versions, aborts incomplete multipart uploads and removes orphaned delete markers", async () => {
         for (const name of ["production", "dr"] as const) {
             const ev = await stack(name);
-            const lifecycles = ours(ev).filter((r) => r.type === T.lifecycle);
+            const lifecycles = ours(ev).filter((r) => r.type === T.bucketLifecycle);
             expect(lifecycles).to.have.length(ours(ev).filter((r) => r.type === T.bucket).length);
             for (const lc of lifecycles) {
                 const housekeeping = lc.props.rules.find((r: any) => r.id === "housekeeping");
@@ -254,9 +234,9 @@ describe("data protection: backup storage", () => {
         for (const name of ["production", "dr"] as const) {
             const ev = await stack(name);
             for (const bucket of ours(ev).filter((r) => r.type === T.bucket)) {
-                const versioning = ofType(ev, T.versioning).filter((v) => bucketOf(ev, v) === bucket);
+                const versioning = ofType(ev, T.bucketVersioning).filter((v) => bucketOf(ev, v) === bucket);
                 expect(versioning.map((v) => v.props.versioningConfiguration.status), bucket.name).to.deep.equal(["Enabled"]);
-                const block = ofType(ev, T.publicBlock).find((p) => bucketOf(ev, p) === bucket)!;
+                const block = ofType(ev, T.bucketPublicAccessBlock).find((p) => bucketOf(ev, p) === bucket)!;
                 expect(block.props).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
                 const policy = ofType(ev, T.bucketPolicy).find((p) => bucketOf(ev, p) === bucket)!;
                 const deny = JSON.parse(policy.props.policy).Statement.find((s: any) => s.Effect === "Deny");
@@ -270,7 +250,7 @@ describe("data protection: backup storage", () => {
 
     it("replicates the backups bucket to the DR region's backups bucket, re-encrypted with the DR key, keeping deleted backups there", async () => {
         const ev = await stack("production");
-        const config = one(ev, T.replication, "genie-primary-storage-backups-replication");
+        const config = one(ev, T.bucketReplication, "genie-primary-storage-backups-replication");
         const source = bucketOf(ev, config);
         expect(source.name).to.equal("genie-primary-storage-backups-bucket");
         const [rule] = config.props.rules;
@@ -283,13 +263,13 @@ describe("data protection: backup storage", () => {
         expect(rule.deleteMarkerReplication.status).to.equal("Disabled");
         expect(rule.destination.replicationTime).to.deep.equal({ status: "Enabled", time: { minutes: 15 } });
         // Replication needs versioning on both ends first.
-        const versionings = config.opts.dependsOn.map((urn) => resolve(ev, urn)!).filter((r) => r.type === T.versioning);
+        const versionings = config.opts.dependsOn.map((urn) => resolve(ev, urn)!).filter((r) => r.type === T.bucketVersioning);
         expect(versionings.map((v) => bucketOf(ev, v).name).sort()).to.deep.equal([destination.name, source.name].sort());
     });
 
     it("replicates the uploads bucket in real time: Replication Time Control 15 minutes with metrics, delete markers replicated, to us-west-2", async () => {
         const ev = await stack("production");
-        const config = one(ev, T.replication, "genie-primary-storage-uploads-replication");
+        const config = one(ev, T.bucketReplication, "genie-primary-storage-uploads-replication");
         expect(bucketOf(ev, config).name).to.equal("genie-primary-storage-uploads-bucket");
         const [rule] = config.props.rules;
         expect(rule.destination.replicationTime).to.deep.equal({ status: "Enabled", time: { minutes: 15 } });
@@ -302,7 +282,7 @@ describe("data protection: backup storage", () => {
 
     it("the replication role may read only the source buckets and write only the replica buckets", async () => {
         const ev = await stack("production");
-        const statements = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-storage-replication").props.policy).Statement;
+        const statements = JSON.parse(one(ev, T.iamRolePolicy, "genie-primary-storage-replication").props.policy).Statement;
         const resources = (action: string) => statements.filter((s: any) => [s.Action].flat().includes(action)).flatMap((s: any) => [s.Resource].flat());
         const names = (arns: string[]) => arns.map((a) => resolve(ev, a.replace(/\/\*$/, ""))?.name).sort();
         expect(names(resources("s3:GetObjectVersionForReplication"))).to.deep.equal([
@@ -323,14 +303,14 @@ describe("data protection: backup storage", () => {
         const ev = await stack("production");
         const logged = ["backups", "uploads", "cache-exports", "dr-backups", "dr-uploads", "dr-cache-exports"].map((p) => one(ev, T.bucket, `genie-primary-storage-${p}-bucket`));
         for (const bucket of logged) {
-            const logging = ofType(ev, "aws:s3/bucketLogging:BucketLogging").filter((l) => bucketOf(ev, l) === bucket);
+            const logging = ofType(ev, T.bucketLogging).filter((l) => bucketOf(ev, l) === bucket);
             expect(logging, bucket.name).to.have.length(1);
             const target = ofType(ev, T.bucket).find((b) => b.outputs.bucket === logging[0].props.targetBucket)!;
             expect(target.name, bucket.name).to.equal(bucket.region === "us-east-1" ? "genie-primary-storage-logs-bucket" : "genie-primary-storage-dr-logs-bucket");
             expect(target.region).to.equal(bucket.region);
             expect(logging[0].props.targetPrefix).to.match(/^s3-access\/[a-z-]+\/$/);
             // S3 delivers server access logs only to SSE-S3 targets; with ACLs disabled, through the target's bucket policy.
-            expect(one(ev, T.sse, target.name.replace(/-bucket$/, "-encryption")).props.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
+            expect(one(ev, T.bucketEncryption, target.name.replace(/-bucket$/, "-encryption")).props.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
             const policy = ofType(ev, T.bucketPolicy).find((p) => bucketOf(ev, p) === target)!;
             const delivery = JSON.parse(policy.props.policy).Statement.find((st: any) => st.Sid === "S3ServerAccessLogDelivery");
             expect(delivery.Principal).to.deep.equal({ Service: "logging.s3.amazonaws.com" });
@@ -342,7 +322,7 @@ describe("data protection: backup storage", () => {
         }
         // The logs buckets themselves do not log (an infinite loop of logs, AWS).
         for (const logs of ofType(ev, T.bucket).filter((b) => /-logs-bucket$/.test(b.name))) {
-            expect(ofType(ev, "aws:s3/bucketLogging:BucketLogging").filter((l) => bucketOf(ev, l) === logs), logs.name).to.deep.equal([]);
+            expect(ofType(ev, T.bucketLogging).filter((l) => bucketOf(ev, l) === logs), logs.name).to.deep.equal([]);
         }
     });
 
@@ -356,9 +336,9 @@ describe("data protection: backup storage", () => {
             expect(bucket.outputs.bucket.length).to.be.at.most(63);
             expect(bucket.props.tags).to.deep.equal({ purpose: "cache-exports" });
             // ElastiCache exports (and seeds from) SSE-S3 files only.
-            expect(one(ev, T.sse, `${name}-encryption`).props.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
+            expect(one(ev, T.bucketEncryption, `${name}-encryption`).props.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
             // ACLs disabled: the bucket policy, not the canonical-ID ACL grant, lets ElastiCache in.
-            expect(one(ev, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", `${name}-ownership`).props.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
+            expect(one(ev, T.bucketOwnershipControls, `${name}-ownership`).props.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
             const statements = JSON.parse(one(ev, T.bucketPolicy, `${name}-policy`).props.policy).Statement;
             const elastiCache = statements.find((st: any) => st.Sid === "ElastiCacheSnapshotExportAndSeed");
             expect(elastiCache.Principal).to.deep.equal({ Service: `${region}.elasticache-snapshot.amazonaws.com` });
@@ -372,7 +352,7 @@ describe("data protection: backup storage", () => {
             ["genie-primary-storage-cache-replication", "genie-primary-storage-cache-exports-bucket", "genie-primary-storage-dr-cache-exports-bucket"],
             ["genie-primary-storage-dr-cache-replication", "genie-primary-storage-dr-cache-exports-bucket", "genie-primary-storage-cache-exports-bucket"],
         ]) {
-            const replication = one(ev, T.replication, config);
+            const replication = one(ev, T.bucketReplication, config);
             expect(bucketOf(ev, replication).name).to.equal(from);
             const [rule] = replication.props.rules;
             expect(resolve(ev, rule.destination.bucket)!.name).to.equal(to);
@@ -389,7 +369,7 @@ describe("data protection: backup storage", () => {
 describe("data protection: AWS Backup", () => {
     it("takes a snapshot every 6 hours kept 30 days, keeps continuous backup in a rule of its own, and a weekly snapshot kept 365 days", async () => {
         const ev = await stack("production");
-        const plan = one(ev, T.plan, "genie-primary-backup-plan");
+        const plan = one(ev, T.backupPlan, "genie-primary-backup-plan");
         expect(plan.region).to.equal("us-east-1");
         const rules = Object.fromEntries((plan.props.rules as any[]).map((r) => [r.ruleName, r]));
         expect(Object.keys(rules).sort()).to.deep.equal(["continuous", "every-6h", "weekly"]);
@@ -406,20 +386,20 @@ describe("data protection: AWS Backup", () => {
         // AWS Backup: delete at least 90 days after the move to cold storage.
         expect(rules.weekly.lifecycle.deleteAfter - rules.weekly.lifecycle.coldStorageAfter).to.be.at.least(90);
         for (const rule of Object.values(rules) as any[]) {
-            const vault = ofType(ev, T.vault).find((v) => v.outputs.name === rule.targetVaultName)!;
+            const vault = ofType(ev, T.backupVault).find((v) => v.outputs.name === rule.targetVaultName)!;
             expect(vault.region, rule.ruleName).to.equal("us-east-1");
         }
     });
 
     it("every snapshot rule copies its recovery points to the vault in the DR region, with the rule's own lifecycle; the continuous rule stays in its region", async () => {
         const ev = await stack("production");
-        const plan = one(ev, T.plan, "genie-primary-backup-plan");
+        const plan = one(ev, T.backupPlan, "genie-primary-backup-plan");
         // A copy of a continuous backup is only a snapshot (and needs a temporary snapshot deleted): the snapshot rules copy.
         expect((plan.props.rules as any[]).find((r) => r.ruleName === CONTINUOUS_RULE_NAME).copyActions).to.equal(undefined);
         for (const rule of (plan.props.rules as any[]).filter((r) => r.ruleName !== CONTINUOUS_RULE_NAME)) {
             expect(rule.copyActions, rule.ruleName).to.have.length(1);
             const target = resolve(ev, rule.copyActions[0].destinationVaultArn)!;
-            expect(target.type).to.equal(T.vault);
+            expect(target.type).to.equal(T.backupVault);
             expect(target.region).to.equal("us-west-2");
             expect(rule.copyActions[0].lifecycle).to.deep.equal(rule.lifecycle);
         }
@@ -427,7 +407,7 @@ describe("data protection: AWS Backup", () => {
 
     it("follows stricter config: snapshots every 2 hours kept 60 days; the continuous rule keeps the point-in-time window", async () => {
         const ev = await stackWith("production", { config: { backupIntervalHours: "2", dailyBackupRetentionDays: "60", dbPointInTimeRetentionDays: "35" } });
-        const rules = Object.fromEntries((one(ev, T.plan, "genie-primary-backup-plan").props.rules as any[]).map((r) => [r.ruleName, r]));
+        const rules = Object.fromEntries((one(ev, T.backupPlan, "genie-primary-backup-plan").props.rules as any[]).map((r) => [r.ruleName, r]));
         expect(rules["every-2h"].schedule).to.equal("cron(0 0/2 * * ? *)");
         expect(rules["every-2h"].lifecycle.deleteAfter).to.equal(60);
         expect(rules["every-2h"].enableContinuousBackup).to.equal(false);
@@ -439,9 +419,9 @@ describe("data protection: AWS Backup", () => {
 
     it("backs up through a role with AWS Backup's backup and restore policies: rds:DeleteDBSnapshot, which expiring and copying RDS snapshots need, is the backup policy's", async () => {
         const ev = await stack("production");
-        const selection = one(ev, T.selection, /genie-primary-backup-selection/);
+        const selection = one(ev, T.backupSelection, /genie-primary-backup-selection/);
         const role = resolve(ev, selection.props.iamRoleArn)!;
-        const attached = ofType(ev, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.props.role === role.outputs.name).map((a) => a.props.policyArn);
+        const attached = ofType(ev, T.iamRolePolicyAttachment).filter((a) => a.props.role === role.outputs.name).map((a) => a.props.policyArn);
         expect(attached).to.have.members([
             "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
             "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
@@ -449,7 +429,7 @@ describe("data protection: AWS Backup", () => {
     });
 
     it("the policy pack does not count a continuous rule as the 6-hourly, daily or weekly backups, nor ask it to copy", async () => {
-        const plan = (rules: any[]) => ({ type: T.plan, name: "plan", urn: "urn:pulumi:test::genie-infra::aws:backup/plan:Plan::plan", props: { rules } });
+        const plan = (rules: any[]) => ({ type: T.backupPlan, name: "plan", urn: "urn:pulumi:test::genie-infra::aws:backup/plan:Plan::plan", props: { rules } });
         const weekly = { ruleName: "weekly", schedule: "cron(0 5 ? * SUN *)", lifecycle: { deleteAfter: 365 }, copyActions: [{ destinationVaultArn: "arn:aws:backup:us-west-2:1:backup-vault:dr", lifecycle: { deleteAfter: 365 } }] };
         const continuousEvery6h = { ruleName: "continuous", schedule: "cron(0 0/6 * * ? *)", enableContinuousBackup: true, lifecycle: { deleteAfter: 30 } };
         // (Before: a continuous rule scheduled every 6 h passed for the plan's 6-hourly backups.)
@@ -457,7 +437,7 @@ describe("data protection: AWS Backup", () => {
         expect(onlyContinuous.violations.map((v) => v.message).join()).to.match(/no snapshot rule runs at least every 6 h/);
         // startWindow 60 (AWS's minimum, as the program declares it): an unset window lets a job start 8 h late.
         const snapshots = { ...continuousEvery6h, ruleName: "every-6h", enableContinuousBackup: false, startWindow: 60, copyActions: weekly.copyActions.map((c) => ({ ...c, lifecycle: { deleteAfter: 30 } })) };
-        const declared = (one(await stack("production"), T.plan, "genie-primary-backup-plan").props.rules as any[]);
+        const declared = (one(await stack("production"), T.backupPlan, "genie-primary-backup-plan").props.rules as any[]);
         for (const rule of [backupPlanFrequency, backupPlanRetention, backupPlanCrossRegionCopy]) {
             expect((await runResourceRule(rule, plan([snapshots, { ...continuousEvery6h, lifecycle: { deleteAfter: 7 } }, weekly]), {})).violations, rule.name).to.deep.equal([]);
             expect((await runResourceRule(rule, plan(declared), {})).violations, `${rule.name} on the declared plan`).to.deep.equal([]);
@@ -466,34 +446,34 @@ describe("data protection: AWS Backup", () => {
 
     it("selects the database by the backup-plan tag the database section puts on it", async () => {
         const ev = await stack("production");
-        const selection = one(ev, T.selection, /genie-primary-backup-selection/);
+        const selection = one(ev, T.backupSelection, /genie-primary-backup-selection/);
         expect(selection.props.selectionTags).to.deep.equal([{ type: "STRINGEQUALS", key: BACKUP_SELECTION_TAG_KEY, value: "genie-primary" }]);
-        expect(resolve(ev, selection.props.planId)!.type).to.equal(T.plan);
+        expect(resolve(ev, selection.props.planId)!.type).to.equal(T.backupPlan);
         expect(ev.outputs.dbBackupTagKey).to.equal("backup-plan");
         expect(ev.outputs.dbBackupTagValue).to.equal("genie-primary");
     });
 
     it("locks both vaults in compliance mode: minimum 30 days, maximum above the weekly retention, 3 grace days", async () => {
         const ev = await stack("production");
-        const locks = ofType(ev, T.lock);
+        const locks = ofType(ev, T.backupVaultLock);
         expect(locks.map((l) => l.region).sort()).to.deep.equal(["us-east-1", "us-west-2"]);
         for (const lock of locks) {
             expect(lock.props.minRetentionDays).to.equal(DR_PLAN.dbDailyRetentionDays);
             expect(lock.props.maxRetentionDays).to.be.greaterThan(DR_PLAN.dbWeeklyRetentionDays);
             expect(lock.props.changeableForDays).to.equal(3);
-            const vault = ofType(ev, T.vault).find((v) => v.outputs.name === lock.props.backupVaultName)!;
+            const vault = ofType(ev, T.backupVault).find((v) => v.outputs.name === lock.props.backupVaultName)!;
             expect(vault.region).to.equal(lock.region);
         }
     });
 
     it("governance mode, when configured, leaves out the grace period that makes the lock immutable", async () => {
         const ev = await stackWith("production", { config: { backupVaultLockMode: "governance" } });
-        for (const lock of ofType(ev, T.lock)) expect(lock.props.changeableForDays).to.equal(undefined);
+        for (const lock of ofType(ev, T.backupVaultLock)) expect(lock.props.changeableForDays).to.equal(undefined);
     });
 
     it("encrypts each vault with its own region's key", async () => {
         const ev = await stack("production");
-        for (const vault of ofType(ev, T.vault)) {
+        for (const vault of ofType(ev, T.backupVault)) {
             expect(keyOf(ev, vault.props.kmsKeyArn, vault.name).region).to.equal(vault.region);
         }
         expect(ev.outputs.backupAlertTopicArn).to.equal(undefined);
@@ -510,12 +490,12 @@ describe("data protection: AWS Backup", () => {
     ] as const) {
         it(`vault notifications, ${label}: modified recovery points and failed copies to a subscribed high topic of the vault's region that AWS Backup may publish to`, async () => {
             const ev = await stackWith(name, { config });
-            const notifications = ofType(ev, T.notifications);
-            const notified = notifications.map((n) => ofType(ev, T.vault).find((v) => v.outputs.name === n.props.backupVaultName)!.name.replace(/-vault$/, ""));
+            const notifications = ofType(ev, T.backupVaultNotifications);
+            const notified = notifications.map((n) => ofType(ev, T.backupVault).find((v) => v.outputs.name === n.props.backupVaultName)!.name.replace(/-vault$/, ""));
             expect(notified.sort()).to.deep.equal([...vaults].sort());
-            expect(ofType(ev, T.vault).length, "every vault of the stack notifies").to.equal(vaults.length);
+            expect(ofType(ev, T.backupVault).length, "every vault of the stack notifies").to.equal(vaults.length);
             for (const n of notifications) {
-                const vault = ofType(ev, T.vault).find((v) => v.outputs.name === n.props.backupVaultName)!;
+                const vault = ofType(ev, T.backupVault).find((v) => v.outputs.name === n.props.backupVaultName)!;
                 expect(n.region, n.name).to.equal(vault.region);
                 expect(n.props.backupVaultEvents).to.include.members(["RECOVERY_POINT_MODIFIED", "COPY_JOB_FAILED"]);
                 expect(n.props.backupVaultEvents).to.deep.equal([...VAULT_ALERT_EVENTS]);
@@ -525,12 +505,12 @@ describe("data protection: AWS Backup", () => {
                 expect(topic.type).to.equal(T.topic);
                 expect(topic.region, `${n.name}: a topic of the vault's region`).to.equal(vault.region);
                 expect(topic.name).to.match(/-alerts-high$/);
-                const emails = ofType(ev, "aws:sns/topicSubscription:TopicSubscription").filter((x) => x.props.topic === topic.outputs.arn && x.props.protocol === "email");
+                const emails = ofType(ev, T.topicSubscription).filter((x) => x.props.topic === topic.outputs.arn && x.props.protocol === "email");
                 expect(emails.map((x) => x.props.endpoint).sort(), `${topic.name}: the alert recipients`).to.deep.equal(JSON.parse(ev.config["genie-infra:alertEmails"] ?? "[]").sort());
                 expect(emails.length).to.be.greaterThan(0);
                 // The topic's access policy lets AWS Backup publish for this vault of this account (AWS Backup sends
                 // aws:SourceAccount and aws:SourceArn, the vault), and no vault of another account.
-                const policy = JSON.parse(ofType(ev, "aws:sns/topicPolicy:TopicPolicy").find((p) => p.props.arn === topic.outputs.arn)!.props.policy);
+                const policy = JSON.parse(ofType(ev, T.topicPolicy).find((p) => p.props.arn === topic.outputs.arn)!.props.policy);
                 const fromVault = (account: string) => ({ "aws:SourceAccount": account, "aws:SourceArn": String(vault.outputs.arn).replace(MOCK_ACCOUNT_ID, account) });
                 expect(policyAllows(policy.Statement, { action: "sns:Publish", resource: topic.outputs.arn, principal: { service: "backup.amazonaws.com" }, context: fromVault(MOCK_ACCOUNT_ID) }), topic.name).to.equal(true);
                 expect(policyAllows(policy.Statement, { action: "sns:Publish", resource: topic.outputs.arn, principal: { service: "backup.amazonaws.com" }, context: fromVault("210987654321") }), topic.name).to.equal(false);
@@ -550,7 +530,7 @@ describe("data protection: AWS Backup", () => {
 describe("data protection: restore testing", () => {
     it("tests a restore weekly from the newest recovery point and monthly from a random one within the daily window", async () => {
         const ev = await stack("production");
-        const plans = Object.fromEntries(ofType(ev, T.restorePlan).map((p) => [p.props.name, p]));
+        const plans = Object.fromEntries(ofType(ev, T.restoreTestingPlan).map((p) => [p.props.name, p]));
         expect(Object.keys(plans).sort()).to.deep.equal(["genie_primary_monthly", "genie_primary_weekly"]);
         const weekly = plans.genie_primary_weekly.props;
         expect(weekly.scheduleExpression).to.equal("cron(0 6 ? * MON *)");
@@ -562,20 +542,20 @@ describe("data protection: restore testing", () => {
         expect(monthly.recoveryPointSelection.selectionWindowDays).to.equal(DR_PLAN.dbDailyRetentionDays);
         for (const p of Object.values(plans) as RecordedResource[]) {
             const vaults = p.props.recoveryPointSelection.includeVaults.map((arn: string) => resolve(ev, arn)!);
-            expect(vaults.map((v: RecordedResource) => [v.type, v.region])).to.deep.equal([[T.vault, "us-east-1"]]);
+            expect(vaults.map((v: RecordedResource) => [v.type, v.region])).to.deep.equal([[T.backupVault, "us-east-1"]]);
         }
     });
 
     it("each restore test restores into the isolated data subnets behind the database's security group, never the default VPC", async () => {
         for (const ev of [await stack("production"), await stackWith("dr", { config: { siteRole: "active" } })]) {
-            const db = ofType(ev, "aws:rds/instance:Instance").find((i) => /-db-instance$/.test(i.name))!;
-            const selections = ofType(ev, T.restoreSelection);
+            const db = ofType(ev, T.dbInstance).find((i) => /-db-instance$/.test(i.name))!;
+            const selections = ofType(ev, T.restoreTestingSelection);
             expect(selections, ev.stack).to.have.length(2);
             for (const s of selections) {
                 // (Before: no overrides: AWS Backup restores into the default VPC, and fails where there is none.)
                 expect(s.props.restoreMetadataOverrides.dbSubnetGroupName, s.name).to.equal(db.props.dbSubnetGroupName);
                 expect(JSON.parse(s.props.restoreMetadataOverrides.vpcSecurityGroupIds)).to.deep.equal(db.props.vpcSecurityGroupIds);
-                const subnetGroup = ofType(ev, "aws:rds/subnetGroup:SubnetGroup").find((g) => g.outputs.name === s.props.restoreMetadataOverrides.dbSubnetGroupName)!;
+                const subnetGroup = ofType(ev, T.dbSubnetGroup).find((g) => g.outputs.name === s.props.restoreMetadataOverrides.dbSubnetGroupName)!;
                 expect(subnetGroup.props.subnetIds.map((id: string) => resolve(ev, id)!.props.tags.tier)).to.satisfy((tiers: string[]) => tiers.every((t) => t === "data"));
                 expect(subnetGroup.region).to.equal(s.region);
             }
@@ -584,7 +564,7 @@ describe("data protection: restore testing", () => {
 
     it("each restore test selects the tagged database and gives it a validation window", async () => {
         const ev = await stack("production");
-        const selections = ofType(ev, T.restoreSelection);
+        const selections = ofType(ev, T.restoreTestingSelection);
         expect(selections).to.have.length(2);
         for (const s of selections) {
             expect(s.props.protectedResourceType).to.equal("RDS");
@@ -596,7 +576,7 @@ describe("data protection: restore testing", () => {
 
     it("drillsEnabled=false leaves the restore tests out", async () => {
         const ev = await stackWith("production", { config: { drillsEnabled: "false" } });
-        expect(ofType(ev, T.restorePlan)).to.deep.equal([]);
+        expect(ofType(ev, T.restoreTestingPlan)).to.deep.equal([]);
     });
 });
 
@@ -609,7 +589,7 @@ describe("data protection: container registry", () => {
         expect(repo.props.imageScanningConfiguration).to.deep.equal({ scanOnPush: true });
         expect(repo.props.encryptionConfigurations[0].encryptionType).to.equal("KMS");
         expect(keyOf(ev, repo.props.encryptionConfigurations[0].kmsKey, repo.name).region).to.equal("us-east-1");
-        const policy = JSON.parse(one(ev, T.ecrLifecycle, /registry-lifecycle$/).props.policy);
+        const policy = JSON.parse(one(ev, T.repositoryLifecycle, /registry-lifecycle$/).props.policy);
         expect(policy.rules).to.have.length(1);
         expect(policy.rules[0].selection).to.deep.equal({ tagStatus: "any", countType: "imageCountMoreThan", countNumber: DR_PLAN.imageVersionsKept });
         expect(policy.rules[0].action).to.deep.equal({ type: "expire" });
@@ -617,13 +597,13 @@ describe("data protection: container registry", () => {
 
     it("replicates the registry to the DR region once, where a creation template gives the replica the same rules and the DR key", async () => {
         const ev = await stack("production");
-        const replications = ofType(ev, T.ecrReplication);
+        const replications = ofType(ev, T.registryReplication);
         expect(replications).to.have.length(1);
         expect(replications[0].region).to.equal("us-east-1");
         const [rule] = replications[0].props.replicationConfiguration.rules;
         expect(rule.destinations).to.deep.equal([{ region: "us-west-2", registryId: "123456789012" }]);
         expect(rule.repositoryFilters).to.deep.equal([{ filter: APP_REPOSITORY_NAME, filterType: "PREFIX_MATCH" }]);
-        const template = one(ev, T.ecrTemplate, /dr-template$/);
+        const template = one(ev, T.repositoryCreationTemplate, /dr-template$/);
         expect(template.region).to.equal("us-west-2");
         expect(template.props.appliedFors).to.deep.equal(["REPLICATION"]);
         expect(template.props.imageTagMutability).to.equal("IMMUTABLE");
@@ -634,14 +614,14 @@ describe("data protection: container registry", () => {
 
     it("the creation template applies to the replicated repository (ECR appends \"/\" to a prefix: ROOT, not the repository's name) and exists before replication starts", async () => {
         const ev = await stack("production");
-        const template = one(ev, T.ecrTemplate, /dr-template$/);
+        const template = one(ev, T.repositoryCreationTemplate, /dr-template$/);
         const repository = one(ev, T.repository, /registry-repository$/);
         // (Before: prefix "genie-ai-server", which matches only "genie-ai-server/...": the replica got ECR's defaults.)
         expect(templateApplies(template.props.prefix, repository.props.name), `prefix ${template.props.prefix}`).to.equal(true);
         expect(template.props.prefix).to.equal("ROOT");
         // KMS in a template needs the repository creation role.
-        expect(resolve(ev, template.props.customRoleArn)!.type).to.equal("aws:iam/role:Role");
-        const replication = one(ev, T.ecrReplication, /registry-replication$/);
+        expect(resolve(ev, template.props.customRoleArn)!.type).to.equal(T.iamRole);
+        const replication = one(ev, T.registryReplication, /registry-replication$/);
         expect(replication.opts.dependsOn).to.include(template.urn);
     });
 });
@@ -654,11 +634,11 @@ describe("data protection: every resource", () => {
             // access logs) and the Redis exports (ElastiCache exports and seeds from SSE-S3 files only).
             const sseS3 = (s: RecordedResource) => /-(logs|cache-exports)-encryption$/.test(s.name);
             const checks: [RecordedResource, string | undefined][] = [
-                ...ours(ev).filter((r) => r.type === T.sse)
+                ...ours(ev).filter((r) => r.type === T.bucketEncryption)
                     .filter((s) => !sseS3(s))
                     .map((s): [RecordedResource, string] => [s, s.props.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId]),
                 ...ours(ev).filter((r) => r.type === T.secret).map((s): [RecordedResource, string] => [s, s.props.kmsKeyId]),
-                ...ours(ev).filter((r) => r.type === T.vault).map((v): [RecordedResource, string] => [v, v.props.kmsKeyArn]),
+                ...ours(ev).filter((r) => r.type === T.backupVault).map((v): [RecordedResource, string] => [v, v.props.kmsKeyArn]),
                 ...ours(ev).filter((r) => r.type === T.repository).map((r): [RecordedResource, string] => [r, r.props.encryptionConfigurations[0].kmsKey]),
                 ...ours(ev).filter((r) => r.type === T.topic).map((t): [RecordedResource, string] => [t, t.props.kmsMasterKeyId]),
             ];
@@ -666,11 +646,11 @@ describe("data protection: every resource", () => {
                 expect(keyArn, resource.name).to.be.a("string");
                 expect(keyOf(ev, keyArn!, resource.name).region, resource.name).to.equal(resource.region);
             }
-            for (const sse of ours(ev).filter((r) => r.type === T.sse).filter((s) => !sseS3(s))) {
+            for (const sse of ours(ev).filter((r) => r.type === T.bucketEncryption).filter((s) => !sseS3(s))) {
                 expect(sse.props.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("aws:kms");
                 expect(sse.props.rules[0].bucketKeyEnabled).to.equal(true);
             }
-            const s3Managed = ours(ev).filter((r) => r.type === T.sse).filter(sseS3);
+            const s3Managed = ours(ev).filter((r) => r.type === T.bucketEncryption).filter(sseS3);
             expect(s3Managed.length).to.equal(name === "production" ? 4 : 1);
             for (const sse of s3Managed) expect(sse.props.rules[0].applyServerSideEncryptionByDefault, sse.name).to.deep.equal({ sseAlgorithm: "AES256" });
         });
@@ -712,7 +692,7 @@ describe("data protection: the recovery landing zone", () => {
         const drProvider = ofType(ev, "pulumi:providers:aws").find((p) => p.region === "us-west-2")!;
         const inDr = ev.resources.filter((r) => r.region === "us-west-2" && r.custom && r.type.startsWith("aws:"));
         const types = new Set(inDr.map((r) => r.type));
-        for (const t of [T.key, T.vault, T.lock, T.bucket, T.versioning, T.lifecycle, T.ecrTemplate]) {
+        for (const t of [T.kmsKey, T.backupVault, T.backupVaultLock, T.bucket, T.bucketVersioning, T.bucketLifecycle, T.repositoryCreationTemplate]) {
             expect(types.has(t), t).to.equal(true);
         }
         for (const r of inDr) expect(r.provider, r.name).to.equal(drProvider.urn);
@@ -741,14 +721,14 @@ describe("data protection: the recovery landing zone", () => {
 
     it("the dr stack has its own key and ALB log bucket in us-west-2 and reads the replicated image and secrets by name", async () => {
         const ev = await stack("dr");
-        expect(one(ev, T.key, "genie-dr-key-key").region).to.equal("us-west-2");
+        expect(one(ev, T.kmsKey, "genie-dr-key-key").region).to.equal("us-west-2");
         // (Besides the public status page's bucket, which holds no data of the application: test/severity.test.ts.)
         const buckets = ofType(ev, T.bucket).filter((b) => b.props.tags?.purpose !== "status-page");
         expect(buckets.map((b) => [b.name, b.region])).to.deep.equal([["genie-dr-storage-logs-bucket", "us-west-2"]]);
         // Nothing the landing zone owns is declared twice: no plan, registry or secret of its own. Its one
         // vault is the site's own, in its region (kept across roles; empty while standby), not the landing zone's.
-        for (const t of [T.plan, T.repository, T.ecrReplication]) expect(ofType(ev, t), t).to.deep.equal([]);
-        expect(ofType(ev, T.vault).map((v) => [v.name, v.region])).to.deep.equal([["genie-dr-backup-vault-vault", "us-west-2"]]);
+        for (const t of [T.backupPlan, T.repository, T.registryReplication]) expect(ofType(ev, t), t).to.deep.equal([]);
+        expect(ofType(ev, T.backupVault).map((v) => [v.name, v.region])).to.deep.equal([["genie-dr-backup-vault-vault", "us-west-2"]]);
         expect(ofType(ev, "genie:secrets:SiteSecrets")).to.deep.equal([]);
         expect(ev.outputs.ecrRepositoryUrl).to.equal(`123456789012.dkr.ecr.us-west-2.amazonaws.com/${APP_REPOSITORY_NAME}`);
         expect(ev.outputs.dbMasterSecretName).to.equal("genie/primary/db-master");
@@ -761,7 +741,7 @@ describe("data protection: failback replication", () => {
     for (const purpose of ["backups", "uploads"] as const) {
         it(`replicates what an active DR site writes to the landing zone's ${purpose} bucket back to the primary ${purpose} bucket, within 15 minutes`, async () => {
             const ev = await stack("production");
-            const back = one(ev, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", `genie-primary-storage-dr-${purpose}-replication`);
+            const back = one(ev, T.bucketReplication, `genie-primary-storage-dr-${purpose}-replication`);
             expect(back.region).to.equal("us-west-2");
             expect(back.props.bucket).to.equal(`genie-primary-storage-dr-${purpose}-bucket`);
             const rule = back.props.rules[0];
@@ -770,7 +750,7 @@ describe("data protection: failback replication", () => {
             expect(rule.destination.replicationTime).to.deep.equal({ status: "Enabled", time: { minutes: 15 } });
             expect(resolve(ev, rule.destination.encryptionConfiguration.replicaKmsKeyId)!.region).to.equal("us-east-1");
             // Its role reads only the DR-region buckets and writes only the primary ones.
-            const policy = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-storage-dr-replication").props.policy);
+            const policy = JSON.parse(one(ev, T.iamRolePolicy, "genie-primary-storage-dr-replication").props.policy);
             const writes = policy.Statement.find((s: any) => s.Action.includes("s3:ReplicateObject")).Resource;
             expect(writes).to.include(`arn:aws:s3:::genie-primary-storage-${purpose}-bucket/*`);
             expect(writes.every((r: string) => !r.includes("-dr-"))).to.equal(true);

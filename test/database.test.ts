@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: test corpus: the database's behaviour per site role and transition.
 import { expect } from "chai";
 import { AWS_BACKUP_OWNED_INPUTS, DATABASE_EVENT_CATEGORIES } from "../components/database";
 import { RDS_REPLACE_ON_CHANGE } from "../offline/aws-rules/rds";
@@ -5,8 +6,9 @@ import { checkTransition } from "../offline/aws-rules/transitions";
 import { EvaluationError, RecordedResource, REDACTED, StackEvaluation } from "../offline/mock-runtime";
 import { DR_PLAN } from "../infra/dr-plan";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
-const INSTANCE = "aws:rds/instance:Instance";
+const INSTANCE = AWS_TYPES.dbInstance;
 const PRODUCTION_DB_ARN = "arn:aws:rds:us-east-1:123456789012:db:genie-primary-db";
 /** What the dr stack's Region switch plan needs of the production stack, kept in config for an outage. */
 function REGION_SWITCH_VALUES() {
@@ -30,7 +32,7 @@ const BACKUPS_KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34
 function keyOf(ev: StackEvaluation, arn: string): RecordedResource {
     const key = resolve(ev, arn);
     expect(key, `no KMS key with ARN ${arn}`).to.not.equal(undefined);
-    expect(key!.type).to.equal("aws:kms/key:Key");
+    expect(key!.type).to.equal(AWS_TYPES.kmsKey);
     return key!;
 }
 
@@ -72,7 +74,7 @@ describe("database: the primary site", () => {
     it("runs PostgreSQL by major version (15) with automatic minor upgrades, so RDS picks and upgrades the minor", async () => {
         const db = one(await stack("production"), INSTANCE, "genie-primary-db-instance");
         expect(db.props).to.include({ engine: "postgres", engineVersion: "15", autoMinorVersionUpgrade: true });
-        const params = ofType(await stack("production"), "aws:rds/parameterGroup:ParameterGroup").find((p) => p.outputs.name === db.props.parameterGroupName)!;
+        const params = ofType(await stack("production"), AWS_TYPES.dbParameterGroup).find((p) => p.outputs.name === db.props.parameterGroupName)!;
         expect(params.props.family).to.equal("postgres15");
     });
 
@@ -80,12 +82,12 @@ describe("database: the primary site", () => {
         const ev = await stack("production");
         const db = one(ev, INSTANCE, "genie-primary-db-instance");
         expect(db.props.backupRetentionPeriod).to.equal(DR_PLAN.dbDailyRetentionDays);
-        const continuous = (one(ev, "aws:backup/plan:Plan", "genie-primary-backup-plan").props.rules as any[]).find((r) => r.enableContinuousBackup === true);
+        const continuous = (one(ev, AWS_TYPES.backupPlan, "genie-primary-backup-plan").props.rules as any[]).find((r) => r.enableContinuousBackup === true);
         expect(continuous.lifecycle.deleteAfter).to.equal(db.props.backupRetentionPeriod);
         // (Before: 14 days was accepted, and the continuous rule kept 14 days in a vault locked at 30: every job failed.)
         const changed = await stackWith("production", { config: { dbPointInTimeRetentionDays: "35" } });
         expect(one(changed, INSTANCE, "genie-primary-db-instance").props.backupRetentionPeriod).to.equal(35);
-        expect((one(changed, "aws:backup/plan:Plan", "genie-primary-backup-plan").props.rules as any[]).find((r) => r.enableContinuousBackup === true).lifecycle.deleteAfter).to.equal(35);
+        expect((one(changed, AWS_TYPES.backupPlan, "genie-primary-backup-plan").props.rules as any[]).find((r) => r.enableContinuousBackup === true).lifecycle.deleteAfter).to.equal(35);
     });
 
     it("leaves its backup window and retention to AWS Backup once the continuous rule selects it: declared for the create, then ignored", async () => {
@@ -109,7 +111,7 @@ describe("database: the primary site", () => {
     it("lives in the isolated data subnets behind the database security group", async () => {
         const ev = await stack("production");
         const db = one(ev, INSTANCE, "genie-primary-db-instance");
-        const subnetGroup = ofType(ev, "aws:rds/subnetGroup:SubnetGroup").find((g) => g.outputs.name === db.props.dbSubnetGroupName)!;
+        const subnetGroup = ofType(ev, AWS_TYPES.dbSubnetGroup).find((g) => g.outputs.name === db.props.dbSubnetGroupName)!;
         const tiers = subnetGroup.props.subnetIds.map((id: string) => resolve(ev, id)!.props.tags.tier);
         expect(tiers).to.deep.equal(["data", "data", "data"]);
         expect(db.props.vpcSecurityGroupIds.map((id: string) => resolve(ev, id)!.name)).to.deep.equal(["genie-primary-sg-database"]);
@@ -118,14 +120,14 @@ describe("database: the primary site", () => {
     it("forces TLS and logs slow statements; exports its logs to groups kept 90 days, made before it", async () => {
         const ev = await stack("production");
         const db = one(ev, INSTANCE, "genie-primary-db-instance");
-        const params = ofType(ev, "aws:rds/parameterGroup:ParameterGroup").find((p) => p.outputs.name === db.props.parameterGroupName)!;
+        const params = ofType(ev, AWS_TYPES.dbParameterGroup).find((p) => p.outputs.name === db.props.parameterGroupName)!;
         const values = Object.fromEntries(params.props.parameters.map((p: any) => [p.name, p.value]));
         expect(values["rds.force_ssl"]).to.equal("1");
         expect(Number(values.log_min_duration_statement)).to.be.greaterThan(0);
         expect(params.props.family).to.equal("postgres15");
         expect(db.props.enabledCloudwatchLogsExports).to.have.members(["postgresql", "upgrade"]);
         for (const log of db.props.enabledCloudwatchLogsExports) {
-            const group = one(ev, "aws:cloudwatch/logGroup:LogGroup", `genie-primary-db-${log}-logs`);
+            const group = one(ev, AWS_TYPES.logGroup, `genie-primary-db-${log}-logs`);
             expect(group.props.name).to.equal(`/aws/rds/instance/genie-primary-db/${log}`);
             expect(group.props.retentionInDays).to.equal(DR_PLAN.logRetentionDays);
             expect(db.opts.dependsOn).to.include(group.urn);
@@ -135,7 +137,7 @@ describe("database: the primary site", () => {
     it("carries the tag that puts it under the AWS Backup plan's selection", async () => {
         const ev = await stack("production");
         const db = one(ev, INSTANCE, "genie-primary-db-instance");
-        const selection = ofType(ev, "aws:backup/selection:Selection")[0];
+        const selection = ofType(ev, AWS_TYPES.backupSelection)[0];
         const conditions = [...(selection.props.selectionTags ?? []), ...(selection.props.conditions?.stringEquals ?? [])];
         expect(conditions.length).to.be.greaterThan(0);
         for (const c of conditions) {
@@ -164,7 +166,7 @@ describe("database: the primary site", () => {
     it("replicates its automated backups to the DR region, encrypted with the DR region's key", async () => {
         const ev = await stack("production");
         const db = one(ev, INSTANCE, "genie-primary-db-instance");
-        const replication = one(ev, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "genie-primary-db-dr-backups");
+        const replication = one(ev, AWS_TYPES.dbBackupReplication, "genie-primary-db-dr-backups");
         expect(replication.region).to.equal("us-west-2");
         expect(replication.props.sourceDbInstanceArn).to.equal(db.outputs.arn);
         expect(keyOf(ev, replication.props.kmsKeyId).region).to.equal("us-west-2");
@@ -174,7 +176,7 @@ describe("database: the primary site", () => {
 
     it("sends availability, failover, failure and low-storage events to the critical alert topic", async () => {
         const ev = await stack("production");
-        const subscription = one(ev, "aws:rds/eventSubscription:EventSubscription", "genie-primary-db-events");
+        const subscription = one(ev, AWS_TYPES.dbEventSubscription, "genie-primary-db-events");
         expect(subscription.props.eventCategories).to.have.members([...DATABASE_EVENT_CATEGORIES]);
         expect(subscription.props.sourceIds).to.deep.equal(["genie-primary-db"]);
         // One of the plan's "Database down" alerts, at the severity the one table gives RDS events (P2, critical topic).
@@ -182,7 +184,7 @@ describe("database: the primary site", () => {
         const topic = resolve(ev, subscription.props.snsTopic)!;
         expect(topic.name).to.equal("genie-primary-alerts-critical");
         // RDS may publish to the topic, and use the key that encrypts it.
-        const topicPolicy = JSON.parse(ofType(ev, "aws:sns/topicPolicy:TopicPolicy").find((p) => p.props.arn === topic.outputs.arn)!.props.policy);
+        const topicPolicy = JSON.parse(ofType(ev, AWS_TYPES.topicPolicy).find((p) => p.props.arn === topic.outputs.arn)!.props.policy);
         expect(topicPolicy.Statement[0].Principal.Service).to.include("events.rds.amazonaws.com");
         const keyPolicy = JSON.parse(resolve(ev, topic.props.kmsMasterKeyId)!.props.policy);
         const publishers = keyPolicy.Statement.find((st: any) => ([] as string[]).concat(st.Principal?.Service ?? []).includes("events.rds.amazonaws.com"));
@@ -267,7 +269,7 @@ describe("database: the DR site", () => {
         );
         expect(latest.props.restoreToPointInTime).to.deep.equal({ sourceDbInstanceAutomatedBackupsArn: backupsArn, useLatestRestorableTime: true });
         const fromProduction = one(await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "latest-backup" } }), INSTANCE, "genie-dr-db-instance");
-        const replication = one(await stack("production"), "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "genie-primary-db-dr-backups");
+        const replication = one(await stack("production"), AWS_TYPES.dbBackupReplication, "genie-primary-db-dr-backups");
         expect(fromProduction.props.restoreToPointInTime.sourceDbInstanceAutomatedBackupsArn).to.equal(replication.id);
         const pitr = one(
             await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: "point-in-time", dbRestoreTime: "2026-11-30T01:15:00Z" } }),
@@ -313,7 +315,7 @@ describe("database: the DR site", () => {
 
     it("restored: declares the key the restore really uses, the key of the replicated backups, so the next pulumi up keeps the database", async () => {
         const production = await stack("production");
-        const replication = one(production, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "genie-primary-db-dr-backups");
+        const replication = one(production, AWS_TYPES.dbBackupReplication, "genie-primary-db-dr-backups");
         expect(production.outputs.databaseReplicatedBackupsKmsKeyArn).to.equal(replication.props.kmsKeyId);
         for (const source of ["latest-backup", "point-in-time"]) {
             const ev = await stackWith("dr", { config: { siteRole: "active", dbRecoverySource: source, dbRestoreTime: source === "point-in-time" ? "2026-11-30T01:15:00Z" : undefined } });

@@ -10,23 +10,15 @@ import { KMS_SHORTEST_DELETION_WINDOW_DAYS } from "../components/lifecycle";
 import { ConfigError, ephemeralNameLabel, parseStackConfig, RawConfig } from "../infra/config";
 import { evaluateStack, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { checkPolicies } from "../offline/policy-runner";
+import { AWS_TYPES } from "../policies/aws-types";
 import { ofType, stack } from "./support/stacks";
 
 const SANDBOX = { DEPLOY_TEST_DOMAIN: "deploy-test.sandbox.example.com", DEPLOY_TEST_HOSTED_ZONE_ID: "Z0SANDBOX0000", DEPLOY_TEST_ALERT_EMAIL: "ci@example.com" };
 const MARCH = "deploy-test-20260301-0600";
 const APRIL = "deploy-test-20260401-0600";
 
-const T = {
-    bucket: "aws:s3/bucket:Bucket",
-    vault: "aws:backup/vault:Vault",
-    repository: "aws:ecr/repository:Repository",
-    secret: "aws:secretsmanager/secret:Secret",
-    key: "aws:kms/key:Key",
-    db: "aws:rds/instance:Instance",
-    cache: "aws:elasticache/replicationGroup:ReplicationGroup",
-    alb: "aws:lb/loadBalancer:LoadBalancer",
-    record: "aws:route53/record:Record",
-} as const;
+/** Resource types: policies/aws-types.ts. */
+const T = AWS_TYPES;
 
 /** Inputs that hold a physical name this program fixes (Pulumi auto-names the rest, with a random suffix). */
 const NAME_INPUTS = ["name", "bucket", "identifier", "replicationGroupId", "alarmName", "dashboardName", "prefix", "associationName"];
@@ -34,7 +26,7 @@ const NAME_INPUTS = ["name", "bucket", "identifier", "replicationGroupId", "alar
 /** Every fixed physical name of the stack, by resource; Route 53 records are the config's domain names, not the program's. */
 function fixedNames(ev: StackEvaluation): { r: RecordedResource; name: string }[] {
     return ev.resources
-        .filter((r) => r.custom && r.type !== T.record)
+        .filter((r) => r.custom && r.type !== T.route53Record)
         .flatMap((r) => NAME_INPUTS.filter((k) => typeof r.props[k] === "string").map((k) => ({ r, name: r.props[k] as string })));
 }
 
@@ -107,22 +99,22 @@ describe("ephemeral stacks (config ephemeral: the deploy-from-scratch test)", ()
             const kept = ev.resources.filter((r) => r.opts.protect || r.opts.retainOnDelete).map((r) => `${r.type} ${r.name}`);
             expect(kept).to.deep.equal([]);
             // What it must reach: the stateful resources of both regions.
-            for (const type of [T.bucket, T.vault, T.repository, T.secret, T.key, T.db, T.cache]) expect(ofType(ev, type).length, type).to.be.greaterThan(0);
+            for (const type of [T.bucket, T.backupVault, T.repository, T.secret, T.kmsKey, T.dbInstance, T.cache]) expect(ofType(ev, type).length, type).to.be.greaterThan(0);
         });
 
         it("has no deletion protection, takes no final snapshot, and deletes contents and secrets at once", async () => {
             const ev = await ephemeral(MARCH);
-            for (const db of ofType(ev, T.db)) {
+            for (const db of ofType(ev, T.dbInstance)) {
                 expect(db.props, db.name).to.include({ deletionProtection: false, skipFinalSnapshot: true, deleteAutomatedBackups: true });
                 expect(db.props.finalSnapshotIdentifier, db.name).to.equal(undefined);
             }
             expect(ev.resources.filter((r) => r.type === "random:index/randomId:RandomId" && /final-snapshot/.test(r.name))).to.deep.equal([]);
             for (const cache of ofType(ev, T.cache)) expect(cache.props.finalSnapshotIdentifier, cache.name).to.equal(undefined);
-            for (const alb of ofType(ev, T.alb)) expect(alb.props.enableDeletionProtection, alb.name).to.equal(false);
-            for (const b of [...ofType(ev, T.bucket), ...ofType(ev, T.vault)]) expect(b.props.forceDestroy, `${b.type} ${b.name}`).to.equal(true);
+            for (const alb of ofType(ev, T.loadBalancer)) expect(alb.props.enableDeletionProtection, alb.name).to.equal(false);
+            for (const b of [...ofType(ev, T.bucket), ...ofType(ev, T.backupVault)]) expect(b.props.forceDestroy, `${b.type} ${b.name}`).to.equal(true);
             for (const repo of ofType(ev, T.repository)) expect(repo.props.forceDelete, repo.name).to.equal(true);
             for (const secret of ofType(ev, T.secret)) expect(secret.props.recoveryWindowInDays, secret.name).to.equal(0);
-            for (const key of ofType(ev, T.key)) expect(key.props.deletionWindowInDays, key.name).to.equal(KMS_SHORTEST_DELETION_WINDOW_DAYS);
+            for (const key of ofType(ev, T.kmsKey)) expect(key.props.deletionWindowInDays, key.name).to.equal(KMS_SHORTEST_DELETION_WINDOW_DAYS);
         });
 
         it("names every fixed physical name after the stack, so two months' stacks never collide", async () => {
@@ -131,7 +123,7 @@ describe("ephemeral stacks (config ephemeral: the deploy-from-scratch test)", ()
             expect(label).to.not.equal(ephemeralNameLabel(APRIL));
             const names = fixedNames(march);
             // The names AWS keeps unique per account (and region): buckets, vaults, secrets, the database, the cache, the repository.
-            for (const type of [T.bucket, T.vault, T.secret, T.db, T.cache, T.repository]) expect(names.some(({ r }) => r.type === type), type).to.equal(true);
+            for (const type of [T.bucket, T.backupVault, T.secret, T.dbInstance, T.cache, T.repository]) expect(names.some(({ r }) => r.type === type), type).to.equal(true);
             const unlabelled = names.filter(({ name }) => !name.includes(label)).map(({ r, name }) => `${r.type} ${r.name}: ${name}`);
             expect(unlabelled).to.deep.equal([]);
             const taken = new Set(names.map(({ name }) => name));
@@ -139,7 +131,7 @@ describe("ephemeral stacks (config ephemeral: the deploy-from-scratch test)", ()
             const shared = fixedNames(april).map(({ name }) => name).filter((n) => taken.has(n));
             expect(shared).to.deep.equal([]);
             // The ECR creation template matches this stack's repository only (ECR appends "/" to a prefix), never the registry's ROOT.
-            const template = ofType(march, "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")[0];
+            const template = ofType(march, T.repositoryCreationTemplate)[0];
             expect(template.props.prefix).to.equal(`genie-${label}`);
             expect(ofType(march, T.repository)[0].props.name).to.equal(`genie-${label}/genie-ai-server`);
         });
@@ -149,14 +141,14 @@ describe("ephemeral stacks (config ephemeral: the deploy-from-scratch test)", ()
                 const ev = await stack(name);
                 // The status page's bucket and key are protected, not retained (their content is rebuilt by its function).
                 const statusPage = (r: RecordedResource) => /-status-/.test(r.name);
-                for (const r of [...ofType(ev, T.bucket), ...ofType(ev, T.vault), ...ofType(ev, T.key)].filter((x) => !statusPage(x))) {
+                for (const r of [...ofType(ev, T.bucket), ...ofType(ev, T.backupVault), ...ofType(ev, T.kmsKey)].filter((x) => !statusPage(x))) {
                     expect(r.opts, `${name} ${r.type} ${r.name}`).to.include({ protect: true, retainOnDelete: true });
                     expect(r.props.forceDestroy, `${name} ${r.name}`).to.not.equal(true);
                 }
-                for (const db of ofType(ev, T.db)) expect(db.props, db.name).to.include({ deletionProtection: true, deleteAutomatedBackups: false });
-                for (const key of ofType(ev, T.key)) expect(key.props.deletionWindowInDays, key.name).to.equal(30);
+                for (const db of ofType(ev, T.dbInstance)) expect(db.props, db.name).to.include({ deletionProtection: true, deleteAutomatedBackups: false });
+                for (const key of ofType(ev, T.kmsKey)) expect(key.props.deletionWindowInDays, key.name).to.equal(30);
                 const site = name === "production" ? "genie-primary" : "genie-dr";
-                expect(fixedNames(ev).filter(({ r }) => r.type === T.vault).map(({ name: n }) => n)).to.include(`${site}-backup-vault`);
+                expect(fixedNames(ev).filter(({ r }) => r.type === T.backupVault).map(({ name: n }) => n)).to.include(`${site}-backup-vault`);
             }
         });
     });

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { evaluateStack, EvaluationError, REDACTED } from "../offline/mock-runtime";
+import { AWS_TYPES } from "../policies/aws-types";
 
 async function failureOf(promise: Promise<unknown>): Promise<Error> {
     try {
@@ -74,7 +75,7 @@ describe("mock runtime", () => {
                 return { password: password.result };
             },
         });
-        const version = ev.resources.find((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion")!;
+        const version = ev.resources.find((r) => r.type === AWS_TYPES.secretVersion)!;
         expect(version.props.secretString).to.equal(REDACTED);
         expect(version.secretProps).to.deep.equal(["secretString"]);
         expect(JSON.stringify(ev)).not.to.include("mock-secret-db-password");

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: test corpus: every alarm, rule, topic and route of both stacks, with
+// CloudWatch's documented evaluation modelled.
 import { expect } from "chai";
 import { REPLICATION_RULE_IDS } from "../components/backup-storage";
 import { DATABASE_EVENT_CATEGORIES } from "../components/database";
@@ -12,12 +14,13 @@ import { AWS_RULES, checkAwsRules } from "../offline/aws-rules";
 import { runRules } from "../policies/harness";
 import { ALERT_TAG, AlertId, PLAN_ALERTS, planAlertsRouted } from "../policies/rules/alerting";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
-const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
-const COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm";
-const TOPIC = "aws:sns/topic:Topic";
-const SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription";
-const SLACK = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration";
+const ALARM = AWS_TYPES.metricAlarm;
+const COMPOSITE = AWS_TYPES.compositeAlarm;
+const TOPIC = AWS_TYPES.topic;
+const SUBSCRIPTION = AWS_TYPES.topicSubscription;
+const SLACK = AWS_TYPES.slackChannel;
 const GIB = 1024 ** 3;
 
 const SITES = { production: "genie-primary", dr: "genie-dr" } as const;
@@ -66,13 +69,13 @@ for (const name of ["production", "dr"] as const) {
             expect(r.region).to.equal(ev.outputs.siteRegion);
             expect([r.props.namespace, r.props.metricName, r.props.statistic]).to.deep.equal(["AWS/RDS", "DatabaseConnections", "SampleCount"]);
             expect(r.props.dimensions).to.deep.equal({ DBInstanceIdentifier: ev.outputs.databaseIdentifier });
-            expect(ofType(ev, "aws:rds/instance:Instance").filter((db) => db.outputs.identifier === ev.outputs.databaseIdentifier)).to.have.length(1);
+            expect(ofType(ev, AWS_TYPES.dbInstance).filter((db) => db.outputs.identifier === ev.outputs.databaseIdentifier)).to.have.length(1);
             expect([r.props.comparisonOperator, r.props.threshold, r.props.treatMissingData]).to.deep.equal(["LessThanThreshold", 1, "breaching"]);
             expectPlanDelay(r, "database-down", 60, DATABASE_DOWN_DATAPOINTS);
             expect([r.props.evaluationPeriods, r.props.datapointsToAlarm]).to.deep.equal([DR_PLAN.databaseDownAlertMinutes, 2]);
             expectSeverity(ev, r, name, "critical");
 
-            const events = one(ev, "aws:rds/eventSubscription:EventSubscription", `${SITES[name]}-db-events`);
+            const events = one(ev, AWS_TYPES.dbEventSubscription, `${SITES[name]}-db-events`);
             expect(events.props.sourceIds).to.deep.equal([ev.outputs.databaseIdentifier]);
             expect(events.props.eventCategories).to.include.members(["availability", "failure"]);
             expect(events.props.eventCategories).to.deep.equal([...DATABASE_EVENT_CATEGORIES]);
@@ -83,7 +86,7 @@ for (const name of ["production", "dr"] as const) {
             const r = alarm(ev, name, "app-no-healthy-hosts");
             expect([r.props.namespace, r.props.metricName, r.props.statistic]).to.deep.equal(["AWS/ApplicationELB", "HealthyHostCount", "Minimum"]);
             expect(r.props.dimensions).to.deep.equal({ LoadBalancer: ev.outputs.loadBalancerArnSuffix, TargetGroup: ev.outputs.targetGroupArnSuffix });
-            const lb = ofType(ev, "aws:lb/loadBalancer:LoadBalancer");
+            const lb = ofType(ev, AWS_TYPES.loadBalancer);
             expect(lb.map((l) => l.outputs.arnSuffix)).to.deep.equal([r.props.dimensions.LoadBalancer]);
             expect([r.props.comparisonOperator, r.props.threshold, r.props.treatMissingData]).to.deep.equal(["LessThanThreshold", 1, "breaching"]);
             expectPlanDelay(r, "application-down", 60);
@@ -94,7 +97,7 @@ for (const name of ["production", "dr"] as const) {
             const r = alarm(ev, name, "app-health-check");
             expect(r.region).to.equal("us-east-1");
             expect([r.props.namespace, r.props.metricName, r.props.statistic]).to.deep.equal(["AWS/Route53", "HealthCheckStatus", "Minimum"]);
-            const check = one(ev, "aws:route53/healthCheck:HealthCheck", /health-check$/);
+            const check = one(ev, AWS_TYPES.healthCheck, /health-check$/);
             expect(r.props.dimensions).to.deep.equal({ HealthCheckId: check.id });
             expect(check.id).to.equal(ev.outputs.failoverHealthCheckId);
             expect([r.props.comparisonOperator, r.props.threshold, r.props.treatMissingData]).to.deep.equal(["LessThanThreshold", 1, "breaching"]);
@@ -127,7 +130,7 @@ for (const name of ["production", "dr"] as const) {
             const disk = alarm(ev, name, "app-disk-space-low");
             expect([disk.props.namespace, disk.props.metricName, disk.props.statistic]).to.deep.equal(["CWAgent", "disk_used_percent", "Maximum"]);
             expect(disk.props.dimensions).to.deep.equal({ AutoScalingGroupName: ev.outputs.autoScalingGroupName });
-            expect(ofType(ev, "aws:autoscaling/group:Group").map((g) => g.outputs.name)).to.deep.equal([ev.outputs.autoScalingGroupName]);
+            expect(ofType(ev, AWS_TYPES.autoscalingGroup).map((g) => g.outputs.name)).to.deep.equal([ev.outputs.autoScalingGroupName]);
             expect([disk.props.comparisonOperator, disk.props.threshold]).to.deep.equal(["GreaterThanThreshold", 85]);
             expectPlanDelay(disk, "disk-space-low", 300);
             expectSeverity(ev, disk, name, "warning");
@@ -165,7 +168,7 @@ for (const name of ["production", "dr"] as const) {
         });
 
         it("a dashboard of the site: traffic, errors, latency, healthy hosts, database, replica lag, backup jobs", () => {
-            const d = one(ev, "aws:cloudwatch/dashboard:Dashboard", `${SITES[name]}-monitoring-dashboard`);
+            const d = one(ev, AWS_TYPES.dashboard, `${SITES[name]}-monitoring-dashboard`);
             const body = JSON.parse(d.props.dashboardBody);
             const titles = body.widgets.map((w: any) => w.properties.title);
             expect(titles).to.deep.equal(Object.values(DASHBOARD_WIDGETS));
@@ -185,7 +188,7 @@ describe("monitoring: the recovery point", () => {
         const ev = await stack("dr");
         const r = alarm(ev, "dr", "replica-lag");
         expect([r.props.namespace, r.props.metricName, r.props.statistic]).to.deep.equal(["AWS/RDS", "ReplicaLag", "Maximum"]);
-        const replica = ofType(ev, "aws:rds/instance:Instance").find((db) => db.outputs.identifier === ev.outputs.databaseIdentifier)!;
+        const replica = ofType(ev, AWS_TYPES.dbInstance).find((db) => db.outputs.identifier === ev.outputs.databaseIdentifier)!;
         expect(replica.props.replicateSourceDb, "the dr database is the cross-region replica").to.be.a("string");
         expect(r.props.dimensions).to.deep.equal({ DBInstanceIdentifier: replica.outputs.identifier });
         expect([r.props.comparisonOperator, r.props.threshold, r.props.treatMissingData]).to.deep.equal(["GreaterThanThreshold", DR_PLAN.rpoMinutes * 60, "breaching"]);
@@ -198,7 +201,7 @@ describe("monitoring: the recovery point", () => {
             const site = ev.stack === "production" ? "production" : "dr";
             // Nothing replicates into the site's own database any more: no cross-region lag alarm.
             expect(ofType(ev, ALARM).filter((r) => r.name.endsWith("-replica-lag") && !r.name.endsWith("read-replica-lag")).map((r) => r.name)).to.deep.equal([]);
-            const replicas = ofType(ev, "aws:rds/instance:Instance").filter((db) => db.outputs.identifier !== ev.outputs.databaseIdentifier && db.region === ev.outputs.siteRegion);
+            const replicas = ofType(ev, AWS_TYPES.dbInstance).filter((db) => db.outputs.identifier !== ev.outputs.databaseIdentifier && db.region === ev.outputs.siteRegion);
             expect(replicas, `${ev.stack}: the in-region read replica`).to.have.length(1);
             expect(replicas[0].props.replicateSourceDb, "a replica of the site's database").to.be.a("string");
             const r = alarm(ev, site, "read-replica-lag");
@@ -216,7 +219,7 @@ describe("monitoring: the recovery point", () => {
     for (const bucket of ["uploads", "backups"] as const) {
         it(`production: ${bucket} replication later than Replication Time Control's 15 minutes or failing, on the rule that has metrics, high`, async () => {
             const ev = await stack("production");
-            const rule = ofType(ev, "aws:s3/bucketReplicationConfig:BucketReplicationConfig").flatMap((c) => c.props.rules).find((x: any) => x.id === REPLICATION_RULE_IDS[bucket]);
+            const rule = ofType(ev, AWS_TYPES.bucketReplication).flatMap((c) => c.props.rules).find((x: any) => x.id === REPLICATION_RULE_IDS[bucket]);
             expect(rule.destination.metrics.status).to.equal("Enabled");
             const dr = bucket === "uploads" ? ev.outputs.drUploadsBucketName : ev.outputs.drBackupsBucketName;
             const dims = { SourceBucket: ev.outputs[`${bucket}BucketName`], DestinationBucket: dr, RuleId: REPLICATION_RULE_IDS[bucket] };
@@ -235,13 +238,13 @@ describe("monitoring: the recovery point", () => {
 
     it("production: failed, aborted or expired backup and copy jobs go to the high topic (EventBridge)", async () => {
         const ev = await stack("production");
-        const rule = one(ev, "aws:cloudwatch/eventRule:EventRule", "genie-primary-monitoring-backup-job-failed");
+        const rule = one(ev, AWS_TYPES.eventRule, "genie-primary-monitoring-backup-job-failed");
         expect(JSON.parse(rule.props.eventPattern)).to.deep.equal({
             source: ["aws.backup"],
             "detail-type": ["Backup Job State Change", "Copy Job State Change"],
             detail: { state: ["FAILED", "ABORTED", "EXPIRED"] },
         });
-        const target = one(ev, "aws:cloudwatch/eventTarget:EventTarget", "genie-primary-monitoring-backup-job-failed");
+        const target = one(ev, AWS_TYPES.eventTarget, "genie-primary-monitoring-backup-job-failed");
         expect(target.props.rule).to.equal(rule.outputs.name ?? rule.props.name);
         expect(resolve(ev, target.props.arn)!.name).to.equal("genie-primary-alerts-high");
     });
@@ -251,7 +254,7 @@ describe("monitoring: the recovery point", () => {
         const r = alarm(ev, "production", "cache-snapshot-failed");
         expect([r.props.namespace, r.props.metricName, r.props.statistic, r.props.comparisonOperator, r.props.threshold]).to.deep.equal(["AWS/States", "ExecutionsFailed", "Sum", "GreaterThanThreshold", 0]);
         expect(r.props.dimensions).to.deep.equal({ StateMachineArn: ev.outputs.cacheSnapshotJobArn });
-        expect(resolve(ev, ev.outputs.cacheSnapshotJobArn as string)!.type).to.equal("aws:sfn/stateMachine:StateMachine");
+        expect(resolve(ev, ev.outputs.cacheSnapshotJobArn as string)!.type).to.equal(AWS_TYPES.stateMachine);
         expectSeverity(ev, r, "production", "high");
     });
 });
@@ -418,14 +421,14 @@ describe("monitoring: backup, copy and restore jobs reach somebody", () => {
     for (const v of VARIANTS) {
         it(`${v.label}: a failed or aborted restore job of the site's region (restore tests are restore jobs) goes to the high topic (EventBridge)`, async () => {
             const ev = await stackWith(v.name, { config: v.config });
-            const rule = one(ev, "aws:cloudwatch/eventRule:EventRule", `${SITES[v.name]}-monitoring-restore-job-failed`);
+            const rule = one(ev, AWS_TYPES.eventRule, `${SITES[v.name]}-monitoring-restore-job-failed`);
             const pattern = JSON.parse(rule.props.eventPattern);
             expect(pattern).to.deep.equal(RESTORE_JOB_FAILED_PATTERN);
             expect(matches(pattern, RESTORE_JOB_FAILED_EVENT), "the documented FAILED restore job event").to.equal(true);
             expect(matches(pattern, { ...RESTORE_JOB_FAILED_EVENT, detail: { ...RESTORE_JOB_FAILED_EVENT.detail, status: "ABORTED", restoreTestingPlanArn: "arn:x" } })).to.equal(true);
             expect(matches(pattern, RESTORE_JOB_COMPLETED_EVENT), "a completed restore test does not page").to.equal(false);
             expect(rule.region).to.equal(ev.outputs.siteRegion);
-            const target = one(ev, "aws:cloudwatch/eventTarget:EventTarget", `${SITES[v.name]}-monitoring-restore-job-failed`);
+            const target = one(ev, AWS_TYPES.eventTarget, `${SITES[v.name]}-monitoring-restore-job-failed`);
             expect(target.props.rule).to.equal(rule.outputs.name ?? rule.props.name);
             expect(resolve(ev, target.props.arn)!.name).to.equal(`${SITES[v.name]}-alerts-high`);
         });
@@ -437,9 +440,9 @@ describe("monitoring: backup, copy and restore jobs reach somebody", () => {
             for (const r of ev.resources) {
                 const arns =
                     r.type === ALARM || r.type === COMPOSITE ? [...(r.props.alarmActions ?? []), ...(r.props.okActions ?? [])]
-                    : r.type === "aws:cloudwatch/eventTarget:EventTarget" ? [r.props.arn]
-                    : r.type === "aws:rds/eventSubscription:EventSubscription" ? [r.props.snsTopic]
-                    : r.type === "aws:backup/vaultNotifications:VaultNotifications" ? [r.props.snsTopicArn]
+                    : r.type === AWS_TYPES.eventTarget ? [r.props.arn]
+                    : r.type === AWS_TYPES.dbEventSubscription ? [r.props.snsTopic]
+                    : r.type === AWS_TYPES.backupVaultNotifications ? [r.props.snsTopicArn]
                     : [];
                 for (const arn of arns) if (String(arn).startsWith("arn:aws:sns:")) published.push({ by: r, arn });
             }
@@ -460,7 +463,7 @@ describe("monitoring: backup, copy and restore jobs reach somebody", () => {
             // Backup, copy and restore job failures arrive through EventBridge, by severity; each vault the
             // stack owns notifies the high topic of its region of what EventBridge does not report
             // (RECOVERY_POINT_MODIFIED) and of failed copies (test/data-protection.test.ts).
-            const vaultNotifications = ofType(ev, "aws:backup/vaultNotifications:VaultNotifications");
+            const vaultNotifications = ofType(ev, AWS_TYPES.backupVaultNotifications);
             expect(vaultNotifications.map((n) => `${n.name} -> ${resolve(ev, n.props.snsTopicArn)!.name}`).sort()).to.deep.equal(
                 {
                     production: ["genie-primary-backup-vault-notifications -> genie-primary-alerts-high", "genie-primary-dr-backup-vault-notifications -> genie-primary-landing-zone-alerts-high"],
@@ -468,8 +471,8 @@ describe("monitoring: backup, copy and restore jobs reach somebody", () => {
                     "dr active": ["genie-dr-backup-vault-notifications -> genie-dr-alerts-high"],
                 }[v.label],
             );
-            expect(published.filter((p) => p.by.type === "aws:backup/vaultNotifications:VaultNotifications").length).to.equal(vaultNotifications.length);
-            const backupRules = ofType(ev, "aws:cloudwatch/eventRule:EventRule").filter((r) => JSON.parse(r.props.eventPattern).source?.includes("aws.backup"));
+            expect(published.filter((p) => p.by.type === AWS_TYPES.backupVaultNotifications).length).to.equal(vaultNotifications.length);
+            const backupRules = ofType(ev, AWS_TYPES.eventRule).filter((r) => JSON.parse(r.props.eventPattern).source?.includes("aws.backup"));
             const detailTypes = backupRules.flatMap((r) => JSON.parse(r.props.eventPattern)["detail-type"]);
             expect(detailTypes).to.include("Restore Job State Change");
             if (v.label !== "dr standby") expect(detailTypes).to.include.members(["Backup Job State Change", "Copy Job State Change"]);
@@ -487,7 +490,7 @@ describe("monitoring: backup, copy and restore jobs reach somebody", () => {
             resources: [
                 ...ev.resources,
                 { ...one(ev, TOPIC, "genie-primary-alerts-high"), urn: "urn:hook-topic", name: "genie-primary-backup-vault-alerts", props: { name: "hook" }, outputs: { arn: hook } },
-                { ...one(ev, "aws:cloudwatch/eventTarget:EventTarget", "genie-primary-monitoring-restore-job-failed"), type: "aws:backup/vaultNotifications:VaultNotifications", urn: "urn:hook-notifications", name: "genie-primary-backup-vault-notifications", props: { backupVaultName: "genie-primary-backup-vault", snsTopicArn: hook, backupVaultEvents: ["BACKUP_JOB_COMPLETED"] }, outputs: { snsTopicArn: hook } },
+                { ...one(ev, AWS_TYPES.eventTarget, "genie-primary-monitoring-restore-job-failed"), type: AWS_TYPES.backupVaultNotifications, urn: "urn:hook-notifications", name: "genie-primary-backup-vault-notifications", props: { backupVaultName: "genie-primary-backup-vault", snsTopicArn: hook, backupVaultEvents: ["BACKUP_JOB_COMPLETED"] }, outputs: { snsTopicArn: hook } },
             ],
         };
         const result = await runRules([planAlertsRouted], bad);
@@ -528,7 +531,7 @@ describe("monitoring: database down when AWS's one-minute RDS metrics arrive lat
             for (const late of [1, 2, 3]) expect(state(late), `${late} late datapoint(s)`).to.equal("OK");
             for (const silent of [4, 5, 10]) expect(state(silent), `${silent} minutes without a datapoint`).to.equal("ALARM");
             // The immediate path: the RDS event subscription delivers availability and failure events as they happen.
-            const events = one(await stack(name), "aws:rds/eventSubscription:EventSubscription", `${SITES[name]}-db-events`);
+            const events = one(await stack(name), AWS_TYPES.dbEventSubscription, `${SITES[name]}-db-events`);
             expect(events.props.eventCategories).to.include.members(["availability", "failure"]);
             expect(events.props.tags?.[ALERT_TAG]).to.equal("database-down");
         });
@@ -686,8 +689,8 @@ const REGION_SWITCH_EVALUATION_WARNING_EVENT = {
 };
 
 describe("monitoring: the Region switch plan's readiness and executions reach the alert topics (dr stack)", () => {
-    const RULE = "aws:cloudwatch/eventRule:EventRule";
-    const TARGET = "aws:cloudwatch/eventTarget:EventTarget";
+    const RULE = AWS_TYPES.eventRule;
+    const TARGET = AWS_TYPES.eventTarget;
 
     it("the patterns match AWS's documented events and not unrelated ones", () => {
         const warning = REGION_SWITCH_EVALUATION_WARNING_PATTERN as unknown as Record<string, any>;

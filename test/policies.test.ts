@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: test corpus: every rule of the pack against the evaluated stacks.
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
@@ -8,6 +9,7 @@ import { ALL_RULES } from "../policies/rules";
 import { cronIntervalHours } from "../policies/rules/backup";
 import { Rule } from "../policies/rules/common";
 import { stack, stackWith } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
 const rule = (name: string): Rule => {
     const found = ALL_RULES.find((r) => r.name === name);
@@ -49,37 +51,37 @@ const mandatory = (r: PolicyRunResult) => r.violations.filter((v) => v.enforceme
 
 // ── A small world that follows every rule ──────────────────────────────────────────────────────
 const DR_VAULT_ARN = "arn:aws:backup:us-west-2:123456789012:backup-vault:dr-vault";
-const backupPlan = res("aws:backup/plan:Plan", "plan", {
+const backupPlan = res(AWS_TYPES.backupPlan, "plan", {
     name: "plan",
     rules: [
         { ruleName: "six-hourly", targetVaultName: "vault", schedule: "cron(0 */6 * * ? *)", startWindow: 60, lifecycle: { deleteAfter: 30 }, copyActions: [{ destinationVaultArn: DR_VAULT_ARN, lifecycle: { deleteAfter: 30 } }] },
         { ruleName: "weekly", targetVaultName: "vault", schedule: "cron(0 3 ? * SUN *)", startWindow: 60, lifecycle: { deleteAfter: 365 }, copyActions: [{ destinationVaultArn: DR_VAULT_ARN, lifecycle: { deleteAfter: 365 } }] },
     ],
 });
-const vault = res("aws:backup/vault:Vault", "vault", { name: "vault", kmsKeyArn: "arn:aws:kms:us-east-1:1:key/k" });
-const kmsKey = res("aws:kms/key:Key", "key", { arn: "arn:aws:kms:us-east-1:1:key/k" });
-const drVault = res("aws:backup/vault:Vault", "dr-vault", { name: "dr-vault", arn: DR_VAULT_ARN, kmsKeyArn: "arn:aws:kms:us-west-2:1:key/dr" }, { provider: DR.urn });
-const drVaultLock = res("aws:backup/vaultLockConfiguration:VaultLockConfiguration", "dr-lock", { backupVaultName: "dr-vault", minRetentionDays: 30, changeableForDays: 3 }, { provider: DR.urn });
-const drKmsKey = res("aws:kms/key:Key", "dr-key", { arn: "arn:aws:kms:us-west-2:1:key/dr" }, { provider: DR.urn });
-const selection = res("aws:backup/selection:Selection", "selection", { planId: "plan", selectionTags: [{ type: "STRINGEQUALS", key: "backup-plan", value: "genie" }] });
-const vaultLock = res("aws:backup/vaultLockConfiguration:VaultLockConfiguration", "lock", { backupVaultName: "vault", minRetentionDays: 30, changeableForDays: 3 });
+const vault = res(AWS_TYPES.backupVault, "vault", { name: "vault", kmsKeyArn: "arn:aws:kms:us-east-1:1:key/k" });
+const kmsKey = res(AWS_TYPES.kmsKey, "key", { arn: "arn:aws:kms:us-east-1:1:key/k" });
+const drVault = res(AWS_TYPES.backupVault, "dr-vault", { name: "dr-vault", arn: DR_VAULT_ARN, kmsKeyArn: "arn:aws:kms:us-west-2:1:key/dr" }, { provider: DR.urn });
+const drVaultLock = res(AWS_TYPES.backupVaultLock, "dr-lock", { backupVaultName: "dr-vault", minRetentionDays: 30, changeableForDays: 3 }, { provider: DR.urn });
+const drKmsKey = res(AWS_TYPES.kmsKey, "dr-key", { arn: "arn:aws:kms:us-west-2:1:key/dr" }, { provider: DR.urn });
+const selection = res(AWS_TYPES.backupSelection, "selection", { planId: "plan", selectionTags: [{ type: "STRINGEQUALS", key: "backup-plan", value: "genie" }] });
+const vaultLock = res(AWS_TYPES.backupVaultLock, "lock", { backupVaultName: "vault", minRetentionDays: 30, changeableForDays: 3 });
 
 function bucketSet(name: string, purpose: string, provider_: string, extra: R[] = []): R[] {
     const b = (type: string, suffix: string, props: Record<string, any>) => res(type, `${name}-${suffix}`, { bucket: name, ...props }, { provider: provider_ });
     return [
-        res("aws:s3/bucket:Bucket", `${name}-bucket`, { bucket: name, arn: `arn:aws:s3:::${name}`, tags: { purpose } }, { provider: provider_ }),
-        b("aws:s3/bucketVersioning:BucketVersioning", "versioning", { versioningConfiguration: { status: "Enabled" } }),
-        b("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "encryption", {
+        res(AWS_TYPES.bucket, `${name}-bucket`, { bucket: name, arn: `arn:aws:s3:::${name}`, tags: { purpose } }, { provider: provider_ }),
+        b(AWS_TYPES.bucketVersioning, "versioning", { versioningConfiguration: { status: "Enabled" } }),
+        b(AWS_TYPES.bucketEncryption, "encryption", {
             rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: provider_ === PRIMARY.urn ? "arn:aws:kms:us-east-1:1:key/k" : "arn:aws:kms:us-west-2:1:key/dr" } }],
         }),
-        b("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pab", { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
-        b("aws:s3/bucketPolicy:BucketPolicy", "policy", {
+        b(AWS_TYPES.bucketPublicAccessBlock, "pab", { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
+        b(AWS_TYPES.bucketPolicy, "policy", {
             policy: JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }] }),
         }),
         ...extra,
     ];
 }
-const lifecycle = (name: string, rules: any[], provider_ = PRIMARY.urn) => res("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", `${name}-lifecycle`, { bucket: name, rules }, { provider: provider_ });
+const lifecycle = (name: string, rules: any[], provider_ = PRIMARY.urn) => res(AWS_TYPES.bucketLifecycle, `${name}-lifecycle`, { bucket: name, rules }, { provider: provider_ });
 const backupLifecycle = (name: string, provider_?: string) =>
     lifecycle(name, [
         { id: "housekeeping", status: "Enabled", filter: {}, expiration: { expiredObjectDeleteMarker: true } },
@@ -88,7 +90,7 @@ const backupLifecycle = (name: string, provider_?: string) =>
         { id: "redis", status: "Enabled", filter: { prefix: "redis/" }, expiration: { days: 7 } },
     ], provider_);
 const replication = (name: string, target: string, rtc: boolean) =>
-    res("aws:s3/bucketReplicationConfig:BucketReplicationConfig", `${name}-replication`, {
+    res(AWS_TYPES.bucketReplication, `${name}-replication`, {
         bucket: name,
         role: "arn:aws:iam::1:role/r",
         rules: [
@@ -108,39 +110,39 @@ const storage: R[] = [
     ...bucketSet("dr-logs", "logs", DR.urn, [lifecycle("dr-logs", [{ id: "logs", status: "Enabled", filter: {}, expiration: { days: 90 } }], DR.urn)]),
     // S3 server access logging of the backups and uploads buckets into the logs bucket of their region.
     ...(["backups", "uploads", "dr-backups", "dr-uploads"] as const).map((name) =>
-        res("aws:s3/bucketLogging:BucketLogging", `${name}-access-logging`, { bucket: name, targetBucket: name.startsWith("dr-") ? "dr-logs" : "logs", targetPrefix: "s3-access/" }, { provider: name.startsWith("dr-") ? DR.urn : PRIMARY.urn })),
+        res(AWS_TYPES.bucketLogging, `${name}-access-logging`, { bucket: name, targetBucket: name.startsWith("dr-") ? "dr-logs" : "logs", targetPrefix: "s3-access/" }, { provider: name.startsWith("dr-") ? DR.urn : PRIMARY.urn })),
 ];
-const db = res("aws:rds/instance:Instance", "db", {
+const db = res(AWS_TYPES.dbInstance, "db", {
     arn: "arn:aws:rds:us-east-1:1:db:db", multiAz: true, backupRetentionPeriod: 30, storageEncrypted: true, deletionProtection: true,
     skipFinalSnapshot: false, finalSnapshotIdentifier: "db-final", publiclyAccessible: false, tags: { "backup-plan": "genie" },
 });
-const dbBackupsReplication = res("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "db-backups-dr", { sourceDbInstanceArn: "arn:aws:rds:us-east-1:1:db:db", retentionPeriod: 30 }, { provider: DR.urn });
-const cache = res("aws:elasticache/replicationGroup:ReplicationGroup", "cache", {
+const dbBackupsReplication = res(AWS_TYPES.dbBackupReplication, "db-backups-dr", { sourceDbInstanceArn: "arn:aws:rds:us-east-1:1:db:db", retentionPeriod: 30 }, { provider: DR.urn });
+const cache = res(AWS_TYPES.cache, "cache", {
     replicationGroupId: "genie-cache", automaticFailoverEnabled: true, multiAzEnabled: true, snapshotRetentionLimit: 7, atRestEncryptionEnabled: true, transitEncryptionEnabled: true,
 });
-const logGroup = res("aws:cloudwatch/logGroup:LogGroup", "logs", { retentionInDays: 90 });
+const logGroup = res(AWS_TYPES.logGroup, "logs", { retentionInDays: 90 });
 const SNAPSHOT_JOB = "arn:aws:states:us-east-1:1:stateMachine:snapshots";
-const snapshotJob = res("aws:sfn/stateMachine:StateMachine", "snapshot-job", { arn: SNAPSHOT_JOB, definition: JSON.stringify({ States: { CreateSnapshot: { Arguments: { ReplicationGroupId: "genie-cache" } } } }) });
-const snapshotSchedule = res("aws:scheduler/schedule:Schedule", "snapshot-schedule", { state: "ENABLED", scheduleExpression: "cron(30 3/12 * * ? *)", target: { arn: SNAPSHOT_JOB } });
-const repo = res("aws:ecr/repository:Repository", "app", { name: "app", imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "IMMUTABLE" });
-const repoLifecycle = res("aws:ecr/lifecyclePolicy:LifecyclePolicy", "app-lifecycle", {
+const snapshotJob = res(AWS_TYPES.stateMachine, "snapshot-job", { arn: SNAPSHOT_JOB, definition: JSON.stringify({ States: { CreateSnapshot: { Arguments: { ReplicationGroupId: "genie-cache" } } } }) });
+const snapshotSchedule = res(AWS_TYPES.schedule, "snapshot-schedule", { state: "ENABLED", scheduleExpression: "cron(30 3/12 * * ? *)", target: { arn: SNAPSHOT_JOB } });
+const repo = res(AWS_TYPES.repository, "app", { name: "app", imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "IMMUTABLE" });
+const repoLifecycle = res(AWS_TYPES.repositoryLifecycle, "app-lifecycle", {
     repository: "app",
     policy: JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } }] }),
 });
-const registryReplication = res("aws:ecr/replicationConfiguration:ReplicationConfiguration", "replication", { replicationConfiguration: { rules: [{ destinations: [{ region: "us-west-2", registryId: "1" }] }] } });
-const secret = res("aws:secretsmanager/secret:Secret", "db-credentials", { replicas: [{ region: "us-west-2" }] });
-const asg = res("aws:autoscaling/group:Group", "asg", { minSize: 2, healthCheckType: "ELB", vpcZoneIdentifiers: ["subnet-a", "subnet-b"], targetGroupArns: ["arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1"] });
-const targetGroup = res("aws:lb/targetGroup:TargetGroup", "tg", { healthCheck: { enabled: true, interval: 10, unhealthyThreshold: 3 } });
-const alb = res("aws:lb/loadBalancer:LoadBalancer", "alb", { loadBalancerType: "application", accessLogs: { enabled: true, bucket: "logs" } });
-const record = res("aws:route53/record:Record", "record", { failoverRoutingPolicies: [{ type: "PRIMARY" }], healthCheckId: "hc-1" });
-const launchTemplate = res("aws:ec2/launchTemplate:LaunchTemplate", "lt", { metadataOptions: { httpTokens: "required" } });
-const healthCheck = res("aws:route53/healthCheck:HealthCheck", "hc", { type: "HTTPS", requestInterval: 10, failureThreshold: 3 });
+const registryReplication = res(AWS_TYPES.registryReplication, "replication", { replicationConfiguration: { rules: [{ destinations: [{ region: "us-west-2", registryId: "1" }] }] } });
+const secret = res(AWS_TYPES.secret, "db-credentials", { replicas: [{ region: "us-west-2" }] });
+const asg = res(AWS_TYPES.autoscalingGroup, "asg", { minSize: 2, healthCheckType: "ELB", vpcZoneIdentifiers: ["subnet-a", "subnet-b"], targetGroupArns: ["arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1"] });
+const targetGroup = res(AWS_TYPES.targetGroup, "tg", { healthCheck: { enabled: true, interval: 10, unhealthyThreshold: 3 } });
+const alb = res(AWS_TYPES.loadBalancer, "alb", { loadBalancerType: "application", accessLogs: { enabled: true, bucket: "logs" } });
+const record = res(AWS_TYPES.route53Record, "record", { failoverRoutingPolicies: [{ type: "PRIMARY" }], healthCheckId: "hc-1" });
+const launchTemplate = res(AWS_TYPES.launchTemplate, "lt", { metadataOptions: { httpTokens: "required" } });
+const healthCheck = res(AWS_TYPES.healthCheck, "hc", { type: "HTTPS", requestInterval: 10, failureThreshold: 3 });
 const TOPIC = "arn:aws:sns:us-east-1:1:critical";
-const topic = res("aws:sns/topic:Topic", "critical", { arn: TOPIC });
-const subscription = res("aws:sns/topicSubscription:TopicSubscription", "critical-email", { topic: TOPIC, protocol: "email", endpoint: "a@b.co" });
-const smsSubscription = res("aws:sns/topicSubscription:TopicSubscription", "critical-sms", { topic: TOPIC, protocol: "sms", endpoint: "+15555550001" });
+const topic = res(AWS_TYPES.topic, "critical", { arn: TOPIC });
+const subscription = res(AWS_TYPES.topicSubscription, "critical-email", { topic: TOPIC, protocol: "email", endpoint: "a@b.co" });
+const smsSubscription = res(AWS_TYPES.topicSubscription, "critical-sms", { topic: TOPIC, protocol: "sms", endpoint: "+15555550001" });
 const alarm = (id: string, period: number, periods: number, metricName: string, comparisonOperator: string) =>
-    res("aws:cloudwatch/metricAlarm:MetricAlarm", `alarm-${id}`, { alarmActions: [TOPIC], metricName, comparisonOperator, threshold: 1, period, evaluationPeriods: periods, treatMissingData: "breaching", tags: { alert: id } });
+    res(AWS_TYPES.metricAlarm, `alarm-${id}`, { alarmActions: [TOPIC], metricName, comparisonOperator, threshold: 1, period, evaluationPeriods: periods, treatMissingData: "breaching", tags: { alert: id } });
 const alarms = [
     alarm("database-down", 60, 1, "DatabaseConnections", "LessThanThreshold"),
     alarm("application-down", 60, 1, "HealthyHostCount", "LessThanThreshold"),
@@ -247,7 +249,7 @@ describe("policy pack", () => {
         expect(result.violations).to.deep.equal([]);
         expect(result.notApplicable[0]).to.include({ policy: "rds-multi-az" });
         expect(result.notApplicable[0].reason).to.match(/aws:rds\/instance:Instance/);
-        const replica = res("aws:rds/instance:Instance", "replica", { replicateSourceDb: "arn:aws:rds:us-east-1:1:db:db", deletionProtection: true });
+        const replica = res(AWS_TYPES.dbInstance, "replica", { replicateSourceDb: "arn:aws:rds:us-east-1:1:db:db", deletionProtection: true });
         const na = await runResourceRule(rule("rds-backup-retention"), replica, { providers });
         expect(na.violations).to.deep.equal([]);
         expect(na.notApplicable[0].reason).to.match(/read replica/);
@@ -268,7 +270,7 @@ describe("policy pack", () => {
     });
 
     it("reports a missing concern as mandatory by default, as advisory 'not yet built' when configured so", async () => {
-        const noAlarms = WORLD.filter((r) => r.type !== "aws:cloudwatch/metricAlarm:MetricAlarm");
+        const noAlarms = WORLD.filter((r) => r.type !== AWS_TYPES.metricAlarm);
         const soft = await check(rule("plan-alerts-routed"), noAlarms, { "plan-alerts-routed": { whenConcernAbsent: "advisory" } });
         expect(soft.violations).to.have.length(1);
         expect(soft.violations[0]).to.include({ policy: "plan-alerts-routed", enforcementLevel: "advisory" });
@@ -282,7 +284,7 @@ describe("policy pack", () => {
     });
 
     it("lets a standby DR group run below the plan's minimum, never the primary site", async () => {
-        const standby = (provider_: string) => res("aws:autoscaling/group:Group", "asg", { minSize: 1, healthCheckType: "ELB", vpcZoneIdentifiers: ["subnet-a", "subnet-b"], tags: [{ key: "siteRole", value: "standby" }] }, { provider: provider_ });
+        const standby = (provider_: string) => res(AWS_TYPES.autoscalingGroup, "asg", { minSize: 1, healthCheckType: "ELB", vpcZoneIdentifiers: ["subnet-a", "subnet-b"], tags: [{ key: "siteRole", value: "standby" }] }, { provider: provider_ });
         expect((await check(rule("asg-minimum-instances"), [standby(DR_SITE.urn)])).violations).to.deep.equal([]);
         expect(mandatory(await check(rule("asg-minimum-instances"), [standby(PRIMARY.urn)]))).to.have.length(1);
     });
@@ -332,8 +334,8 @@ describe("policy pack", () => {
     it("links resources by the engine's property dependencies when the referenced ARN is unknown", async () => {
         // The engine's sentinel for an unknown string (@pulumi/policy proxy.js, unknownStringValue).
         const unknownStringValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-        const bucket = res("aws:s3/bucket:Bucket", "uploads-bucket", { bucket: "uploads", arn: unknownStringValue, tags: { purpose: "uploads" } });
-        const versioning = { ...res("aws:s3/bucketVersioning:BucketVersioning", "uploads-versioning", { bucket: unknownStringValue, versioningConfiguration: { status: "Enabled" } }), propertyDependencies: { bucket: [bucket.urn!] } };
+        const bucket = res(AWS_TYPES.bucket, "uploads-bucket", { bucket: "uploads", arn: unknownStringValue, tags: { purpose: "uploads" } });
+        const versioning = { ...res(AWS_TYPES.bucketVersioning, "uploads-versioning", { bucket: unknownStringValue, versioningConfiguration: { status: "Enabled" } }), propertyDependencies: { bucket: [bucket.urn!] } };
         const linked = await check(rule("s3-versioning"), [bucket, versioning]);
         expect(linked.violations).to.deep.equal([]);
         const orphan = await check(rule("s3-versioning"), [bucket, { ...versioning, propertyDependencies: { bucket: ["urn:other"] } }]);
@@ -350,10 +352,13 @@ describe("policy pack", () => {
         expect(failing[0].message).to.match(/not at least 120/);
     });
 
-    it("lists every rule in the README's Policy pack section", () => {
-        const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
-        const section = readme.slice(readme.indexOf("## Policy pack"));
-        expect(readme).to.include("## Policy pack");
-        for (const r of ALL_RULES) expect(section, r.name).to.include(`\`${r.name}\``);
+    it("lists every rule in the Rules table of docs/policy-pack.md", () => {
+        const doc = fs.readFileSync(path.join(PROJECT_DIR, "docs", "policy-pack.md"), "utf8");
+        expect(doc).to.include("\n## Rules\n");
+        const section = doc.slice(doc.indexOf("\n## Rules\n")).split(/\n## /)[1];
+        const listed = [...section.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]);
+        for (const r of ALL_RULES) expect(listed, r.name).to.include(r.name);
+        // and no row for a rule the pack does not have
+        for (const name of listed) expect(ALL_RULES.map((r) => r.name), name).to.include(name);
     });
 });

@@ -18,8 +18,9 @@ import { checkPolicies } from "../offline/policy-runner";
 import { renderViolation } from "../policies/harness";
 import { ALL_RULES } from "../policies/rules";
 import { stack } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
-const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
+const LOG_GROUP = AWS_TYPES.logGroup;
 
 /** A copy: the shared evaluation is never changed. */
 function stackExport(ev: StackEvaluation): any {

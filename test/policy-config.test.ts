@@ -9,6 +9,7 @@ import { DR_PLAN } from "../policies/dr-plan";
 import { runResourceRule } from "../policies/harness";
 import { ALL_RULES } from "../policies/rules";
 import { Rule, settingsOf } from "../policies/rules/common";
+import { AWS_TYPES } from "../policies/aws-types";
 
 const rule = (name: string): Rule => {
     const found = ALL_RULES.find((r) => r.name === name);
@@ -135,7 +136,7 @@ describe("the pack's config: deep-merged with the plan, and only ever tighter", 
 
     it("fails the rule's run (a plan problem, an engine error) on a loosening config, and passes a tightening one", async () => {
         const plan = {
-            type: "aws:backup/plan:Plan",
+            type: AWS_TYPES.backupPlan,
             name: "plan",
             props: { rules: [{ ruleName: "six-hourly", schedule: "cron(0 */6 * * ? *)", lifecycle: { deleteAfter: 35 } }] },
         };

@@ -15,6 +15,7 @@ import * as path from "path";
 import { runRules as repoRunRules } from "../policies/harness";
 import { ALL_RULES } from "../policies/rules";
 import { stack } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
 const POLICIES = path.join(__dirname, "..", "policies");
 
@@ -99,7 +100,7 @@ describe("the policy pack as `pulumi policy publish` ships it (npm pack of polic
         expect(fromCopy.errors).to.deep.equal([]);
         expect(fromCopy.violations).to.deep.equal(fromRepo.violations);
         // And the copy still refuses what the plan forbids: a 24-hourly backup plan.
-        const plan = { type: "aws:backup/plan:Plan", name: "plan", props: { rules: [{ ruleName: "daily", schedule: "cron(0 5 * * ? *)", lifecycle: { deleteAfter: 35 } }] } };
+        const plan = { type: AWS_TYPES.backupPlan, name: "plan", props: { rules: [{ ruleName: "daily", schedule: "cron(0 5 * * ? *)", lifecycle: { deleteAfter: 35 } }] } };
         const frequency = unpackedRules.find((r) => r.name === "backup-plan-frequency")!;
         const result = await unpackedHarness.runResourceRule(frequency, plan);
         expect(result.violations.map((v) => v.enforcementLevel)).to.include("mandatory");

@@ -13,10 +13,11 @@ import { HarnessResource, PACK_NAME, PACK_VERSION, previewResources, runResource
 import { ALL_RULES } from "../policies/rules";
 import { Rule } from "../policies/rules/common";
 import { one, stack } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
 const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // proxy.js unknownStringValue
-const BUCKET = "aws:s3/bucket:Bucket";
-const LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration";
+const BUCKET = AWS_TYPES.bucket;
+const LIFECYCLE = AWS_TYPES.bucketLifecycle;
 const urn = (type: string, name: string) => `urn:pulumi:test::genie-infra::${type}::${name}`;
 
 /** A bucket being created and its lifecycle, whose `bucket` input is the bucket's id (as the program passes it). */
@@ -154,8 +155,8 @@ describe("unknown values in a preview (the harness as @pulumi/policy 1.21's engi
     });
 
     it("decides each repository's lifecycle on its own: one policy document unknown in a preview leaves another repository's missing policy mandatory", async () => {
-        const REPO = "aws:ecr/repository:Repository";
-        const POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy";
+        const REPO = AWS_TYPES.repository;
+        const POLICY = AWS_TYPES.repositoryLifecycle;
         const resources: HarnessResource[] = [
             { urn: urn(REPO, "a"), type: REPO, name: "a", props: { name: "a" } },
             { urn: urn(REPO, "b"), type: REPO, name: "b", props: { name: "b" } },
@@ -173,9 +174,9 @@ describe("unknown values in a preview (the harness as @pulumi/policy 1.21's engi
     });
 
     it("decides an alert's topics from the engine's property dependencies when the ARN list holds an unknown item", async () => {
-        const TOPIC = "aws:sns/topic:Topic";
-        const SUB = "aws:sns/topicSubscription:TopicSubscription";
-        const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+        const TOPIC = AWS_TYPES.topic;
+        const SUB = AWS_TYPES.topicSubscription;
+        const ALARM = AWS_TYPES.metricAlarm;
         const resources: HarnessResource[] = [
             { urn: urn(TOPIC, "warning"), type: TOPIC, name: "genie-alerts-warning", props: { name: "genie-alerts-warning", arn: UNKNOWN_STRING } },
             { urn: urn(SUB, "warning-email"), type: SUB, name: "warning-email", props: { topic: UNKNOWN_STRING, protocol: "email", endpoint: "ops@example.com" }, propertyDependencies: { topic: [urn(TOPIC, "warning")] } },

@@ -3,6 +3,7 @@ import { DR_PLAN } from "../infra/dr-plan";
 import { RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { AWS_FIGURES, computePosture, cronIntervalHours, DATA_STORES, FAILURES, isMissed, Posture } from "../offline/posture";
 import { stack, stackWith } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
 /** A copy of an evaluation with one change made to it. */
 function changed(ev: StackEvaluation, change: (resources: RecordedResource[]) => RecordedResource[] | void): StackEvaluation {
@@ -42,7 +43,7 @@ describe("recovery posture", () => {
 
     it("the automated-backup replication removed: the database's cross-region RPO falls back to the backup copies and misses the target", async () => {
         const before = computePosture(await stack("production"));
-        const after = computePosture(changed(await stack("production"), without("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")));
+        const after = computePosture(changed(await stack("production"), without(AWS_TYPES.dbBackupReplication)));
         expect(store(before, "database").crossRegion!.minutes).to.equal(15);
         expect(store(after, "database").crossRegion!.minutes).to.equal(DR_PLAN.dbBackupIntervalHours * 60);
         expect(check(after, "RPO database (across regions)").met).to.equal(false);
@@ -50,7 +51,7 @@ describe("recovery posture", () => {
     });
 
     it("the DR replica removed: the standby site has no recovery point for a regional failover", async () => {
-        const dr = changed(await stack("dr"), each("aws:rds/instance:Instance", (r) => delete r.props.replicateSourceDb));
+        const dr = changed(await stack("dr"), each(AWS_TYPES.dbInstance, (r) => delete r.props.replicateSourceDb));
         const after = computePosture(dr);
         expect(failure(computePosture(await stack("dr")), "whole region").rpo!.minutes).to.equal(0);
         expect(failure(after, "whole region").rpo).to.equal(undefined);
@@ -59,9 +60,9 @@ describe("recovery posture", () => {
 
     it("the backup schedule stretched to 12 h (continuous backup off): the deleted-data RPO moves from 6 h to 12 h, past the target", async () => {
         const noContinuous = (r: RecordedResource) => r.props.rules.forEach((rule: any) => (rule.enableContinuousBackup = false));
-        const sixHourly = computePosture(changed(await stack("production"), each("aws:backup/plan:Plan", noContinuous)));
+        const sixHourly = computePosture(changed(await stack("production"), each(AWS_TYPES.backupPlan, noContinuous)));
         const twelveHourly = computePosture(
-            changed(await stack("production"), each("aws:backup/plan:Plan", (r) => {
+            changed(await stack("production"), each(AWS_TYPES.backupPlan, (r) => {
                 noContinuous(r);
                 r.props.rules.forEach((rule: any) => (rule.schedule = rule.schedule.replace("0/6", "0/12")));
             })),
@@ -75,40 +76,40 @@ describe("recovery posture", () => {
 
     it("Replication Time Control removed from the uploads: their cross-region RPO has no bound and misses the target", async () => {
         const after = computePosture(
-            changed(await stack("production"), each("aws:s3/bucketReplicationConfig:BucketReplicationConfig", (r) => r.props.rules.forEach((rule: any) => delete rule.destination.replicationTime))),
+            changed(await stack("production"), each(AWS_TYPES.bucketReplication, (r) => r.props.rules.forEach((rule: any) => delete rule.destination.replicationTime))),
         );
         expect(store(after, "uploads").crossRegion!.minutes).to.equal(AWS_FIGURES.s3ReplicationWithoutRtcMinutes);
         expect(check(after, "RPO uploads (across regions)").met).to.equal(false);
     });
 
     it("the Route 53 health check at a 30 s interval: failover detection takes 90 s, past the plan's 30 s", async () => {
-        const after = computePosture(changed(await stack("production"), each("aws:route53/healthCheck:HealthCheck", (r) => (r.props.requestInterval = 30))));
+        const after = computePosture(changed(await stack("production"), each(AWS_TYPES.healthCheck, (r) => (r.props.requestInterval = 30))));
         expect(after.failoverDetectionSeconds).to.equal(90);
         expect(check(after, "failover detection (plan: within 30 s)").met).to.equal(false);
     });
 
     it("the database without Multi-AZ: losing the primary means a restore, and the figure moves", async () => {
-        const after = computePosture(changed(await stack("production"), each("aws:rds/instance:Instance", (r) => (r.props.multiAz = false))));
+        const after = computePosture(changed(await stack("production"), each(AWS_TYPES.dbInstance, (r) => (r.props.multiAz = false))));
         expect(failure(after, "database primary").rto!.minutes).to.equal(AWS_FIGURES.rdsRestoreMinutes);
         expect(failure(after, "database primary").rpo!.minutes).to.equal(AWS_FIGURES.rdsLogShippingMinutes);
     });
 
     it("the Redis snapshot job stretched to 24 h: the plan's 12-hour cadence is missed", async () => {
         const after = computePosture(
-            changed(await stack("production"), each("aws:scheduler/schedule:Schedule", (r) => (r.props.scheduleExpression = r.props.scheduleExpression.replace("/12", "/24")))),
+            changed(await stack("production"), each(AWS_TYPES.schedule, (r) => (r.props.scheduleExpression = r.props.scheduleExpression.replace("/12", "/24")))),
         );
         expect(store(after, "cache").inRegion!.minutes).to.equal(24 * 60);
         expect(check(after, "Redis snapshot interval (plan: every 12 hours)").met).to.equal(false);
     });
 
     it("a single app instance: losing it takes the site down until a replacement boots", async () => {
-        const after = computePosture(changed(await stack("production"), each("aws:autoscaling/group:Group", (r) => (r.props.minSize = 1))));
+        const after = computePosture(changed(await stack("production"), each(AWS_TYPES.autoscalingGroup, (r) => (r.props.minSize = 1))));
         expect(failure(after, "instance").rto!.minutes).to.be.greaterThan(failure(computePosture(await stack("production")), "instance").rto!.minutes);
     });
 
     it("the offline plan prints the posture and fails on a missed target", async () => {
         const { summarise, renderPlan } = await import("../offline/plan");
-        const report = summarise(changed(await stack("production"), without("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")));
+        const report = summarise(changed(await stack("production"), without(AWS_TYPES.dbBackupReplication)));
         expect(report.problems.some((p) => p.startsWith("[recovery posture] RPO database (across regions): 360 min, target 60 min"))).to.equal(true);
         expect(renderPlan(report)).to.match(/Recovery posture \(targets: RPO 60 min, RTO 240 min/);
     });
@@ -150,7 +151,7 @@ describe("recovery posture", () => {
         });
 
         it("a broken normal production still fails: without its HTTPS health check, failover detection and the region failover are missed", async () => {
-            const noCheck = (resources: RecordedResource[]) => resources.filter((r) => !(r.type === "aws:route53/healthCheck:HealthCheck" && r.props.resourcePath));
+            const noCheck = (resources: RecordedResource[]) => resources.filter((r) => !(r.type === AWS_TYPES.healthCheck && r.props.resourcePath));
             const broken = computePosture(changed(await stack("production"), noCheck));
             expect(broken.state.state).to.equal("normal");
             const missed = broken.checks.filter(isMissed).map((c) => c.what);
@@ -178,7 +179,7 @@ describe("recovery posture", () => {
         });
 
         it("production fenced still fails on what is its own: without the automated-backup replication its cross-region RPO is missed", async () => {
-            const broken = computePosture(changed(await fenced(), without("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")));
+            const broken = computePosture(changed(await fenced(), without(AWS_TYPES.dbBackupReplication)));
             expect(broken.checks.filter(isMissed).map((c) => c.what)).to.include("RPO database (across regions)");
         });
 
@@ -191,7 +192,7 @@ describe("recovery posture", () => {
             expect(check(posture, "failover detection (plan: within 30 s)").setAside).to.equal(undefined);
             expect(check(posture, "RTO instance").setAside).to.equal(undefined);
             // A serving DR site whose health check is too slow fails, as the primary does.
-            const slow = computePosture(changed(ev, each("aws:route53/healthCheck:HealthCheck", (r) => (r.props.requestInterval = 30))));
+            const slow = computePosture(changed(ev, each(AWS_TYPES.healthCheck, (r) => (r.props.requestInterval = 30))));
             expect(slow.checks.filter(isMissed).map((c) => c.what)).to.deep.equal(["failover detection (plan: within 30 s)"]);
         });
 
@@ -208,7 +209,7 @@ describe("recovery posture", () => {
     });
 
     describe("the region-loss row follows the dr stack's Region switch plan (activate us-west-2)", () => {
-        const PLAN = "aws:arcregionswitch/plan:Plan";
+        const PLAN = AWS_TYPES.regionSwitchPlan;
         const drWorkflow = (r: RecordedResource) => (r.props.workflows as any[]).find((w) => w.workflowTargetAction === "activate" && w.workflowTargetRegion === "us-west-2");
         const editPlan = (ev: StackEvaluation, edit: (workflow: any, plan: RecordedResource) => void) => changed(ev, each(PLAN, (r) => edit(drWorkflow(r), r)));
         const PLAN_RTO = `RTO whole region (the Region switch plan's own RTO, ${DR_PLAN.rtoMinutes} min)`;
@@ -235,7 +236,7 @@ describe("recovery posture", () => {
 
         it("a parallel step takes its longest block: a slower scale-out (longer health check grace) becomes the step's figure", async () => {
             const ev = await stack("dr");
-            const slowScale = changed(ev, each("aws:autoscaling/group:Group", (g) => (g.props.healthCheckGracePeriod = 900)));
+            const slowScale = changed(ev, each(AWS_TYPES.autoscalingGroup, (g) => (g.props.healthCheckGracePeriod = 900)));
             const scale = AWS_FIGURES.instanceLaunchMinutes + 900 / 60;
             expect(scale).to.be.greaterThan(AWS_FIGURES.rdsReplicaPromotionMinutes);
             expect(failure(computePosture(slowScale), "whole region").rto!.minutes).to.equal(manualDetection + scale + dns);
@@ -243,7 +244,7 @@ describe("recovery posture", () => {
 
         it("without this region's replica lag alarm, manual detection rests on the primary's P1 alarm alone", async () => {
             const ev = await stack("dr");
-            const noLag = changed(ev, (rs) => rs.filter((r) => !(r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.props.metricName === "ReplicaLag")));
+            const noLag = changed(ev, (rs) => rs.filter((r) => !(r.type === AWS_TYPES.metricAlarm && r.props.metricName === "ReplicaLag")));
             expect(failure(computePosture(noLag), "whole region").rto!.minutes).to.equal(2 + DR_PLAN.p1ResponseMinutes + promoteOrScale + dns);
         });
 

@@ -2,8 +2,9 @@ import { expect } from "chai";
 import { REGION_SWITCH_TIMEOUTS, UNGRACEFUL_MIN_CAPACITY_PERCENT } from "../components/region-switch";
 import { DR_PLAN } from "../infra/dr-plan";
 import { ofType, one, stack, stackWith } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
-const PLAN = "aws:arcregionswitch/plan:Plan";
+const PLAN = AWS_TYPES.regionSwitchPlan;
 const regionOf = (arn: string) => arn.split(":")[3];
 const HEALTH_CHECK_ID = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
 
@@ -68,9 +69,9 @@ describe("the ARC Region switch plan (dr stack)", () => {
 
     it("the execution role trusts Region switch and has the documented permissions of the blocks it uses (the RDS ones scoped to the two instances)", async () => {
         const dr = await stack("dr");
-        const role = one(dr, "aws:iam/role:Role", "genie-region-switch-execution-role");
+        const role = one(dr, AWS_TYPES.iamRole, "genie-region-switch-execution-role");
         expect(JSON.parse(role.props.assumeRolePolicy).Statement[0].Principal).to.deep.equal({ Service: "arc-region-switch.amazonaws.com" });
-        const policy = JSON.parse(one(dr, "aws:iam/rolePolicy:RolePolicy", "genie-region-switch-execution-policy").props.policy);
+        const policy = JSON.parse(one(dr, AWS_TYPES.iamRolePolicy, "genie-region-switch-execution-policy").props.policy);
         const bySid = Object.fromEntries((policy.Statement as any[]).map((s) => [s.Sid, s]));
         expect(Object.keys(bySid)).to.deep.equal(["PlanEvaluation", "PlanAndExecutions", "RdsDescribe", "RdsPromoteReadReplica", "Ec2AutoScalingDescribe", "Ec2AutoScalingUpdate", "Ec2AutoScalingCapacity", "Route53HealthCheck", "AssociatedAlarms"]);
         // The RDS sample policy's actions for promotion (no CreateDBInstanceReadReplica: no cross-Region replica block).
@@ -87,7 +88,7 @@ describe("the ARC Region switch plan (dr stack)", () => {
 
     it("an automatic trigger can start the plan: its execution role may StartPlanExecution on the plan (plan evaluation checks it)", async () => {
         const auto = await stackWith("dr", { config: { regionSwitchAutoActivate: "true" } });
-        const policy = JSON.parse(one(auto, "aws:iam/rolePolicy:RolePolicy", "genie-region-switch-execution-policy").props.policy);
+        const policy = JSON.parse(one(auto, AWS_TYPES.iamRolePolicy, "genie-region-switch-execution-policy").props.policy);
         const start = (policy.Statement as any[]).find((s) => s.Sid === "TriggeredExecutions");
         const planName = one(auto, PLAN, "genie-region-switch-plan").props.name;
         expect(start).to.deep.include({ Action: "arc-region-switch:StartPlanExecution", Resource: `arn:aws:arc-region-switch::*:plan/${planName}*` });
@@ -110,27 +111,27 @@ describe("the ARC Region switch plan (dr stack)", () => {
 
 describe("DNS the plan controls", () => {
     it("without the plan's health check, each record carries the app's check as before", async () => {
-        const record = one(await stack("production"), "aws:route53/record:Record", "genie-primary-failover-record");
-        const check = one(await stack("production"), "aws:route53/healthCheck:HealthCheck", "genie-primary-failover-health-check");
+        const record = one(await stack("production"), AWS_TYPES.route53Record, "genie-primary-failover-record");
+        const check = one(await stack("production"), AWS_TYPES.healthCheck, "genie-primary-failover-health-check");
         expect(check.props.type).to.equal("HTTPS");
         expect(record.props.healthCheckId).to.equal(check.id);
     });
 
     it("PRIMARY: the app's check AND the plan's; a deactivated primary is out of DNS whatever its app answers", async () => {
         const ev = await stackWith("production", { config: { regionSwitchHealthCheckId: HEALTH_CHECK_ID } });
-        const app = one(ev, "aws:route53/healthCheck:HealthCheck", "genie-primary-failover-health-check");
-        const combined = one(ev, "aws:route53/healthCheck:HealthCheck", "genie-primary-failover-record-health-check");
+        const app = one(ev, AWS_TYPES.healthCheck, "genie-primary-failover-health-check");
+        const combined = one(ev, AWS_TYPES.healthCheck, "genie-primary-failover-record-health-check");
         expect(combined.props).to.include({ type: "CALCULATED", childHealthThreshold: 2 });
         expect(combined.props.childHealthchecks).to.deep.equal([app.id, HEALTH_CHECK_ID]);
-        const record = one(ev, "aws:route53/record:Record", "genie-primary-failover-record");
+        const record = one(ev, AWS_TYPES.route53Record, "genie-primary-failover-record");
         expect(record.props.healthCheckId).to.equal(combined.id);
     });
 
     it("SECONDARY: the app's check OR the plan's, without target health: an activated DR region never hands DNS back to the primary", async () => {
         const ev = await stackWith("dr", { config: { regionSwitchHealthCheckId: HEALTH_CHECK_ID } });
-        const combined = one(ev, "aws:route53/healthCheck:HealthCheck", "genie-dr-failover-record-health-check");
+        const combined = one(ev, AWS_TYPES.healthCheck, "genie-dr-failover-record-health-check");
         expect(combined.props).to.include({ type: "CALCULATED", childHealthThreshold: 1 });
-        const record = one(ev, "aws:route53/record:Record", "genie-dr-failover-record");
+        const record = one(ev, AWS_TYPES.route53Record, "genie-dr-failover-record");
         expect(record.props.healthCheckId).to.equal(combined.id);
         expect(record.props.aliases[0].evaluateTargetHealth).to.equal(false);
     });

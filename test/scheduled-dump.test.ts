@@ -8,13 +8,14 @@ import { PROJECT_DIR, StackEvaluation } from "../offline/mock-runtime";
 import { ruleContext } from "../offline/aws-rules";
 import { PolicyRequest, policyAllows, rolePolicyStatements, SSM_ASSOCIATION_INSTANCE_ACTIONS } from "../offline/aws-rules/iam-kms";
 import { ofType, one, stack, stackWith } from "./support/stacks";
+import { AWS_TYPES } from "../policies/aws-types";
 
 const commandsOf = (document: { props: Record<string, any> }): string[] => JSON.parse(document.props.content).mainSteps[0].inputs.runCommand;
 
 describe("scheduled logical dump (the runbook on a schedule)", () => {
     it("installs exactly the repository's runbook on the instance: what runs is what was reviewed", async () => {
         const ev = await stack("production");
-        const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook"));
+        const commands = commandsOf(one(ev, AWS_TYPES.ssmDocument, "genie-primary-db-dump-runbook"));
         for (const file of JOB_FILES) {
             const line = commands.find((c) => c.endsWith(`> ${SCRIPTS_DIR}/${file}`))!;
             const packed = /^echo '([^']+)'/.exec(line)![1];
@@ -25,10 +26,10 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
 
     it("dumps the site's database into the site's backups bucket, with the credentials from Secrets Manager", async () => {
         const ev = await stack("production");
-        const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook")).join("\n");
-        const db = one(ev, "aws:rds/instance:Instance", "genie-primary-db-instance");
+        const commands = commandsOf(one(ev, AWS_TYPES.ssmDocument, "genie-primary-db-dump-runbook")).join("\n");
+        const db = one(ev, AWS_TYPES.dbInstance, "genie-primary-db-instance");
         expect(commands).to.include(`PGHOST='${db.outputs.address}'`);
-        expect(commands).to.include(`DB_SECRET_ID='${one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-db-master").outputs.arn}'`);
+        expect(commands).to.include(`DB_SECRET_ID='${one(ev, AWS_TYPES.secret, "genie-primary-secrets-db-master").outputs.arn}'`);
         expect(commands).to.include("BACKUP_BUCKET='genie-primary-storage-backups-bucket'");
         expect(commands).to.include("PGSSLMODE=require");
         expect(commands).not.to.match(/PGPASSWORD|mock-secret/);
@@ -36,33 +37,33 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
 
     it("runs every 6 hours on the app group, one instance at a time, and only the group's leader dumps", async () => {
         const ev = await stack("production");
-        const dump = one(ev, "aws:ssm/association:Association", "genie-primary-db-dump-dump");
+        const dump = one(ev, AWS_TYPES.ssmAssociation, "genie-primary-db-dump-dump");
         expect(dump.props.scheduleExpression).to.equal(`cron(30 0/${DR_PLAN.dbBackupIntervalHours} * * ? *)`);
         expect(dump.props.parameters).to.deep.equal({ command: "db-dump --kind auto" });
         expect(dump.props.maxConcurrency).to.equal("1");
-        const group = ofType(ev, "aws:autoscaling/group:Group")[0];
+        const group = ofType(ev, AWS_TYPES.autoscalingGroup)[0];
         expect(dump.props.targets).to.deep.equal([{ key: "tag:aws:autoscaling:groupName", values: [group.outputs.name] }]);
-        const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook")).join("\n");
+        const commands = commandsOf(one(ev, AWS_TYPES.ssmDocument, "genie-primary-db-dump-runbook")).join("\n");
         expect(commands).to.match(/if \[ "\$me" != "\$leader" \]; then .* exit 0; fi/);
-        const verify = one(ev, "aws:ssm/association:Association", "genie-primary-db-dump-verify");
+        const verify = one(ev, AWS_TYPES.ssmAssociation, "genie-primary-db-dump-verify");
         expect(verify.props.parameters).to.deep.equal({ command: "verify --from-s3 --deep" });
         const tighter = await stackWith("production", { config: { backupIntervalHours: "2" } });
-        expect(one(tighter, "aws:ssm/association:Association", "genie-primary-db-dump-dump").props.scheduleExpression).to.equal("cron(30 0/2 * * ? *)");
+        expect(one(tighter, AWS_TYPES.ssmAssociation, "genie-primary-db-dump-dump").props.scheduleExpression).to.equal("cron(30 0/2 * * ? *)");
     });
 
     it("lets the instances read the database credentials and list only their backup prefixes", async () => {
         const ev = await stack("production");
-        const policy = JSON.parse(one(ev, "aws:iam/rolePolicy:RolePolicy", "genie-primary-app-instance").props.policy);
+        const policy = JSON.parse(one(ev, AWS_TYPES.iamRolePolicy, "genie-primary-app-instance").props.policy);
         const secret = policy.Statement.find((s: any) => s.Sid === "DatabaseCredentialsForBackups");
-        expect(secret.Resource).to.equal(one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-db-master").outputs.arn);
+        expect(secret.Resource).to.equal(one(ev, AWS_TYPES.secret, "genie-primary-secrets-db-master").outputs.arn);
         const list = policy.Statement.find((s: any) => s.Sid === "ListBackupPrefixes");
         expect(list.Condition.StringLikeIfExists["s3:prefix"]).to.deep.equal(["db/", "db/daily/*", "db/weekly/*", "redis/*"]);
     });
 
     it("does not run on a standby DR site; an active one dumps into the landing zone's bucket with the replica credentials", async () => {
-        expect(ofType(await stack("dr"), "aws:ssm/association:Association")).to.deep.equal([]);
+        expect(ofType(await stack("dr"), AWS_TYPES.ssmAssociation)).to.deep.equal([]);
         const active = await stackWith("dr", { config: { siteRole: "active" } });
-        const commands = commandsOf(one(active, "aws:ssm/document:Document", "genie-dr-db-dump-runbook")).join("\n");
+        const commands = commandsOf(one(active, AWS_TYPES.ssmDocument, "genie-dr-db-dump-runbook")).join("\n");
         expect(commands).to.include("DB_SECRET_ID='genie/primary/db-master'");
         expect(commands).to.include("BACKUP_BUCKET='genie-primary-storage-dr-backups-bucket'");
         expect(commands).to.include("AWS_REGION='us-west-2'");
@@ -72,7 +73,7 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
         /** The app instance role's statements (every policy attached to it) and an `allowed` check over them. */
         const instanceRole = (ev: StackEvaluation, site: string) => {
             const ctx = ruleContext(ev.resources);
-            const { statements, unknownManaged } = rolePolicyStatements(ctx, one(ev, "aws:iam/role:Role", `${site}-app-instance`));
+            const { statements, unknownManaged } = rolePolicyStatements(ctx, one(ev, AWS_TYPES.iamRole, `${site}-app-instance`));
             expect(unknownManaged).to.deep.equal([]);
             return (req: PolicyRequest) => policyAllows(statements, req);
         };
@@ -107,13 +108,13 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
         it("production: the instance role allows every call the association and backup.sh make, and no listing outside the backup prefixes", async () => {
             const ev = await stack("production");
             const allowed = instanceRole(ev, "genie-primary");
-            const bucketArn = one(ev, "aws:s3/bucket:Bucket", "genie-primary-storage-backups-bucket").outputs.arn;
+            const bucketArn = one(ev, AWS_TYPES.bucket, "genie-primary-storage-backups-bucket").outputs.arn;
             const requests = jobRequests({
                 region: "us-east-1",
                 bucketArn,
-                secretArn: one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-db-master").outputs.arn,
-                document: one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook").props.name,
-                bucketKeyArn: one(ev, "aws:kms/key:Key", "genie-primary-key-key").outputs.arn,
+                secretArn: one(ev, AWS_TYPES.secret, "genie-primary-secrets-db-master").outputs.arn,
+                document: one(ev, AWS_TYPES.ssmDocument, "genie-primary-db-dump-runbook").props.name,
+                bucketKeyArn: one(ev, AWS_TYPES.kmsKey, "genie-primary-key-key").outputs.arn,
             });
             const denied = requests.filter(([, req]) => !allowed(req)).map(([what]) => what);
             expect(denied).to.deep.equal([]);
@@ -128,7 +129,7 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
                 region: "us-west-2",
                 bucketArn: "arn:aws:s3:::genie-primary-storage-dr-backups-bucket",
                 secretArn: "arn:aws:secretsmanager:us-west-2:123456789012:secret:genie/primary/db-master-AbCdEf",
-                document: one(ev, "aws:ssm/document:Document", "genie-dr-db-dump-runbook").props.name,
+                document: one(ev, AWS_TYPES.ssmDocument, "genie-dr-db-dump-runbook").props.name,
                 // The landing zone's key, known here only by its alias.
                 bucketKeyArn: "arn:aws:kms:us-west-2:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-0123456789ab",
                 keyContext: { "kms:ResourceAliases": ["alias/genie-primary-dr-key"] },
@@ -147,11 +148,11 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
             const ev = await stack("production");
             const pkg = postgresClientPackage(ev.config["genie-infra:dbEngineVersion"]);
             expect(pkg).to.equal("postgresql15");
-            const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook"));
+            const commands = commandsOf(one(ev, AWS_TYPES.ssmDocument, "genie-primary-db-dump-runbook"));
             const install = commands.indexOf(`rpm -q ${pkg} >/dev/null 2>&1 || dnf install -y ${pkg}`);
             expect(install, "the job installs the client").to.be.greaterThan(0);
             expect(install).to.be.lessThan(commands.indexOf(`${SCRIPTS_DIR}/backup.sh {{ command }}`));
-            const userData = Buffer.from(one(ev, "aws:ec2/launchTemplate:LaunchTemplate", "genie-primary-app-lt").props.userData, "base64").toString("utf8");
+            const userData = Buffer.from(one(ev, AWS_TYPES.launchTemplate, "genie-primary-app-lt").props.userData, "base64").toString("utf8");
             expect(userData).to.include(`\ndnf install -y ${pkg}\n`);
         });
 
@@ -171,22 +172,22 @@ describe("scheduled logical dump (the runbook on a schedule)", () => {
 
         it("a database on PostgreSQL 17 gets the postgresql17 client at boot and in the job", async () => {
             const ev = await stackWith("production", { config: { dbEngineVersion: "17" } });
-            const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook"));
+            const commands = commandsOf(one(ev, AWS_TYPES.ssmDocument, "genie-primary-db-dump-runbook"));
             expect(commands).to.include("rpm -q postgresql17 >/dev/null 2>&1 || dnf install -y postgresql17");
-            const userData = Buffer.from(one(ev, "aws:ec2/launchTemplate:LaunchTemplate", "genie-primary-app-lt").props.userData, "base64").toString("utf8");
+            const userData = Buffer.from(one(ev, AWS_TYPES.launchTemplate, "genie-primary-app-lt").props.userData, "base64").toString("utf8");
             expect(userData).to.include("\ndnf install -y postgresql17\n");
         });
 
         it("the daily verify --deep is safe beside the dumps: temp files on disk, the lock shared with db-dump, zstd installed", async () => {
             const ev = await stack("production");
-            const commands = commandsOf(one(ev, "aws:ssm/document:Document", "genie-primary-db-dump-runbook"));
+            const commands = commandsOf(one(ev, AWS_TYPES.ssmDocument, "genie-primary-db-dump-runbook"));
             const run = commands.indexOf(`${SCRIPTS_DIR}/backup.sh {{ command }}`);
             const env = commands.find((c) => c.startsWith("export BACKUP_DIR="))!;
             expect(env).to.include(`BACKUP_DIR=${JOB_BACKUP_DIR} `).and.include(`TMPDIR=${JOB_BACKUP_DIR}/tmp`).and.include(`BACKUP_LOCK_WAIT=${JOB_LOCK_WAIT_SECONDS}`);
             expect(JOB_LOCK_WAIT_SECONDS).to.be.lessThan(10800); // the document's timeout
             expect(commands.indexOf(`mkdir -p ${JOB_BACKUP_DIR}/tmp`)).to.be.within(0, run);
             expect(commands.indexOf("rpm -q zstd >/dev/null 2>&1 || dnf install -y zstd")).to.be.within(0, run);
-            const userData = Buffer.from(one(ev, "aws:ec2/launchTemplate:LaunchTemplate", "genie-primary-app-lt").props.userData, "base64").toString("utf8");
+            const userData = Buffer.from(one(ev, AWS_TYPES.launchTemplate, "genie-primary-app-lt").props.userData, "base64").toString("utf8");
             expect(userData).to.include("\ndnf install -y zstd\n");
             // backup.sh: verify --deep takes the backup root's lock, waiting BACKUP_LOCK_WAIT, as db-dump does.
             const script = fs.readFileSync(path.join(PROJECT_DIR, "scripts", "backup.sh"), "utf8");

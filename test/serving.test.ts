@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: test corpus: the serving path (app cluster, edge, DNS failover, deploy
+// verification) of both stacks.
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -12,28 +14,12 @@ import { DR_PLAN } from "../infra/dr-plan";
 import { EvaluationError, RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { ruleContext } from "../offline/aws-rules";
 import { sharedRecords } from "../offline/aws-rules/route53-acm";
+import { AWS_TYPES } from "../policies/aws-types";
 import { applyCommand, COMMAND_REPLACE_ON_CHANGES, CommandInputs, CommandState } from "./support/command-provider";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
 
-const T = {
-    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
-    group: "aws:autoscaling/group:Group",
-    policy: "aws:autoscaling/policy:Policy",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
-    targetGroup: "aws:lb/targetGroup:TargetGroup",
-    listener: "aws:lb/listener:Listener",
-    certificate: "aws:acm/certificate:Certificate",
-    certificateValidation: "aws:acm/certificateValidation:CertificateValidation",
-    record: "aws:route53/record:Record",
-    healthCheck: "aws:route53/healthCheck:HealthCheck",
-    command: "command:local:Command",
-    dockerImage: "docker:index/image:Image",
-    kmsKey: "aws:kms/key:Key",
-    kmsGrant: "aws:kms/grant:Grant",
-    bucket: "aws:s3/bucket:Bucket",
-} as const;
+/** Resource types: policies/aws-types.ts, and the two non-AWS ones this file checks. */
+const T = { ...AWS_TYPES, command: "command:local:Command", dockerImage: "docker:index/image:Image" } as const;
 
 const AUTOSCALING_SLR_ARN = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
 
@@ -72,7 +58,7 @@ interface Statement {
     Condition?: Record<string, Record<string, unknown>>;
 }
 const list = <V>(v: V | V[]): V[] => (Array.isArray(v) ? v : [v]);
-const statements = (ev: StackEvaluation, site: string): Statement[] => JSON.parse(one(ev, T.rolePolicy, `${site}-app-instance`).props.policy).Statement;
+const statements = (ev: StackEvaluation, site: string): Statement[] => JSON.parse(one(ev, T.iamRolePolicy, `${site}-app-instance`).props.policy).Statement;
 const bySid = (all: Statement[], sid: string) => {
     const found = all.filter((s) => s.Sid === sid);
     expect(found, sid).to.have.length(1);
@@ -195,7 +181,7 @@ describe("serving path", () => {
                 // Systems Manager through AWS's managed policy, not a hand-picked subset (issue 12: the subset lacked
                 // ssm:GetDocument and ssm:DescribeAssociation, so the scheduled dump's association never ran).
                 expect(all.filter((st) => list(st.Action).some((a) => /^(ssm|ssmmessages|ec2messages):/.test(a)))).to.deep.equal([]);
-                const attached = ofType(ev, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.props.role === one(ev, "aws:iam/role:Role", `${s.site}-app-instance`).outputs.name);
+                const attached = ofType(ev, T.iamRolePolicyAttachment).filter((a) => a.props.role === one(ev, T.iamRole, `${s.site}-app-instance`).outputs.name);
                 expect(attached.map((a) => a.props.policyArn)).to.deep.equal(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
             });
         }
@@ -203,20 +189,20 @@ describe("serving path", () => {
         describe("the account's Auto Scaling service-linked role (issue 12: KMS refuses a grant to a principal that does not exist)", () => {
             it("production declares it once for the account, kept when the stack is destroyed, and its key grant waits for it", async () => {
                 const ev = await stack("production");
-                const roles = ofType(ev, "aws:iam/serviceLinkedRole:ServiceLinkedRole");
+                const roles = ofType(ev, T.serviceLinkedRole);
                 expect(roles.map((r) => r.props.awsServiceName)).to.deep.equal(["autoscaling.amazonaws.com"]);
                 expect(roles[0].props.customSuffix).to.equal(undefined); // the role AWS names AWSServiceRoleForAutoScaling
                 expect(roles[0].opts.retainOnDelete).to.equal(true); // the DR site's group uses it too
                 const grant = one(ev, T.kmsGrant, "genie-primary-app-autoscaling-ebs");
                 expect(grant.opts.dependsOn).to.include(roles[0].urn);
                 // And the group waits for the grant.
-                expect(one(ev, T.group, "genie-primary-app-asg").opts.dependsOn).to.include(grant.urn);
+                expect(one(ev, T.autoscalingGroup, "genie-primary-app-asg").opts.dependsOn).to.include(grant.urn);
                 expect(ev.outputs.autoscalingServiceLinkedRoleArn).to.equal(AUTOSCALING_SLR_ARN);
             });
 
             it("the dr stack names the production stack's role by its fixed ARN: it creates none and calls no IAM API for it", async () => {
                 for (const ev of [await stack("dr"), await stackWith("dr", { config: { siteRole: "active" } })]) {
-                    expect(ofType(ev, "aws:iam/serviceLinkedRole:ServiceLinkedRole")).to.deep.equal([]);
+                    expect(ofType(ev, T.serviceLinkedRole)).to.deep.equal([]);
                     expect(one(ev, T.kmsGrant, "genie-dr-app-autoscaling-ebs").props.granteePrincipal).to.equal(AUTOSCALING_SLR_ARN);
                     expect(ev.invokes.map((i) => i.token).filter((t) => t.startsWith("aws:iam/"))).to.deep.equal([]);
                 }
@@ -231,7 +217,7 @@ describe("serving path", () => {
 
             it("production on an account that already has the role: existing declares nothing and the grant still names it", async () => {
                 const ev = await stackWith("production", { config: { autoscalingServiceLinkedRole: "existing" } });
-                expect(ofType(ev, "aws:iam/serviceLinkedRole:ServiceLinkedRole")).to.deep.equal([]);
+                expect(ofType(ev, T.serviceLinkedRole)).to.deep.equal([]);
                 expect(one(ev, T.kmsGrant, "genie-primary-app-autoscaling-ebs").props.granteePrincipal).to.equal(AUTOSCALING_SLR_ARN);
             });
         });
@@ -250,7 +236,7 @@ describe("serving path", () => {
             // Listing is held to the same prefixes (and db/ itself) by condition; IfExists because HeadBucket,
             // which the runbook calls first, is authorised as s3:ListBucket without any s3:prefix.
             expect(bySid(all, "ListBackupPrefixes").Condition!.StringLikeIfExists["s3:prefix"]).to.deep.equal(["db/", ...BACKUP_WRITE_PREFIXES.map((p) => `${p}*`)]);
-            const secret = one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-app-env");
+            const secret = one(ev, T.secret, "genie-primary-secrets-app-env");
             expect(bySid(all, "AppEnvironment").Resource).to.equal(secret.outputs.arn);
             const kms = bySid(all, "DataKeyThroughSecretsAndS3");
             expect(resolve(ev, kms.Resource as string)!.name).to.equal("genie-primary-key-key");
@@ -261,7 +247,7 @@ describe("serving path", () => {
             const ev = await stack("dr");
             const all = statements(ev, "genie-dr");
             // Its own environment (the primary's replica names the primary's endpoints and cannot be written).
-            const own = one(ev, "aws:secretsmanager/secret:Secret", "genie-dr-app-env");
+            const own = one(ev, T.secret, "genie-dr-app-env");
             expect(bySid(all, "AppEnvironment").Resource).to.equal(own.outputs.arn);
             const kms = bySid(all, "DataKeyThroughSecretsAndS3");
             expect(kms.Resource).to.equal("arn:aws:kms:us-west-2:123456789012:key/*");
@@ -280,8 +266,8 @@ describe("serving path", () => {
             expect(bySid(all, "BackupPrefixes").Condition).to.deep.equal({ StringEquals: { "s3:ResourceAccount": "123456789012" } });
             expect(bySid(all, "ListBackupPrefixes").Condition!.StringEquals).to.deep.equal({ "s3:ResourceAccount": "123456789012" });
             const active = await stackWith("dr", { config: { siteRole: "active" } });
-            expect(one(active, T.rolePolicy, "genie-dr-app-instance").props.policy).to.equal(one(ev, T.rolePolicy, "genie-dr-app-instance").props.policy);
-            expect(ofType(ev, "aws:ssm/association:Association").map((a) => a.name)).to.deep.equal([]);
+            expect(one(active, T.iamRolePolicy, "genie-dr-app-instance").props.policy).to.equal(one(ev, T.iamRolePolicy, "genie-dr-app-instance").props.policy);
+            expect(ofType(ev, T.ssmAssociation).map((a) => a.name)).to.deep.equal([]);
             expect(userData(one(ev, T.launchTemplate, "genie-dr-app-lt"))).to.include(`APP_ENV_SECRET='${own.outputs.arn}'`);
         });
     });
@@ -289,7 +275,7 @@ describe("serving path", () => {
     describe("app cluster: autoscaling group", () => {
         const groupOf = async (name: "production" | "dr", site: string, config?: Record<string, string>) => {
             const ev = config ? await stackWith(name, { config }) : await stack(name);
-            return { ev, group: one(ev, T.group, `${site}-app-asg`) };
+            return { ev, group: one(ev, T.autoscalingGroup, `${site}-app-asg`) };
         };
 
         it("production: 2 to 6 instances over every zone's app subnet, ELB health checks with a grace period, in the target group", async () => {
@@ -334,12 +320,12 @@ describe("serving path", () => {
 
         it("tracks average CPU and the CloudWatch agent's memory metric of the group", async () => {
             const { ev, group } = await groupOf("production", "genie-primary");
-            const cpu = one(ev, T.policy, "genie-primary-app-cpu");
+            const cpu = one(ev, T.autoscalingPolicy, "genie-primary-app-cpu");
             expect(cpu.props.policyType).to.equal("TargetTrackingScaling");
             expect(cpu.props.autoscalingGroupName).to.equal(group.outputs.name);
             expect(cpu.props.targetTrackingConfiguration.predefinedMetricSpecification).to.deep.equal({ predefinedMetricType: "ASGAverageCPUUtilization" });
             expect(cpu.props.targetTrackingConfiguration.targetValue).to.be.within(30, 90);
-            const memory = one(ev, T.policy, "genie-primary-app-memory");
+            const memory = one(ev, T.autoscalingPolicy, "genie-primary-app-memory");
             expect(memory.props.policyType).to.equal("TargetTrackingScaling");
             const metric = memory.props.targetTrackingConfiguration.customizedMetricSpecification;
             expect(metric).to.include({ namespace: "CWAgent", metricName: "mem_used_percent", statistic: "Average" });
@@ -363,7 +349,7 @@ describe("serving path", () => {
             it(`${s.stack}: the ALB is created after the logs bucket policy that lets ELB write its access logs (no "Access Denied for bucket" on a first deployment)`, async () => {
                 const ev = await stack(s.stack);
                 const alb = one(ev, T.loadBalancer, `${s.site}-edge-alb`);
-                const policy = one(ev, "aws:s3/bucketPolicy:BucketPolicy", `${s.site}-storage-logs-policy`);
+                const policy = one(ev, T.bucketPolicy, `${s.site}-storage-logs-policy`);
                 const statement = JSON.parse(policy.props.policy).Statement.find((st: any) => st.Sid === "AlbAccessLogDelivery");
                 expect(statement.Principal.Service).to.equal("logdelivery.elasticloadbalancing.amazonaws.com");
                 expect(ruleContext(ev.resources).dependsOn(alb, (r) => r.urn === policy.urn)).to.equal(true);
@@ -396,14 +382,14 @@ describe("serving path", () => {
 
         it("production owns the certificate validation record both stacks' certificates use, and keeps it on delete; the dr stack writes none", async () => {
             const production = await stack("production");
-            const record = one(production, T.record, "genie-primary-edge-certificate-validation");
+            const record = one(production, T.route53Record, "genie-primary-edge-certificate-validation");
             const [option] = one(production, T.certificate, "genie-primary-edge-certificate").outputs.domainValidationOptions;
             expect(record.props).to.include({ zoneId: "Z0123456789ABCDEFGHIJ", name: option.resourceRecordName, type: option.resourceRecordType });
             expect(record.props.records).to.deep.equal([option.resourceRecordValue]);
             // Destroying the production stack must not delete what the dr certificate's renewal needs.
             expect(record.opts.retainOnDelete).to.equal(true);
             const dr = await stack("dr");
-            expect(ofType(dr, T.record).filter((r) => /certificate-validation/.test(r.name))).to.deep.equal([]);
+            expect(ofType(dr, T.route53Record).filter((r) => /certificate-validation/.test(r.name))).to.deep.equal([]);
             // ACM gives the same record for the same name in every region: the dr certificate validates through production's.
             const [drOption] = one(dr, T.certificate, "genie-dr-edge-certificate").outputs.domainValidationOptions;
             expect(drOption.resourceRecordName).to.equal(option.resourceRecordName);
@@ -435,7 +421,7 @@ describe("serving path", () => {
         for (const s of SITES) {
             it(`${s.stack}: a ${s.role} alias record for the shared name, set identifier ${s.site}, on its own ALB and health check`, async () => {
                 const ev = await stack(s.stack);
-                const record = one(ev, T.record, `${s.site}-failover-record`);
+                const record = one(ev, T.route53Record, `${s.site}-failover-record`);
                 const alb = one(ev, T.loadBalancer, `${s.site}-edge-alb`);
                 const check = one(ev, T.healthCheck, `${s.site}-failover-health-check`);
                 expect(record.props).to.include({ zoneId: "Z0123456789ABCDEFGHIJ", name: "genie.example.com", type: "A", setIdentifier: s.site });
@@ -464,7 +450,7 @@ describe("serving path", () => {
         }
 
         it("both stacks answer for the same name in the same zone, one PRIMARY and one SECONDARY, with distinct set identifiers", async () => {
-            const records = await Promise.all(SITES.map(async (s) => one(await stack(s.stack), T.record, `${s.site}-failover-record`)));
+            const records = await Promise.all(SITES.map(async (s) => one(await stack(s.stack), T.route53Record, `${s.site}-failover-record`)));
             expect(new Set(records.map((r) => `${r.props.zoneId} ${r.props.name} ${r.props.type}`)).size).to.equal(1);
             expect(records.map((r) => r.props.failoverRoutingPolicies[0].type)).to.deep.equal(["PRIMARY", "SECONDARY"]);
             expect(new Set(records.map((r) => r.props.setIdentifier)).size).to.equal(2);
@@ -472,7 +458,7 @@ describe("serving path", () => {
 
         it("a promoted (active) DR site stays SECONDARY: production answers again as soon as it is healthy", async () => {
             const ev = await stackWith("dr", { config: { siteRole: "active" } });
-            expect(one(ev, T.record, "genie-dr-failover-record").props.failoverRoutingPolicies).to.deep.equal([{ type: "SECONDARY" }]);
+            expect(one(ev, T.route53Record, "genie-dr-failover-record").props.failoverRoutingPolicies).to.deep.equal([{ type: "SECONDARY" }]);
         });
 
         it("refuses health check timing Route 53 does not allow or that detects a failure later than the plan allows", () => {
@@ -561,17 +547,17 @@ describe("serving path", () => {
         for (const r of ROLES) {
             it(`${r.what}: a version of ${r.secretName} names this site's own database and cache, ports and credential secrets, and no password`, async () => {
                 const ev = await evaluate(r);
-                const version = one(ev, "aws:secretsmanager/secretVersion:SecretVersion", `${r.site}-app-env`);
+                const version = one(ev, T.secretVersion, `${r.site}-app-env`);
                 const secret = resolve(ev, version.props.secretId)!;
-                expect(secret.type).to.equal("aws:secretsmanager/secret:Secret");
+                expect(secret.type).to.equal(T.secret);
                 expect(secret.props.name).to.equal(r.secretName);
                 expect(secret.region).to.equal(r.region);
                 // The document the version holds (the provider keeps its text secret; the stack output shows it).
                 const doc = ev.outputs.appEnvironment as Record<string, string>;
-                const db = one(ev, "aws:rds/instance:Instance", `${r.site}-db-instance`);
-                const cache = one(ev, "aws:elasticache/replicationGroup:ReplicationGroup", `${r.site}-cache-redis`);
-                const cacheAuth = one(ev, "aws:secretsmanager/secret:Secret", `${r.site}-cache-auth`);
-                const dbCredentials = r.stack === "production" ? one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-db-master").outputs.arn : "genie/primary/db-master";
+                const db = one(ev, T.dbInstance, `${r.site}-db-instance`);
+                const cache = one(ev, T.cache, `${r.site}-cache-redis`);
+                const cacheAuth = one(ev, T.secret, `${r.site}-cache-auth`);
+                const dbCredentials = r.stack === "production" ? one(ev, T.secret, "genie-primary-secrets-db-master").outputs.arn : "genie/primary/db-master";
                 expect(doc).to.deep.equal({
                     PORT: "4000",
                     SITE: r.stack === "production" ? "primary" : "dr",
@@ -601,18 +587,18 @@ describe("serving path", () => {
         for (const r of ROLES) {
             it(`${r.what}: the launch template (and so the instance refresh) waits for the environment's secret version (PutSecretValue before any instance boots on it)`, async () => {
                 const ev = await evaluate(r);
-                const version = one(ev, "aws:secretsmanager/secretVersion:SecretVersion", `${r.site}-app-env`);
+                const version = one(ev, T.secretVersion, `${r.site}-app-env`);
                 const lt = one(ev, T.launchTemplate, `${r.site}-app-lt`);
                 // The mock records explicit and property dependencies; the rules' context follows them at any depth.
                 expect(ruleContext(ev.resources).dependsOn(lt, (x) => x.urn === version.urn), "launch template after the secret version").to.equal(true);
-                const group = one(ev, T.group, `${r.site}-app-asg`);
+                const group = one(ev, T.autoscalingGroup, `${r.site}-app-asg`);
                 expect(ruleContext(ev.resources).dependsOn(group, (x) => x.urn === version.urn), "group after the secret version").to.equal(true);
             });
         }
 
         it("a DR site's environment secret is its own: under its site key, protected, not a replica, gone at once when the stack is destroyed (a rebuild creates it again)", async () => {
             const ev = await stack("dr");
-            const secret = one(ev, "aws:secretsmanager/secret:Secret", "genie-dr-app-env");
+            const secret = one(ev, T.secret, "genie-dr-app-env");
             expect(resolve(ev, secret.props.kmsKeyId)!.name).to.equal("genie-dr-key-key");
             expect(secret.opts).to.include({ protect: true, retainOnDelete: false });
             expect(secret.props.recoveryWindowInDays).to.equal(0);
@@ -624,9 +610,9 @@ describe("serving path", () => {
             it(`${s.stack}: the instance role may read the credential secrets the environment names (and decrypt them), nothing more`, async () => {
                 const ev = await stack(s.stack);
                 const doc = ev.outputs.appEnvironment as Record<string, string>;
-                const policy = JSON.parse(one(ev, T.rolePolicy, `${s.site}-app-app-credentials`).props.policy);
+                const policy = JSON.parse(one(ev, T.iamRolePolicy, `${s.site}-app-app-credentials`).props.policy);
                 const read = policy.Statement.find((st: Statement) => st.Sid === "AppCredentials");
-                const cacheAuth = one(ev, "aws:secretsmanager/secret:Secret", `${s.site}-cache-auth`).outputs.arn;
+                const cacheAuth = one(ev, T.secret, `${s.site}-cache-auth`).outputs.arn;
                 const dbCredentials = s.stack === "production" ? doc.DATABASE_CREDENTIALS_SECRET : "arn:aws:secretsmanager:us-west-2:123456789012:secret:genie/primary/db-master-??????";
                 expect(read).to.deep.include({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [dbCredentials, cacheAuth] });
                 const siteKey = policy.Statement.find((st: Statement) => st.Sid === "SiteKeyThroughSecrets");
@@ -639,7 +625,7 @@ describe("serving path", () => {
                 }
                 // The launch template waits for this policy: its user data depends on it.
                 const lt = one(ev, T.launchTemplate, `${s.site}-app-lt`);
-                const policyUrn = one(ev, T.rolePolicy, `${s.site}-app-app-credentials`).urn;
+                const policyUrn = one(ev, T.iamRolePolicy, `${s.site}-app-app-credentials`).urn;
                 expect(lt.opts.dependsOn).to.include(policyUrn);
             });
         }
@@ -687,7 +673,7 @@ describe("serving path", () => {
             this.timeout(20000);
             const ev = await stack("production");
             const doc = ev.outputs.appEnvironment as Record<string, string>;
-            const appEnvArn = one(ev, "aws:secretsmanager/secret:Secret", "genie-primary-secrets-app-env").outputs.arn;
+            const appEnvArn = one(ev, T.secret, "genie-primary-secrets-app-env").outputs.arn;
             const password = "Ab1!#$%&*()-_=+[]{}<>:?z";
             const token = "tok!&#$^<>-en";
             const run = boot(userData(one(ev, T.launchTemplate, "genie-primary-app-lt")), {
@@ -758,7 +744,7 @@ describe("serving path", () => {
             it(`${s.stack}: the deploy verification awaits the rollout of this group's launch template version before the health check`, async () => {
                 const ev = await stack(s.stack);
                 const script: string = one(ev, T.command, `${s.site}-verify-health`).props.create;
-                const group = one(ev, T.group, `${s.site}-app-asg`);
+                const group = one(ev, T.autoscalingGroup, `${s.site}-app-asg`);
                 const tg = one(ev, T.targetGroup, `${s.site}-edge-tg`);
                 expect(script).to.include(`group='${group.outputs.name}'`);
                 expect(script).to.include(`version='${group.props.launchTemplate.version}'`);

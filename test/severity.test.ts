@@ -14,12 +14,13 @@ import { RecordedResource, StackEvaluation } from "../offline/mock-runtime";
 import { planTests, renderPlanTests } from "../offline/plan-tests";
 import { ofType, one, resolve, stack, stackWith } from "./support/stacks";
 import { statusFunctionAssets, statusFunctionSettings } from "../components/status-page";
+import { AWS_TYPES } from "../policies/aws-types";
 
-const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
-const COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm";
-const RULE = "aws:cloudwatch/eventRule:EventRule";
-const TARGET = "aws:cloudwatch/eventTarget:EventTarget";
-const SCHEDULE = "aws:scheduler/schedule:Schedule";
+const ALARM = AWS_TYPES.metricAlarm;
+const COMPOSITE = AWS_TYPES.compositeAlarm;
+const RULE = AWS_TYPES.eventRule;
+const TARGET = AWS_TYPES.eventTarget;
+const SCHEDULE = AWS_TYPES.schedule;
 const SITES = { production: "genie-primary", dr: "genie-dr" } as const;
 
 /**
@@ -120,7 +121,7 @@ for (const name of ["production", "dr"] as const) {
                 const topicArns: string[] = r.type === RULE
                     ? ofType(ev, TARGET).filter((t) => t.name === r.name).map((t) => t.props.arn)
                     : r.props.alarmActions;
-                const topics = topicArns.map((a) => resolve(ev, a)).filter((t) => t?.type === "aws:sns/topic:Topic");
+                const topics = topicArns.map((a) => resolve(ev, a)).filter((t) => t?.type === AWS_TYPES.topic);
                 expect(topics, `${r.name}: its topic`).to.have.length(1);
                 expect(topics[0]!.name, r.name).to.match(new RegExp(`-alerts-${SEVERITY_LEVELS[sev].topic}$`));
             }
@@ -131,7 +132,7 @@ for (const name of ["production", "dr"] as const) {
                 const sev = CLASSIFICATION[keyOf(r) as keyof typeof CLASSIFICATION].severity;
                 const d: string = r.props.alarmDescription;
                 expect(d.length, r.name).to.be.at.most(1024);
-                expect(d, r.name).to.match(new RegExp(`^${SEVERITY_LEVELS[sev].label} \\(${SEVERITY_LEVELS[sev].meaning}\\): acknowledge within ${responseTime(sev)}\\. Runbook: README "[^"]+"`));
+                expect(d, r.name).to.match(new RegExp(`^${SEVERITY_LEVELS[sev].label} \\(${SEVERITY_LEVELS[sev].meaning}\\): acknowledge within ${responseTime(sev)}\\. Runbook: docs/operations\\.md "[^"]+"`));
                 expect(d, r.name).to.include(`#dashboards/dashboard/${SITES[name]}-monitoring.`);
             }
         });
@@ -161,7 +162,7 @@ for (const name of ["production", "dr"] as const) {
         });
 
         it("tests every alert topic the stack creates, from the topic's own region, once a quarter", () => {
-            const topics = ofType(ev, "aws:sns/topic:Topic").filter((t) => /-alerts-(critical|high|warning)$/.test(t.name));
+            const topics = ofType(ev, AWS_TYPES.topic).filter((t) => /-alerts-(critical|high|warning)$/.test(t.name));
             const tests = ofType(ev, SCHEDULE).filter((s) => s.props.target.arn === SNS_PUBLISH_TARGET);
             const tested = tests.map((s) => {
                 const request = JSON.parse(s.props.target.input);
@@ -176,7 +177,7 @@ for (const name of ["production", "dr"] as const) {
                 : ["genie-dr-alerts-critical", "genie-dr-global-metrics-alerts-critical", "genie-dr-global-metrics-alerts-high"]);
             // Each scheduler role may publish to its topics and encrypt with their key.
             for (const s of tests) {
-                const policy = ofType(ev, "aws:iam/rolePolicy:RolePolicy").find((p) => resolve(ev, p.props.role)?.name === resolve(ev, s.props.target.roleArn)?.name)!;
+                const policy = ofType(ev, AWS_TYPES.iamRolePolicy).find((p) => resolve(ev, p.props.role)?.name === resolve(ev, s.props.target.roleArn)?.name)!;
                 const statements = JSON.parse(policy.props.policy).Statement as { Action: string | string[]; Resource: string | string[] }[];
                 const topicArn = JSON.parse(s.props.target.input).TopicArn;
                 expect(statements.some((st) => [st.Action].flat().includes("sns:Publish") && [st.Resource].flat().includes(topicArn)), s.name).to.equal(true);
@@ -218,7 +219,7 @@ for (const name of ["production", "dr"] as const) {
 describe("the status page and the alarm events it follows", () => {
     it("dr: the function, bucket, CDN and customer topic in the DR region; alarm changes of every site reach it", async () => {
         const dr = await stack("dr");
-        const fn = one(dr, "aws:lambda/function:Function", "genie-status-function");
+        const fn = one(dr, AWS_TYPES.lambdaFunction, "genie-status-function");
         expect(fn.region).to.equal(dr.outputs.drRegion);
         // No reserved concurrency (a fresh account cannot reserve any: aws-rule lambda-reserved-concurrency); S3 conditional writes serialise updates.
         expect(fn.props.reservedConcurrentExecutions).to.equal(undefined);
@@ -231,9 +232,9 @@ describe("the status page and the alarm events it follows", () => {
         const rule = one(dr, RULE, "genie-status-alarm-changes");
         expect(JSON.parse(rule.props.eventPattern)).to.deep.equal({ source: ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"], detail: { alarmName: [{ prefix: "genie-" }] } });
         expect(resolve(dr, one(dr, TARGET, "genie-status-alarm-changes").props.arn)?.name).to.equal("genie-status-function");
-        expect(one(dr, "aws:sns/topic:Topic", "genie-status-customer-notices").region).to.equal(dr.outputs.drRegion);
+        expect(one(dr, AWS_TYPES.topic, "genie-status-customer-notices").region).to.equal(dr.outputs.drRegion);
         const active = await stackWith("dr", { config: { siteRole: "active" } });
-        expect(one(active, "aws:lambda/function:Function", "genie-status-function").props.environment.variables.SERVING_SITES).to.equal("dr");
+        expect(one(active, AWS_TYPES.lambdaFunction, "genie-status-function").props.environment.variables.SERVING_SITES).to.equal("dr");
     });
 
     for (const name of ["production", "dr"] as const) {
@@ -259,7 +260,7 @@ describe("the status page and the alarm events it follows", () => {
         const target = one(prod, TARGET, "genie-primary-alarms-to-status-page");
         expect(target.props.arn).to.match(new RegExp(`^arn:aws:events:${prod.outputs.drRegion}:\\d{12}:event-bus/default$`));
         expect(target.props.roleArn).to.be.a("string");
-        expect(ofType(prod, "aws:lambda/function:Function").filter((f) => f.name.startsWith("genie-status"))).to.deep.equal([]);
+        expect(ofType(prod, AWS_TYPES.lambdaFunction).filter((f) => f.name.startsWith("genie-status"))).to.deep.equal([]);
     });
 });
 
@@ -274,7 +275,7 @@ describe("Incident Manager: opt-in, contacts from config", () => {
 
     it("enabled: contacts in config order, escalation stages of the severity's response time, P1/P2 alarms start its response plan", async () => {
         const prod = await stackWith("production", { config: { incidentManager: "enabled", incidentContacts: contacts } });
-        const plan = (sev: string) => one(prod, "aws:ssmcontacts/plan:Plan", `genie-primary-incident-response-${sev}-escalation`);
+        const plan = (sev: string) => one(prod, AWS_TYPES.contactPlan, `genie-primary-incident-response-${sev}-escalation`);
         // Each contact is engaged for the response time before the next one, in stages of at most 30 minutes (AWS's limit).
         const engaged = (sev: string) => {
             const stages = plan(sev).props.stages as { durationInMinutes: number; targets: { contactTargetInfo: { contactId: string } }[] }[];
@@ -289,9 +290,9 @@ describe("Incident Manager: opt-in, contacts from config", () => {
         expect(engaged("p1")).to.deep.equal({ "genie-technical-lead": DR_PLAN.p1ResponseMinutes, "genie-devops-engineer": DR_PLAN.p1ResponseMinutes });
         expect(engaged("p2")).to.deep.equal({ "genie-technical-lead": DR_PLAN.p2ResponseMinutes, "genie-devops-engineer": DR_PLAN.p2ResponseMinutes });
         expect(plan("p2").props.stages.map((s: any) => s.durationInMinutes)).to.deep.equal([30, 30, 30, 30]);
-        const aliases = ofType(prod, "aws:ssmcontacts/contact:Contact").filter((c) => c.props.type === "PERSONAL").map((c) => c.props.alias);
+        const aliases = ofType(prod, AWS_TYPES.contact).filter((c) => c.props.type === "PERSONAL").map((c) => c.props.alias);
         expect(aliases).to.deep.equal(["genie-technical-lead", "genie-devops-engineer"]);
-        expect(one(prod, "aws:ssmincidents/responsePlan:ResponsePlan", "genie-primary-incident-response-p1").props.incidentTemplate.impact).to.equal(1);
+        expect(one(prod, AWS_TYPES.responsePlan, "genie-primary-incident-response-p1").props.incidentTemplate.impact).to.equal(1);
         const withPlan = (key: string) => one(prod, key === "complete-outage" ? COMPOSITE : ALARM, `genie-primary-monitoring-${key}`).props.alarmActions.length === 2;
         expect(withPlan("complete-outage")).to.equal(true);
         expect(withPlan("database-down")).to.equal(true);

@@ -1,3 +1,5 @@
+# Over 300 lines on purpose: a Lambda function deployed as one file (no packaging step): handler, state,
+# rendering and conditional writes together.
 """The public status page's function (AWS Lambda, Python 3.12 with the runtime's boto3).
 
 It keeps the page's state in one JSON document (status.json) in the status bucket and renders the page

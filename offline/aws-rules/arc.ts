@@ -5,9 +5,10 @@
  */
 import type { AwsRule } from "./types";
 import { orNone } from "./values";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const PLAN = "aws:arcregionswitch/plan:Plan";
-const ROLE = "aws:iam/role:Role";
+const PLAN = AWS_TYPES.regionSwitchPlan;
+const ROLE = AWS_TYPES.iamRole;
 
 const REGION = /^[a-z]{2}-[a-z-]+-\d+$/;
 const PLAN_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$/;

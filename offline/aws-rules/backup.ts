@@ -6,15 +6,16 @@ import type { RecordedResource } from "../mock-runtime";
 import { policyAllows, policyStatements } from "./iam-kms";
 import type { AwsRule, RuleContext } from "./types";
 import { orNone, present } from "./values";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const PLAN = "aws:backup/plan:Plan";
-const VAULT = "aws:backup/vault:Vault";
-const LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration";
-const SELECTION = "aws:backup/selection:Selection";
-const RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection";
-const NOTIFICATIONS = "aws:backup/vaultNotifications:VaultNotifications";
-const TOPIC = "aws:sns/topic:Topic";
-const TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy";
+const PLAN = AWS_TYPES.backupPlan;
+const VAULT = AWS_TYPES.backupVault;
+const LOCK = AWS_TYPES.backupVaultLock;
+const SELECTION = AWS_TYPES.backupSelection;
+const RESTORE_SELECTION = AWS_TYPES.restoreTestingSelection;
+const NOTIFICATIONS = AWS_TYPES.backupVaultNotifications;
+const TOPIC = AWS_TYPES.topic;
+const TOPIC_POLICY = AWS_TYPES.topicPolicy;
 
 /**
  * The vault events AWS Backup sends. API reference, PutBackupVaultNotifications, BackupVaultEvents:
@@ -65,13 +66,13 @@ function roleAllows(role: RecordedResource, ctx: RuleContext, action: string, ma
     const refs = [role.outputs.name, role.props.name, role.id, role.outputs.arn].filter(present);
     const attached = [
         ...(role.props.managedPolicyArns ?? []),
-        ...ctx.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => refs.includes(a.props.role)).map((a) => a.props.policyArn),
+        ...ctx.ofType(AWS_TYPES.iamRolePolicyAttachment).filter((a) => refs.includes(a.props.role)).map((a) => a.props.policyArn),
     ];
     if (attached.some((p) => managedPolicies.includes(p))) return true;
     const documents = [
         ...(role.props.inlinePolicies ?? []).map((p: any) => p.policy),
-        ...ctx.ofType("aws:iam/rolePolicy:RolePolicy").filter((p) => refs.includes(p.props.role)).map((p) => p.props.policy),
-        ...attached.map((arn) => ctx.resolve(arn, "aws:iam/policy:Policy")?.props.policy),
+        ...ctx.ofType(AWS_TYPES.iamRolePolicy).filter((p) => refs.includes(p.props.role)).map((p) => p.props.policy),
+        ...attached.map((arn) => ctx.resolve(arn, AWS_TYPES.iamPolicy)?.props.policy),
     ];
     const [service] = action.split(":");
     return documents.some((doc) => {
@@ -135,7 +136,7 @@ export const rules: AwsRule[] = [
             "AWS Backup Developer Guide, \"Copying continuous backups\": \"For database resources, ensure that your IAM role has the rds:DeleteDBSnapshot permission ... If the role lacks this permission, AWS Backup cannot remove the temporary snapshot. Instead, it creates an expired recovery point\"; " +
             "\"Identity and access management in AWS Backup\": \"AWS Backup uses the same IAM role that you chose when assigning resources to manage your recovery point lifecycle\". AWSBackupServiceRolePolicyForBackup grants rds:DeleteDBSnapshot on arn:aws:rds:*:*:snapshot:awsbackup:* (statement RDSBackupPermissions)",
         check(r, ctx) {
-            const role = ctx.resolve(r.props.iamRoleArn, "aws:iam/role:Role");
+            const role = ctx.resolve(r.props.iamRoleArn, AWS_TYPES.iamRole);
             if (!role) return undefined;
             if (roleAllows(role, ctx, "rds:DeleteDBSnapshot", [BACKUP_SERVICE_POLICY])) return undefined;
             return `the selection's role ${role.name} may not call rds:DeleteDBSnapshot: AWS Backup can neither expire its RDS snapshots nor finish copies; attach ${BACKUP_SERVICE_POLICY.split("/").pop()}`;

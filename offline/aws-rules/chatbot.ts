@@ -3,9 +3,10 @@
  * (see ./types.ts).
  */
 import type { AwsRule } from "./types";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const SLACK = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration";
-const TEAMS = "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration";
+const SLACK = AWS_TYPES.slackChannel;
+const TEAMS = AWS_TYPES.teamsChannel;
 
 /**
  * The regions that serve Chatbot's API. AWS Chatbot API Reference, "Welcome"

@@ -3,14 +3,15 @@
  * Lambda, Incident Manager contacts): what AWS refuses at `pulumi up` (see ./types.ts).
  */
 import type { AwsRule } from "./types";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
-const COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm";
-const EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget";
-const SCHEDULE = "aws:scheduler/schedule:Schedule";
-const LAMBDA = "aws:lambda/function:Function";
-const CONTACT = "aws:ssmcontacts/contact:Contact";
-const CONTACT_PLAN = "aws:ssmcontacts/plan:Plan";
+const METRIC_ALARM = AWS_TYPES.metricAlarm;
+const COMPOSITE_ALARM = AWS_TYPES.compositeAlarm;
+const EVENT_TARGET = AWS_TYPES.eventTarget;
+const SCHEDULE = AWS_TYPES.schedule;
+const LAMBDA = AWS_TYPES.lambdaFunction;
+const CONTACT = AWS_TYPES.contact;
+const CONTACT_PLAN = AWS_TYPES.contactPlan;
 
 const regionOf = (r: { props: Record<string, any>; region?: string }): string | undefined =>
     typeof r.props.region === "string" && r.props.region !== "" ? r.props.region : r.region;

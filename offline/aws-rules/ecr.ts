@@ -2,10 +2,11 @@
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
 import { list, orNone } from "./values";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate";
-const REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration";
-const REPOSITORY = "aws:ecr/repository:Repository";
+const TEMPLATE = AWS_TYPES.repositoryCreationTemplate;
+const REPLICATION = AWS_TYPES.registryReplication;
+const REPOSITORY = AWS_TYPES.repository;
 
 
 const PREFIX_DOC =

@@ -8,13 +8,14 @@ import type { RecordedResource } from "../mock-runtime";
 import { bucketOf, defaultEncryption, globMatch, grantingStatements, objectOwnership, regionOf, S3, settingsOf } from "./s3";
 import type { AwsRule, RuleContext } from "./types";
 import { list, orNone } from "./values";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const STATE_MACHINE = "aws:sfn/stateMachine:StateMachine";
-const SCHEDULE = "aws:scheduler/schedule:Schedule";
-const CACHE = ["aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/cluster:Cluster"];
-const ROLE = "aws:iam/role:Role";
-const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
-const ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+const STATE_MACHINE = AWS_TYPES.stateMachine;
+const SCHEDULE = AWS_TYPES.schedule;
+const CACHE = [AWS_TYPES.cache, AWS_TYPES.cacheCluster];
+const ROLE = AWS_TYPES.iamRole;
+const ROLE_POLICY = AWS_TYPES.iamRolePolicy;
+const ROLE_POLICY_ATTACHMENT = AWS_TYPES.iamRolePolicyAttachment;
 
 /** ElastiCache's canonical user in the AWS Regions enabled by default (the ACL route of the export guide). */
 export const ELASTICACHE_CANONICAL_ID = "540804c33a284a299d2547575ce1010f2312ef3da9b3a053c8bc45bf233e4353";

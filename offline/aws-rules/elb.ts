@@ -2,8 +2,9 @@
 import type { RecordedResource } from "../mock-runtime";
 import { bucketOf, defaultEncryption, grantingStatements, regionOf } from "./s3";
 import type { AwsRule, RuleContext } from "./types";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const LOAD_BALANCER = ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"];
+const LOAD_BALANCER = [AWS_TYPES.loadBalancer, AWS_TYPES.albLoadBalancer];
 
 /** The log delivery service ELB writes access logs as (every region; the recommended policy). */
 const ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com";

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the IAM and KMS rules share one small policy evaluator (principals, actions,
+// conditions) that they all call; a candidate for a split into the evaluator and the rules.
 /**
  * Rules of IAM and KMS that AWS or the provider enforces at `pulumi up` (see ./types.ts), and the
  * small policy evaluator they share: principals that must exist before a grant or key policy names
@@ -10,6 +12,7 @@
  * its publisher cannot encrypt, an association whose instance cannot fetch the document), the
  * pretend AWS refuses it: a green plan must mean the alert arrives and the job runs.
  */
+import { AWS_TYPES } from "../../policies/aws-types";
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
 import { list, orNone } from "./values";
@@ -261,37 +264,10 @@ export const SSM_ASSOCIATION_INSTANCE_ACTIONS = [
 
 // ── Lookups over an evaluation ──────────────────────────────────────────────────────────────────
 
-const T = {
-    key: "aws:kms/key:Key",
-    replicaKey: "aws:kms/replicaKey:ReplicaKey",
-    keyPolicy: "aws:kms/keyPolicy:KeyPolicy",
-    alias: "aws:kms/alias:Alias",
-    grant: "aws:kms/grant:Grant",
-    slr: "aws:iam/serviceLinkedRole:ServiceLinkedRole",
-    role: "aws:iam/role:Role",
-    user: "aws:iam/user:User",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    policyAttachment: "aws:iam/policyAttachment:PolicyAttachment",
-    policy: "aws:iam/policy:Policy",
-    instanceProfile: "aws:iam/instanceProfile:InstanceProfile",
-    topic: "aws:sns/topic:Topic",
-    eventRule: "aws:cloudwatch/eventRule:EventRule",
-    eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
-    metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
-    rdsEvents: "aws:rds/eventSubscription:EventSubscription",
-    vaultNotifications: "aws:backup/vaultNotifications:VaultNotifications",
-    group: "aws:autoscaling/group:Group",
-    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
-    instance: "aws:ec2/instance:Instance",
-    association: "aws:ssm/association:Association",
-    document: "aws:ssm/document:Document",
-    logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    stateMachine: "aws:sfn/stateMachine:StateMachine",
-} as const;
+/** Resource types: policies/aws-types.ts. */
+const T = AWS_TYPES;
 
-const KEY_TYPES = [T.key, T.replicaKey];
+const KEY_TYPES = [T.kmsKey, T.kmsReplicaKey];
 const ARN = /^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws)?:(.*)$/;
 const SLR_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/aws-service-role\/([^/]+)\/([^/]+)$/;
 
@@ -312,7 +288,7 @@ export function findKey(ctx: RuleContext, ref: unknown): RecordedResource | unde
     if (typeof ref !== "string" || ref === "") return undefined;
     const aliasName = ref.startsWith("alias/") ? ref : /:alias\/(.+)$/.exec(ref) ? `alias/${/:alias\/(.+)$/.exec(ref)![1]}` : undefined;
     if (aliasName) {
-        const alias = ctx.ofType(T.alias).find((a) => a.props.name === aliasName || a.outputs.name === aliasName);
+        const alias = ctx.ofType(T.kmsAlias).find((a) => a.props.name === aliasName || a.outputs.name === aliasName);
         return alias ? findKey(ctx, alias.props.targetKeyId) : undefined;
     }
     return KEY_TYPES.flatMap((t) => ctx.ofType(t)).find((k) => k.id === ref || k.outputs.arn === ref || k.outputs.keyId === ref);
@@ -323,7 +299,7 @@ export const isAwsManagedKeyRef = (ref: unknown) => typeof ref === "string" && /
 
 /** The key's policy statements: its own `policy`, or a separate KeyPolicy resource's. */
 export function keyPolicyOf(ctx: RuleContext, key: RecordedResource): PolicyStatement[] {
-    const separate = ctx.ofType(T.keyPolicy).filter((p) => findKey(ctx, p.props.keyId) === key);
+    const separate = ctx.ofType(T.kmsKeyPolicy).filter((p) => findKey(ctx, p.props.keyId) === key);
     if (separate.length > 0) return separate.flatMap((p) => policyStatements(p.props.policy));
     return policyStatements(key.props.policy);
 }
@@ -338,7 +314,7 @@ export function servicesWithExistingSlr(ctx: RuleContext): string[] {
 
 /** The declared ServiceLinkedRole that creates the role an ARN names, if any. */
 function declaredSlr(ctx: RuleContext, service: string, name: string): RecordedResource | undefined {
-    return ctx.ofType(T.slr).find((r) => {
+    return ctx.ofType(T.serviceLinkedRole).find((r) => {
         if (r.props.awsServiceName !== service) return false;
         const suffix = r.props.customSuffix ? `_${r.props.customSuffix}` : "";
         const base = SERVICE_LINKED_ROLE_NAMES[service];
@@ -370,7 +346,7 @@ export function missingPrincipal(ctx: RuleContext, from: RecordedResource, arn: 
             `Declare aws.iam.ServiceLinkedRole for ${service} and order this after it, or state that it already exists`
         );
     }
-    const declared = [...ctx.ofType(T.role), ...ctx.ofType(T.user)].find((r) => r.outputs.arn === arn);
+    const declared = [...ctx.ofType(T.iamRole), ...ctx.ofType(T.iamUser)].find((r) => r.outputs.arn === arn);
     if (declared && !ctx.dependsOn(from, (r) => r.urn === declared.urn)) {
         return `names ${arn} (${declared.name}) without being ordered after it: the principal may not exist yet when KMS checks it`;
     }
@@ -382,7 +358,7 @@ export function missingPrincipal(ctx: RuleContext, from: RecordedResource, arn: 
 /** KMS refuses a grant or key policy whose principal does not exist (yet). */
 const principalsMustExist: AwsRule = {
     id: "kms-principal-must-exist",
-    types: [T.grant, T.key, T.replicaKey, T.keyPolicy],
+    types: [T.kmsGrant, T.kmsKey, T.kmsReplicaKey, T.kmsKeyPolicy],
     source:
         "KMS CreateGrant: an unknown GranteePrincipal fails with InvalidArnException (the provider retries it only for IAM propagation: " +
         "terraform-provider-aws internal/service/kms/grant.go, 'a newly created IAM Role doesn't show up and causes an InvalidArnException'); " +
@@ -391,7 +367,7 @@ const principalsMustExist: AwsRule = {
         "(https://docs.aws.amazon.com/autoscaling/ec2/userguide/autoscaling-service-linked-role.html)",
     check(r, ctx) {
         const principals =
-            r.type === T.grant
+            r.type === T.kmsGrant
                 ? [r.props.granteePrincipal, r.props.retiringPrincipal]
                 : policyStatements(r.props.policy).flatMap((st) =>
                     st.Principal && typeof st.Principal === "object" ? list((st.Principal as Record<string, unknown>).AWS as string | string[]) : [],
@@ -411,7 +387,7 @@ function launchTemplateOf(ctx: RuleContext, group: RecordedResource): RecordedRe
 
 /** Whether the role may use the key as Auto Scaling needs, through a grant `group` is ordered after or the key policy. */
 function autoscalingKeyAccess(ctx: RuleContext, group: RecordedResource, key: RecordedResource, slrArn: string): boolean {
-    const grant = ctx.ofType(T.grant).find(
+    const grant = ctx.ofType(T.kmsGrant).find(
         (g) =>
             findKey(ctx, g.props.keyId) === key &&
             g.props.granteePrincipal === slrArn &&
@@ -431,7 +407,7 @@ function autoscalingKeyAccess(ctx: RuleContext, group: RecordedResource, key: Re
 /** An Auto Scaling group cannot launch instances whose volumes use a customer managed key its service-linked role may not use. */
 const autoscalingNeedsKeyAccess: AwsRule = {
     id: "autoscaling-cmk-volumes-need-service-linked-role-access",
-    types: [T.group],
+    types: [T.autoscalingGroup],
     source:
         "https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html: 'If you specify a customer managed key " +
         "for Amazon EBS encryption, you must give the appropriate service-linked role access to the key so that Amazon EC2 Auto Scaling can " +
@@ -483,7 +459,7 @@ function topicKeyContext(topic: RecordedResource): PolicyRequest["context"] {
  */
 const eventBridgeNoSourceConditions: AwsRule = {
     id: "kms-eventbridge-statement-without-source-conditions",
-    types: [T.key, T.replicaKey, T.keyPolicy],
+    types: [T.kmsKey, T.kmsReplicaKey, T.kmsKeyPolicy],
     source:
         "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html: 'Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to " +
         "a AWS KMS policy is not supported for EventBridge-to-encrypted topics.' (the event is dropped: the rule's FailedInvocations grow, nobody is told); " +
@@ -491,7 +467,7 @@ const eventBridgeNoSourceConditions: AwsRule = {
         "'As a security best practice, add an aws:SourceArn, aws:sourceAccount, or kms:EncryptionContext:aws:events:event-bus:arn condition key to the " +
         "AWS KMS key policy'): such a statement is refused only when no other statement lets EventBridge use the key for the topics without them",
     check(r, ctx) {
-        const key = r.type === T.keyPolicy ? findKey(ctx, r.props.keyId) : r;
+        const key = r.type === T.kmsKeyPolicy ? findKey(ctx, r.props.keyId) : r;
         if (!key) return undefined;
         const topics = topicsEncryptedBy(ctx, key);
         if (topics.length === 0) return undefined;
@@ -528,9 +504,9 @@ function publishedTopics(ctx: RuleContext, r: RecordedResource): { service: stri
                 topicArns: [...list(r.props.alarmActions), ...list(r.props.okActions), ...list(r.props.insufficientDataActions)] as string[],
                 sourceArn: r.outputs.arn,
             };
-        case T.rdsEvents:
+        case T.dbEventSubscription:
             return { service: "events.rds.amazonaws.com", topicArns: [r.props.snsTopic ?? r.props.snsTopicArn] };
-        case T.vaultNotifications:
+        case T.backupVaultNotifications:
             return { service: "backup.amazonaws.com", topicArns: [r.props.snsTopicArn] };
         default:
             return undefined;
@@ -540,7 +516,7 @@ function publishedTopics(ctx: RuleContext, r: RecordedResource): { service: stri
 /** A service publishing to a topic encrypted with a customer managed key must be allowed to use that key, with the condition keys it sends. */
 const snsPublishersAllowedByKey: AwsRule = {
     id: "sns-encrypted-topic-publisher-allowed-by-key",
-    types: [T.eventTarget, T.metricAlarm, T.compositeAlarm, T.rdsEvents, T.vaultNotifications],
+    types: [T.eventTarget, T.metricAlarm, T.compositeAlarm, T.dbEventSubscription, T.backupVaultNotifications],
     source:
         "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, 'Enable compatibility between event sources from AWS services and " +
         "encrypted topics': the key policy must give the service principal kms:GenerateDataKey* and kms:Decrypt (cloudwatch.amazonaws.com, " +
@@ -652,23 +628,23 @@ export function rolePolicyStatements(ctx: RuleContext, role: RecordedResource): 
     const statements: PolicyStatement[] = [];
     const unknownManaged: string[] = [];
     const managed = (arn: string) => {
-        const declared = ctx.ofType(T.policy).find((p) => p.outputs.arn === arn);
+        const declared = ctx.ofType(T.iamPolicy).find((p) => p.outputs.arn === arn);
         if (declared) statements.push(...policyStatements(declared.props.policy));
         else if (AWS_MANAGED_POLICIES[arn]) statements.push(...AWS_MANAGED_POLICIES[arn]);
         else unknownManaged.push(arn);
     };
     for (const inline of list(role.props.inlinePolicies as any[])) statements.push(...policyStatements(inline?.policy));
     for (const arn of list(role.props.managedPolicyArns as string[])) managed(arn);
-    for (const p of ctx.ofType(T.rolePolicy)) if (isThisRole(p.props.role)) statements.push(...policyStatements(p.props.policy));
-    for (const a of ctx.ofType(T.rolePolicyAttachment)) if (isThisRole(a.props.role)) managed(a.props.policyArn);
-    for (const a of ctx.ofType(T.policyAttachment)) if (list(a.props.roles as string[]).some(isThisRole)) managed(a.props.policyArn);
+    for (const p of ctx.ofType(T.iamRolePolicy)) if (isThisRole(p.props.role)) statements.push(...policyStatements(p.props.policy));
+    for (const a of ctx.ofType(T.iamRolePolicyAttachment)) if (isThisRole(a.props.role)) managed(a.props.policyArn);
+    for (const a of ctx.ofType(T.iamPolicyAttachment)) if (list(a.props.roles as string[]).some(isThisRole)) managed(a.props.policyArn);
     return { statements, unknownManaged };
 }
 
 /** The role an instance profile (by ARN or name) carries, if declared here. */
 function roleOfProfile(ctx: RuleContext, ref: unknown): { profile?: RecordedResource; role?: RecordedResource } {
-    const profile = ctx.ofType(T.instanceProfile).find((p) => p.outputs.arn === ref || p.outputs.name === ref || p.id === ref || p.props.name === ref);
-    const role = profile ? ctx.ofType(T.role).find((r) => r.id === profile.props.role || r.outputs.name === profile.props.role || r.outputs.arn === profile.props.role) : undefined;
+    const profile = ctx.ofType(T.iamInstanceProfile).find((p) => p.outputs.arn === ref || p.outputs.name === ref || p.id === ref || p.props.name === ref);
+    const role = profile ? ctx.ofType(T.iamRole).find((r) => r.id === profile.props.role || r.outputs.name === profile.props.role || r.outputs.arn === profile.props.role) : undefined;
     return { profile, role };
 }
 
@@ -683,15 +659,15 @@ function associationTargets(ctx: RuleContext, association: RecordedResource): { 
     for (const target of list(association.props.targets as { key: string; values: string[] }[])) {
         const values = list(target.values).map(String);
         if (target.key === "InstanceIds") {
-            for (const i of ctx.ofType(T.instance)) if (values.includes(String(i.id))) found.push({ what: `instance ${i.name}`, profileRef: i.props.iamInstanceProfile });
+            for (const i of ctx.ofType(T.ec2Instance)) if (values.includes(String(i.id))) found.push({ what: `instance ${i.name}`, profileRef: i.props.iamInstanceProfile });
         } else if (target.key === "tag:aws:autoscaling:groupName") {
-            for (const g of ctx.ofType(T.group)) if (values.includes(g.outputs.name) || values.includes(g.props.name)) fromGroup(g);
+            for (const g of ctx.ofType(T.autoscalingGroup)) if (values.includes(g.outputs.name) || values.includes(g.props.name)) fromGroup(g);
         } else if (target.key.startsWith("tag:")) {
             const tag = target.key.slice(4);
-            for (const g of ctx.ofType(T.group)) {
+            for (const g of ctx.ofType(T.autoscalingGroup)) {
                 if (list(g.props.tags as any[]).some((t) => t?.key === tag && values.includes(String(t.value)) && t.propagateAtLaunch !== false)) fromGroup(g);
             }
-            for (const i of ctx.ofType(T.instance)) if (values.includes(String(i.props.tags?.[tag]))) found.push({ what: `instance ${i.name}`, profileRef: i.props.iamInstanceProfile });
+            for (const i of ctx.ofType(T.ec2Instance)) if (values.includes(String(i.props.tags?.[tag]))) found.push({ what: `instance ${i.name}`, profileRef: i.props.iamInstanceProfile });
         }
     }
     return found;
@@ -700,7 +676,7 @@ function associationTargets(ctx: RuleContext, association: RecordedResource): { 
 /** A State Manager association only runs on instances whose role lets SSM Agent register, list its associations and fetch the document. */
 const associationInstancesCanRun: AwsRule = {
     id: "ssm-association-targets-need-instance-permissions",
-    types: [T.association],
+    types: [T.ssmAssociation],
     source:
         "https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html: 'By default, AWS Systems Manager doesn't have " +
         "permission to perform actions on your instances' (an instance profile with AmazonSSMManagedInstanceCore, or the account's Default Host " +
@@ -712,7 +688,7 @@ const associationInstancesCanRun: AwsRule = {
         const account = accountOf(association.outputs.arn, ...ctx.resources.map((r) => r.outputs.arn));
         if (!account) return undefined; // no ARN names the account: nothing to check resources against
         const docName: string = association.props.name;
-        const declaredDoc = ctx.ofType(T.document).find((d) => d.props.name === docName || d.outputs.name === docName);
+        const declaredDoc = ctx.ofType(T.ssmDocument).find((d) => d.props.name === docName || d.outputs.name === docName);
         const documentArn = declaredDoc || !/^AWS-|^Amazon/.test(String(docName))
             ? `arn:aws:ssm:${region}:${account}:document/${docName}`
             : `arn:aws:ssm:${region}::document/${docName}`;

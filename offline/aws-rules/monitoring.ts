@@ -5,9 +5,10 @@
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule } from "./types";
 import { list, orNone } from "./values";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
-const COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm";
+const METRIC_ALARM = AWS_TYPES.metricAlarm;
+const COMPOSITE_ALARM = AWS_TYPES.compositeAlarm;
 
 /** The region a resource is managed in: its own `region` input (provider 7) or its provider's. */
 const regionOf = (r: RecordedResource): string | undefined => (typeof r.props.region === "string" && r.props.region !== "" ? r.props.region : r.region);

@@ -9,11 +9,12 @@
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
 import { present } from "./values";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const INSTANCE = "aws:rds/instance:Instance";
-const BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication";
-const BACKUP_SELECTION = "aws:backup/selection:Selection";
-const BACKUP_PLAN = "aws:backup/plan:Plan";
+const INSTANCE = AWS_TYPES.dbInstance;
+const BACKUPS_REPLICATION = AWS_TYPES.dbBackupReplication;
+const BACKUP_SELECTION = AWS_TYPES.backupSelection;
+const BACKUP_PLAN = AWS_TYPES.backupPlan;
 
 /**
  * Inputs of `aws.rds.Instance` whose change replaces (deletes and recreates) the instance: the

@@ -2,10 +2,11 @@
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule } from "./types";
 import { list } from "./values";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const RECORD = "aws:route53/record:Record";
-const CERTIFICATE = "aws:acm/certificate:Certificate";
-const CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation";
+const RECORD = AWS_TYPES.route53Record;
+const CERTIFICATE = AWS_TYPES.certificate;
+const CERTIFICATE_VALIDATION = AWS_TYPES.certificateValidation;
 
 const fqdn = (name: unknown) => String(name ?? "").replace(/\.$/, "").toLowerCase();
 

@@ -6,18 +6,19 @@
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
 import { list, orNone } from "./values";
+import { AWS_TYPES } from "../../policies/aws-types";
 
 export const S3 = {
-    bucket: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
-    policy: ["aws:s3/bucketPolicy:BucketPolicy"],
+    bucket: [AWS_TYPES.bucket, AWS_TYPES.bucketV2],
+    policy: [AWS_TYPES.bucketPolicy],
     encryption: [
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+        AWS_TYPES.bucketEncryption,
+        AWS_TYPES.bucketEncryptionV2,
     ],
-    ownership: ["aws:s3/bucketOwnershipControls:BucketOwnershipControls"],
-    objectLock: ["aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2"],
-    logging: ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"],
-    acl: ["aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2"],
+    ownership: [AWS_TYPES.bucketOwnershipControls],
+    objectLock: [AWS_TYPES.bucketObjectLock, AWS_TYPES.bucketObjectLockV2],
+    logging: [AWS_TYPES.bucketLogging, AWS_TYPES.bucketLoggingV2],
+    acl: [AWS_TYPES.bucketAcl, AWS_TYPES.bucketAclV2],
 } as const;
 
 

@@ -3,11 +3,12 @@
  */
 import type { RecordedResource } from "../mock-runtime";
 import type { AwsRule, RuleContext } from "./types";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const SECRET = "aws:secretsmanager/secret:Secret";
-const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
-const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
-const INSTANCE = "aws:ec2/instance:Instance";
+const SECRET = AWS_TYPES.secret;
+const SECRET_VERSION = AWS_TYPES.secretVersion;
+const LAUNCH_TEMPLATE = AWS_TYPES.launchTemplate;
+const INSTANCE = AWS_TYPES.ec2Instance;
 
 /** Characters a secret name may hold (CreateSecret: "ASCII letters, numbers, and the following characters: /_+=.@-"). */
 const NAME_CHAR = "[A-Za-z0-9/_+=.@-]";

@@ -19,6 +19,7 @@ import {
     takesFinalSnapshot,
 } from "./rds";
 import type { AwsRuleViolation } from "./types";
+import { AWS_TYPES } from "../../policies/aws-types";
 
 /** A type's inputs whose change replaces the resource (the Terraform provider's ForceNew), with the source. */
 export interface ReplaceOnChange {
@@ -35,8 +36,8 @@ export interface ReplaceOnChange {
 
 /** Per type token: the inputs whose change forces a replacement. Filled per service. */
 export const REPLACE_ON_CHANGE: Record<string, ReplaceOnChange> = {
-    "aws:rds/instance:Instance": { inputs: RDS_REPLACE_ON_CHANGE, computed: RDS_COMPUTED_FORCE_NEW, source: RDS_REPLACE_ON_CHANGE_SOURCE },
-    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": {
+    [AWS_TYPES.dbInstance]: { inputs: RDS_REPLACE_ON_CHANGE, computed: RDS_COMPUTED_FORCE_NEW, source: RDS_REPLACE_ON_CHANGE_SOURCE },
+    [AWS_TYPES.dbBackupReplication]: {
         inputs: BACKUPS_REPLICATION_REPLACE_ON_CHANGE,
         computed: BACKUPS_REPLICATION_COMPUTED_FORCE_NEW,
         source: BACKUPS_REPLICATION_REPLACE_ON_CHANGE_SOURCE,
@@ -65,7 +66,7 @@ function sameSourceDb(a: string, b: string): boolean {
 export const REFUSED_UPDATES: RefusedUpdate[] = [
     {
         id: "rds-cannot-elect-new-source",
-        types: ["aws:rds/instance:Instance"],
+        types: [AWS_TYPES.dbInstance],
         source:
             "hashicorp/terraform-provider-aws internal/service/rds/instance.go, resourceInstanceUpdate: a change of replicate_source_db to \"\" calls PromoteReadReplica, any other change fails with \"cannot elect new source database for replication\"; " +
             "node_modules/@pulumi/aws/rds/instance.d.ts: \"Removing the \`replicateSourceDb\` attribute from an existing RDS Replicate database managed by the provider will promote the database to a fully standalone database\"",
@@ -74,7 +75,7 @@ export const REFUSED_UPDATES: RefusedUpdate[] = [
             const is = after.props.replicateSourceDb ?? "";
             if (was === is || is === "" || sameSourceDb(was, is)) return undefined;
             return was === ""
-                ? `setting replicateSourceDb (${JSON.stringify(is)}) on a standalone instance is refused ("cannot elect new source database for replication"): making it a replica again means deleting it (final snapshot) and creating a new replica: on the DR site, the next dbGeneration (README: Return the DR site to standby)`
+                ? `setting replicateSourceDb (${JSON.stringify(is)}) on a standalone instance is refused ("cannot elect new source database for replication"): making it a replica again means deleting it (final snapshot) and creating a new replica: on the DR site, the next dbGeneration (docs/operations.md: Failback, step 5)`
                 : `changing replicateSourceDb from ${JSON.stringify(was)} to ${JSON.stringify(is)} is refused ("cannot elect new source database for replication")`;
         },
     },
@@ -94,7 +95,7 @@ export interface ReplacementRule {
 export const REPLACEMENT_RULES: ReplacementRule[] = [
     {
         id: "rds-final-snapshot-reused",
-        types: ["aws:rds/instance:Instance"],
+        types: [AWS_TYPES.dbInstance],
         source:
             "AWS RDS API reference, DeleteDBInstance, FinalDBSnapshotIdentifier: \"The DBSnapshotIdentifier of the new DBSnapshot created when SkipFinalSnapshot is set to false\"; " +
             "its errors: DBSnapshotAlreadyExistsFault, \"DBSnapshotIdentifier is already used by an existing snapshot\" (snapshot identifiers are unique per account and region); " +
@@ -112,7 +113,7 @@ export const REPLACEMENT_RULES: ReplacementRule[] = [
  * configuration and the old one's delete then removes it. They must be replaced delete-first.
  */
 export const REPLACE_DELETE_FIRST: Record<string, ReplaceOnChange> = {
-    "aws:backup/vaultNotifications:VaultNotifications": {
+    [AWS_TYPES.backupVaultNotifications]: {
         inputs: ["backupVaultName", "snsTopicArn", "backupVaultEvents"],
         source:
             "terraform-provider-aws internal/service/backup/vault_notifications.go: backup_vault_name, sns_topic_arn and backup_vault_events are ForceNew, " +
@@ -180,7 +181,7 @@ export function checkTransition(before: readonly RecordedResource[], after: read
     for (const prev of previous.values()) {
         // An instance that leaves the program and is not retained is deleted: RDS refuses while its
         // deletion protection is on, whatever Pulumi's protect says.
-        if (!declaredNow.has(prev.urn) && prev.type === "aws:rds/instance:Instance" && prev.props.deletionProtection === true && !prev.opts.retainOnDelete && !deletionProtectionOff.has(prev.urn)) {
+        if (!declaredNow.has(prev.urn) && prev.type === AWS_TYPES.dbInstance && prev.props.deletionProtection === true && !prev.opts.retainOnDelete && !deletionProtectionOff.has(prev.urn)) {
             violations.push({
                 rule: "rds-delete-with-deletion-protection",
                 source: RDS_DELETION_PROTECTION_SOURCE,
@@ -202,7 +203,7 @@ export function checkTransition(before: readonly RecordedResource[], after: read
     }
     for (const declared of after) {
         const prev = previous.get(declared.urn);
-        if (!prev && declared.custom && declared.type === "aws:rds/instance:Instance") {
+        if (!prev && declared.custom && declared.type === AWS_TYPES.dbInstance) {
             const p = declared.props;
             if (undeclared(p.engine) && undeclared(p.replicateSourceDb) && undeclared(p.snapshotIdentifier) && !p.restoreToPointInTime) {
                 violations.push({

@@ -6,6 +6,7 @@
  */
 import { DR_PLAN } from "../dr-plan";
 import { asArray, concernAbsentSchema, dependenciesOf, fix, forTypes, guard, known, knownItems, label, PolicyResource, pointsAt, refsOf, reportConcernAbsent, Rule, settingsOf, StackValidationArgs, T, tagsOf, UNKNOWN } from "./common";
+import { AWS_TYPES } from "../aws-types";
 
 /** The alerts the plan names, by the id a component marks them with, how soon each must fire, and its severity (which channels it reaches). */
 export const PLAN_ALERTS = {
@@ -40,8 +41,8 @@ const targetProp = (r: PolicyResource) => (r.type === T.dbEventSubscription ? "s
 
 /** Resources that publish to SNS topics besides alarms and RDS event subscriptions, and where they name the topic. */
 const OTHER_PUBLISHERS: Record<string, string> = {
-    "aws:cloudwatch/eventTarget:EventTarget": "arn",
-    "aws:backup/vaultNotifications:VaultNotifications": "snsTopicArn",
+    [AWS_TYPES.eventTarget]: "arn",
+    [AWS_TYPES.backupVaultNotifications]: "snsTopicArn",
 };
 
 /**

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the AWS Backup rules (frequency, retention, copies, vaults, Vault Lock) share
+// the plan/rule readers above them; one concern, one file.
 /**
  * AWS Backup: the plan's database backups ("Frequency: Every 6 hours", "Retention: 30 days for daily
  * backups, 12 months for weekly backups", "Location: Local storage + cloud storage"), made by an AWS

@@ -1,10 +1,11 @@
 /**
- * Shared pieces of the policy pack's rules: the resource type tokens they check (aws 7.48 names, old
- * and V2 S3 names alike), how a rule reads its config (the schema's defaults, overridden by the pack's
- * config), how a resource's purpose and site are found, and the "not yet built" switch of the
- * cross-component stack rules.
+ * Shared pieces of the policy pack's rules: the resource type tokens they check (policies/aws-types.ts:
+ * aws 7.48 names, old and V2 S3 names alike), how a rule reads its config (the schema's defaults,
+ * overridden by the pack's config), how a resource's purpose and site are found, and the "not yet
+ * built" switch of the cross-component stack rules.
  */
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
+import { isOneOf, RULE_TYPES } from "../aws-types";
 import { mergeSettings } from "../config";
 import type {
     PolicyConfigSchema,
@@ -22,55 +23,10 @@ export type Rule = ResourceValidationPolicy | StackValidationPolicy;
 /** Every rule names the fix with the problem: `reportViolation(problem + fix(...))`. */
 export const fix = (how: string) => ` (fix: ${how})`;
 
-export const T = {
-    backupPlan: "aws:backup/plan:Plan",
-    backupVault: "aws:backup/vault:Vault",
-    backupVaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
-    backupSelection: "aws:backup/selection:Selection",
-    bucket: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
-    bucketVersioning: ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
-    bucketEncryption: [
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-    ],
-    bucketPublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
-    bucketLifecycle: [
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-        "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
-    ],
-    bucketReplication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
-    dbInstance: "aws:rds/instance:Instance",
-    dbBackupReplication: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
-    dbEventSubscription: "aws:rds/eventSubscription:EventSubscription",
-    cache: "aws:elasticache/replicationGroup:ReplicationGroup",
-    logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
-    repository: "aws:ecr/repository:Repository",
-    repositoryLifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    registryReplication: "aws:ecr/replicationConfiguration:ReplicationConfiguration",
-    asg: "aws:autoscaling/group:Group",
-    asgAttachment: ["aws:autoscaling/attachment:Attachment", "aws:autoscaling/trafficSourceAttachment:TrafficSourceAttachment"],
-    subnet: "aws:ec2/subnet:Subnet",
-    loadBalancer: ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"],
-    targetGroup: ["aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"],
-    route53Record: "aws:route53/record:Record",
-    schedule: "aws:scheduler/schedule:Schedule",
-    stateMachine: "aws:sfn/stateMachine:StateMachine",
-    bucketLogging: ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"],
-    kmsAlias: "aws:kms/alias:Alias",
-    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
-    healthCheck: "aws:route53/healthCheck:HealthCheck",
-    kmsKey: "aws:kms/key:Key",
-    kmsReplicaKey: "aws:kms/replicaKey:ReplicaKey",
-    secret: "aws:secretsmanager/secret:Secret",
-    topic: "aws:sns/topic:Topic",
-    topicSubscription: "aws:sns/topicSubscription:TopicSubscription",
-    slackChannel: "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
-} as const;
+/** The resource types the rules check, under every token each can be declared with: policies/aws-types.ts. */
+export const T = RULE_TYPES;
 
-export const isOneOf = (type: string, types: string | readonly string[]) => (typeof types === "string" ? type === types : types.includes(type));
+export { isOneOf };
 
 /**
  * A rule's settings: the defaults of its config schema, overridden by what the pack's config gives it.

@@ -1,6 +1,7 @@
 /** Logs: "Logs: Centralized logging with 90-day retention". */
 import { DR_PLAN } from "../dr-plan";
 import { asArray, dependenciesOf, fix, forTypes, guard, known, label, must, regionOf, Rule, settingsOf, T, UNKNOWN } from "./common";
+import { AWS_TYPES } from "../aws-types";
 
 export const logGroupRetention: Rule = {
     name: "log-group-retention",
@@ -31,7 +32,7 @@ export const logGroupRetention: Rule = {
  * ("By default, Lambda automatically sends logs to a log group named /aws/lambda/<function name>",
  * Lambda Developer Guide, monitoring-cloudwatchlogs), kept forever.
  */
-const LAMBDA_FUNCTION = "aws:lambda/function:Function";
+const LAMBDA_FUNCTION = AWS_TYPES.lambdaFunction;
 
 export const logGroupsDeclared: Rule = {
     name: "log-groups-declared",

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: S3's settings are separate resources joined to their bucket by name: the bucket
+// rules share that join and read best side by side.
 /**
  * S3: the plan's cloud storage of backups ("Location: Local storage + cloud storage"), user uploads
  * ("Real-time replication to secondary storage") and logs ("90-day retention"). In aws v7 a bucket's

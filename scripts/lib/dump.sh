@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154 # EX_*, AWS_ARGS and the helpers come from lib/common.sh, sourced first
 # Logical dump format shared by backup.sh (writer) and recovery.sh (reader).
+# Over 300 lines on purpose: the dump format's one reader and writer (backup.sh and recovery.sh source it).
 #
 # A backup is a directory named by its UTC start time:
 #   <root>/db/<daily|weekly>/<YYYYmmddTHHMMSSZ>/

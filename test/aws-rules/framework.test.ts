@@ -4,11 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { evaluateStack, EvaluationError, RecordedResource } from "../../offline/mock-runtime";
 import { AWS_RULES, AwsRule, checkAwsRules, ruleContext } from "../../offline/aws-rules";
 import { checkTransition, REFUSED_UPDATES, REPLACE_ON_CHANGE } from "../../offline/aws-rules/transitions";
+import { AWS_TYPES } from "../../policies/aws-types";
 
 /** A rule for these tests only: refuses a bucket named "refused". */
 const REFUSE_NAMED: AwsRule = {
     id: "test-refuse-named",
-    types: ["aws:s3/bucket:Bucket"],
+    types: [AWS_TYPES.bucket],
     source: "this test",
     check: (r) => (r.props.bucket === "refused" ? "a bucket may not be named refused" : undefined),
 };
@@ -116,14 +117,14 @@ describe("offline AWS rules: what the referenced production stack already declar
             outputs: { arn: `arn:${name}` },
             opts: { protect: false, retainOnDelete: false, dependsOn: [], deleteBeforeReplace: false, ignoreChanges: [] },
         });
-        const role = made("role", "aws:iam/serviceLinkedRole:ServiceLinkedRole");
-        const grant = made("grant", "aws:kms/grant:Grant");
+        const role = made("role", AWS_TYPES.serviceLinkedRole);
+        const grant = made("grant", AWS_TYPES.kmsGrant);
         const alone = ruleContext([grant]);
         expect(alone.dependsOn(grant, (r) => r.name === "role")).to.equal(false);
         expect(alone.resolve("arn:role")).to.equal(undefined);
         const withProduction = ruleContext([grant], {}, [role]);
         expect(withProduction.dependsOn(grant, (r) => r.name === "role")).to.equal(true);
         expect(withProduction.resolve("arn:role")?.name).to.equal("role");
-        expect(withProduction.ofType("aws:iam/serviceLinkedRole:ServiceLinkedRole").map((r) => r.name)).to.deep.equal(["role"]);
+        expect(withProduction.ofType(AWS_TYPES.serviceLinkedRole).map((r) => r.name)).to.deep.equal(["role"]);
     });
 });

@@ -7,6 +7,7 @@ import { checkAwsRules, ruleContext } from "../../offline/aws-rules";
 import { conditionHolds, evaluatePolicy, findKey, policyStatements, rules } from "../../offline/aws-rules/iam-kms";
 import { stack } from "../support/stacks";
 import { violationsOf } from "../support/aws-rules";
+import { AWS_TYPES } from "../../policies/aws-types";
 
 const ACCOUNT = MOCK_ACCOUNT_ID;
 const REGION = "eu-west-1";
@@ -283,7 +284,7 @@ describe("offline AWS rules: IAM and KMS", () => {
             it(`${name}: every encrypted log group and the encrypted state machines pass, and the rules really judged them`, async () => {
                 const ev = await stack(name);
                 const ctx = ruleContext(ev.resources);
-                const judged = ev.resources.filter((r) => r.type === "aws:cloudwatch/logGroup:LogGroup" && findKey(ctx, r.props.kmsKeyId));
+                const judged = ev.resources.filter((r) => r.type === AWS_TYPES.logGroup && findKey(ctx, r.props.kmsKeyId));
                 expect(judged.length, "log groups under a key this evaluation declares").to.be.greaterThan(0);
                 const byId = (id: string) => rules.filter((r) => r.id === id);
                 expect(checkAwsRules(ev.resources, byId("logs-encrypted-log-group-key-allows-cloudwatch-logs"), ev.config)).to.deep.equal([]);

@@ -5,6 +5,7 @@ import { checkAwsRules } from "../../offline/aws-rules";
 import { rules as route53Rules, sharedRecords } from "../../offline/aws-rules/route53-acm";
 import { stack } from "../support/stacks";
 import { violationsOf, ruleIds } from "../support/aws-rules";
+import { AWS_TYPES } from "../../policies/aws-types";
 
 /** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
 const refusals = (program: () => void) => violationsOf(program).then(ruleIds);
@@ -62,7 +63,7 @@ describe("offline AWS rules: Route 53 and ACM", () => {
     it("a dr evaluation refuses a record the production stack already owns (what the original dr edge wrote)", async () => {
         const production = await stack("production");
         const dr = await stack("dr");
-        const owned = production.resources.find((r) => r.type === "aws:route53/record:Record" && /certificate-validation/.test(r.name))!;
+        const owned = production.resources.find((r) => r.type === AWS_TYPES.route53Record && /certificate-validation/.test(r.name))!;
         // The original dr edge: its own resource for the same validation record, allowOverwrite on.
         const drCopy: RecordedResource = { ...owned, urn: owned.urn.replace("urn:pulumi:production::", "urn:pulumi:dr::").replace("genie-primary-edge", "genie-dr-edge"), name: "genie-dr-edge-certificate-validation" };
         const found = checkAwsRules([...dr.resources, drCopy], route53Rules, {}, production.resources);

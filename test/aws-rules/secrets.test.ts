@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AWS_RULES, AwsRuleViolation, checkAwsRules } from "../../offline/aws-rules";
 import { stack } from "../support/stacks";
 import { violationsOf } from "../support/aws-rules";
+import { AWS_TYPES } from "../../policies/aws-types";
 
 /** The refusals of evaluating `program` under the production stack's config (none: it evaluated). */
 const refusals = (program: () => void) => violationsOf(program);
@@ -85,8 +86,8 @@ describe("offline AWS rules: Secrets Manager", () => {
             const rule = AWS_RULES.filter((r) => r.id === "secret-read-at-boot-after-its-value");
             expect(checkAwsRules(ev.resources, rule, ev.config)).to.deep.equal([]);
             // The same stack with the launch template's recorded dependency on the version removed (as before the fix).
-            const version = ev.resources.find((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion" && /-app-env$/.test(r.name))!;
-            const lt = ev.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")!;
+            const version = ev.resources.find((r) => r.type === AWS_TYPES.secretVersion && /-app-env$/.test(r.name))!;
+            const lt = ev.resources.find((r) => r.type === AWS_TYPES.launchTemplate)!;
             const before = ev.resources.map((r) => (r === lt ? { ...r, opts: { ...r.opts, dependsOn: r.opts.dependsOn.filter((u) => u !== version.urn) } } : r));
             expect(ids(checkAwsRules(before, rule, ev.config))).to.deep.equal([`secret-read-at-boot-after-its-value ${lt.name}`]);
         });
@@ -96,7 +97,7 @@ describe("offline AWS rules: Secrets Manager", () => {
         const ev = await stack("production");
         const rule = AWS_RULES.filter((r) => r.id === "secret-read-at-boot-has-a-value");
         expect(checkAwsRules(ev.resources, rule)).to.deep.equal([]);
-        const before = ev.resources.filter((r) => !(r.type === "aws:secretsmanager/secretVersion:SecretVersion" && r.name === "genie-primary-app-env"));
+        const before = ev.resources.filter((r) => !(r.type === AWS_TYPES.secretVersion && r.name === "genie-primary-app-env"));
         expect(ids(checkAwsRules(before, rule))).to.deep.equal(["secret-read-at-boot-has-a-value genie-primary-app-lt"]);
     });
 });

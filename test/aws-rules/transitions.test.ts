@@ -3,8 +3,9 @@ import { RDS_REPLACE_ON_CHANGE } from "../../offline/aws-rules/rds";
 import { checkTransition, REFUSED_UPDATES, REPLACE_ON_CHANGE } from "../../offline/aws-rules/transitions";
 import { RecordedResource } from "../../offline/mock-runtime";
 import { stack, stackWith } from "../support/stacks";
+import { AWS_TYPES } from "../../policies/aws-types";
 
-const INSTANCE = "aws:rds/instance:Instance";
+const INSTANCE = AWS_TYPES.dbInstance;
 const DR_DB = "genie-dr-db-instance";
 
 const copy = (rs: RecordedResource[]): RecordedResource[] => JSON.parse(JSON.stringify(rs));
@@ -68,10 +69,10 @@ describe("offline AWS rules: transitions between evaluations", () => {
         expect(rules(checkTransition(active.resources, back.resources, { unprotected: [urnOf(DR_DB), readReplica] }))).to.deep.equal(["rds-delete-with-deletion-protection genie-dr-db-read-replica"]);
         expect(checkTransition(active.resources, back.resources, { unprotected: [urnOf(DR_DB), readReplica], deletionProtectionOff: [readReplica] })).to.deep.equal([]);
         // The monthly database drill may reboot the new generation (its FIS role names the instance), not the old one.
-        const fisPolicy = String(back.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "genie-dr-drills-fis")!.props.policy);
+        const fisPolicy = String(back.resources.find((r) => r.type === AWS_TYPES.iamRolePolicy && r.name === "genie-dr-drills-fis")!.props.policy);
         expect(fisPolicy).to.include("db:genie-dr-db-g2\"").and.not.include("db:genie-dr-db\"");
         // The Region switch plan promotes the new replica at the next failover.
-        const plan = back.resources.find((r) => r.type === "aws:arcregionswitch/plan:Plan")!;
+        const plan = back.resources.find((r) => r.type === AWS_TYPES.regionSwitchPlan)!;
         expect(JSON.stringify(plan.props.workflows)).to.include("arn:aws:rds:us-west-2:123456789012:db:genie-dr-db-g2").and.not.include("db:genie-dr-db\"");
         // And the cycle goes on: generation 2 promoted, then generation 3.
         const activeAgain = await stackWith("dr", { config: { siteRole: "active", dbGeneration: "2" } });
@@ -81,7 +82,7 @@ describe("offline AWS rules: transitions between evaluations", () => {
     it("a new generation declared on an active site (never a replica) is refused: RDS cannot create an instance with no engine and no source", async () => {
         const active = await stackWith("dr", { config: { siteRole: "active" } });
         const skipped = await stackWith("dr", { config: { siteRole: "active", dbGeneration: "2" } });
-        const unprotected = active.resources.filter((r) => r.type === "aws:rds/instance:Instance").map((r) => r.urn);
+        const unprotected = active.resources.filter((r) => r.type === AWS_TYPES.dbInstance).map((r) => r.urn);
         const lifted = { unprotected, deletionProtectionOff: unprotected };
         expect(rules(checkTransition(active.resources, skipped.resources, lifted))).to.deep.equal([`rds-create-needs-source ${DR_DB}-g2`]);
         // Restoring the next generation from backups is a create with a source: allowed.
@@ -212,7 +213,7 @@ describe("offline AWS rules: transitions between evaluations", () => {
     it("a vault's notifications moved to another topic are replaced delete-first; create-first the old delete would remove the new configuration", async () => {
         const before = copy((await stack("production")).resources);
         const after = copy(before);
-        const notifications = after.filter((r) => r.type === "aws:backup/vaultNotifications:VaultNotifications");
+        const notifications = after.filter((r) => r.type === AWS_TYPES.backupVaultNotifications);
         expect(notifications.length, "production's vaults send notifications").to.be.greaterThan(0);
         for (const n of notifications) n.props.snsTopicArn = `${n.props.snsTopicArn}-moved`;
         // As declared: deleteBeforeReplace, so the replacement is safe.

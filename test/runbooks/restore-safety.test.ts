@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: test corpus: the runbooks' restore safety against real PostgreSQL and
+// moto_server, one case per fault.
 // Issue 15 (runbooks 2): never restore the wrong backup, restore everything a database is, read the
 // plan's own .sql backups, and end every fault well. Real PostgreSQL 15 and moto_server (S3, RDS).
 import { expect } from "chai";

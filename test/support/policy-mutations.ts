@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: test corpus: the plan-breaking changes and legitimate configurations the pack is
+// scored on, a few lines each.
 /**
  * The project's corpus of plausible changes that break the recovery plan, each applied to a real
  * evaluated stack (production, dr as a standby, dr as the active site) and each expected to be caught
