@@ -379,9 +379,12 @@ export function mockId(type: string, name: string, inputs: Record<string, any> =
  */
 function cheapSdkStackTraces(): () => void {
     const previous = Error.prepareStackTrace;
+    // The SDK captures `new Error().stack` for every promise it makes (debuggable.js, for its leak report):
+    // those message-less stacks are rendered as their top call site only, without source maps (a few
+    // hundred milliseconds per evaluation otherwise); every other error keeps its full, mapped trace.
     Error.prepareStackTrace = (error, callSites) =>
         error.message === "" || previous === undefined
-            ? `${error.name}${error.message ? `: ${error.message}` : ""}\n${callSites.map((c) => `    at ${c}`).join("\n")}`
+            ? `${error.name}${error.message ? `: ${error.message}` : ""}${callSites.length > 0 ? `\n    at ${callSites[0]}` : ""}`
             : previous(error, callSites);
     return () => {
         Error.prepareStackTrace = previous;
