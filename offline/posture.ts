@@ -500,7 +500,7 @@ export function computePosture(ev: StackEvaluation): Posture {
         if (state.state === "fenced") return { failure: "whole region", note: `not serving: ${state.servingSite} serves; losing this region loses no traffic` };
         if (siteRole === "active") {
             // This site already serves; losing its region means failing back to the primary region (docs/operations.md: Failback).
-            return { failure: "whole region", rto: undefined, rpo: dataStores[0].crossRegion, note: "this site serves: fail back to the primary region (README)" };
+            return { failure: "whole region", rto: undefined, rpo: dataStores[0].crossRegion, note: "this site serves: fail back to the primary region (docs/operations.md: Failback)" };
         }
         if (regionSwitchPlan) {
             regionSwitch = regionSwitchRecovery(ev, regionSwitchPlan, { region: String(siteRegion), database: db, group, healthCheck });

@@ -3,7 +3,8 @@
  * fast (issue 17: the plan against the floor of loading the SDK):
  * - esbuild transpiles each file as it is required (types are checked once, by `tsc --noEmit` in
  *   `npm test`), and the output is kept in node_modules/.cache/genie-ts by a hash of the esbuild version,
- *   the file's path and its text: a file is transpiled once until it changes;
+ *   the options, this file, the file's path and its text: a file is transpiled once until it changes
+ *   (the cache is never pruned: `rm -rf node_modules/.cache/genie-ts` empties it);
  * - the TypeScript compiler that @pulumi/pulumi's runtime requires when it loads (for closure
  *   serialization, which nothing here uses) is loaded only if something touches it.
  * Source maps are inline, so stack traces name the .ts lines (unless GENIE_SOURCE_MAPS=0).
@@ -31,7 +32,12 @@ lazy.exports = new Proxy(
         get: (_target, key) => loadTypescript()[key],
         has: (_target, key) => key in loadTypescript(),
         ownKeys: () => Reflect.ownKeys(loadTypescript()),
-        getOwnPropertyDescriptor: (_target, key) => Object.getOwnPropertyDescriptor(loadTypescript(), key),
+        // Reported configurable: the proxy's own (empty) target has none of these, and a proxy may not
+        // report a property the target lacks as non-configurable (Object.keys and spreads would throw).
+        getOwnPropertyDescriptor: (_target, key) => {
+            const descriptor = Object.getOwnPropertyDescriptor(loadTypescript(), key);
+            return descriptor && { ...descriptor, configurable: true };
+        },
     },
 );
 require.cache[shim] = lazy;
@@ -49,8 +55,11 @@ const TRANSFORM = {
 };
 const CACHE_DIR = path.join(ROOT, "node_modules", ".cache", "genie-ts");
 
+// What else decides the output: the esbuild version, the options above and this file itself.
+const COMPILER = crypto.createHash("sha256").update(`${esbuild.version}\0${JSON.stringify(TRANSFORM)}\0${fs.readFileSync(__filename, "utf8")}`).digest("hex");
+
 function transpile(source, filename) {
-    const key = crypto.createHash("sha256").update(`${esbuild.version}\0${filename}\0${source}`).digest("hex");
+    const key = crypto.createHash("sha256").update(`${COMPILER}\0${filename}\0${source}`).digest("hex");
     const cached = path.join(CACHE_DIR, `${key}.js`);
     try {
         return fs.readFileSync(cached, "utf8");

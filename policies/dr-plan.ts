@@ -5,7 +5,7 @@
  * `pulumi policy publish` packs `policies/` alone: the pack reads it here, and the program reads it
  * through `infra/dr-plan.ts`, which re-exports this module. Stack config defaults (Pulumi.yaml, checked by a
  * test), config validation (nothing below the plan), components, the policy pack's thresholds, the
- * recovery posture report and the README tables all read them from here.
+ * recovery posture report and the docs (checked by test/docs.test.ts) all read them from here.
  *
  * Each value says which line of the plan it answers. They are the floor the plan sets: config can
  * tighten them (shorter intervals, longer retentions), never loosen them.

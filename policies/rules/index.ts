@@ -1,4 +1,4 @@
-/** Every rule of the pack, in the order the README lists them. Importing this starts nothing. */
+/** Every rule of the pack, in the order docs/policy-pack.md lists them. Importing this starts nothing. */
 import { ALERTING_RULES } from "./alerting";
 import { BACKUP_RULES } from "./backup";
 import { CACHE_RULES } from "./cache";
