@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { StatefulLifecycle } from "./lifecycle";
+import { serviceTrustPolicy } from "./iam";
 
 /**
  * The tag that puts a resource under a site's backup plan: the database carries
@@ -174,10 +175,7 @@ export interface PrebuiltRole {
  */
 export function backupSelectionRole(name: string, opts: pulumi.CustomResourceOptions): PrebuiltRole {
     const role = new aws.iam.Role(`${name}-role`, {
-        assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: serviceTrustPolicy("backup.amazonaws.com"),
     }, opts);
     const attachments = ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"].map((policy) =>
         new aws.iam.RolePolicyAttachment(`${name}-${policy}`, {

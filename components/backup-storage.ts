@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { StatefulLifecycle } from "./lifecycle";
+import { serviceTrustPolicy } from "./iam";
 
 /**
  * Key prefixes of the backups bucket: the logical dumps (daily and weekly) and the RDB files the
@@ -525,10 +526,7 @@ interface ReplicatedPair {
 function replicateBuckets(name: string, from: ReplicationSide, to: ReplicationSide, pairs: ReplicatedPair[]): void {
     const kmsPairs = pairs.filter((p) => p.source.encryption === "kms");
     const role = new aws.iam.Role(`${name}-replication`, {
-        assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: serviceTrustPolicy("s3.amazonaws.com"),
     }, from.opts);
     new aws.iam.RolePolicy(`${name}-replication`, {
         role: role.id,

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PrebuiltRole } from "./backup-plan";
+import { serviceTrustPolicy } from "./iam";
 
 export interface CacheSnapshotsArgs {
     /** The replication group to snapshot. */
@@ -147,10 +148,7 @@ export interface CacheSnapshotsJobRoleArgs {
 export function cacheSnapshotsJobRole(name: string, args: CacheSnapshotsJobRoleArgs, opts: pulumi.CustomResourceOptions): PrebuiltRole {
     const snapshotArn = pulumi.interpolate`arn:aws:elasticache:${args.region}:${args.accountId}:snapshot:${SNAPSHOT_NAME_PREFIX}*`;
     const jobRole = new aws.iam.Role(`${name}-job`, {
-        assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: serviceTrustPolicy("states.amazonaws.com"),
     }, opts);
     const policy = new aws.iam.RolePolicy(`${name}-job`, {
         role: jobRole.id,
@@ -230,10 +228,7 @@ export function cacheSnapshotsSchedulerRole(
     opts: pulumi.CustomResourceOptions,
 ): PrebuiltRole {
     const schedulerRole = new aws.iam.Role(`${name}-scheduler`, {
-        assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: serviceTrustPolicy("scheduler.amazonaws.com"),
     }, opts);
     const policy = new aws.iam.RolePolicy(`${name}-scheduler`, {
         role: schedulerRole.id,

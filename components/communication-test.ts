@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DR_PLAN } from "../infra/dr-plan";
 import type { Severity } from "./notifications";
 import { ChatbotNotification, INCIDENT_SEVERITIES, SEVERITY_LEVELS } from "./severity";
+import { serviceTrustPolicy } from "./iam";
 
 /** The communication test runs at this hour (UTC) on the first Tuesday of its months. */
 export const COMMUNICATION_TEST_HOUR_UTC = 15;
@@ -107,10 +108,7 @@ export class CommunicationTest extends pulumi.ComponentResource {
         const parent = { parent: this };
         const topics = Object.entries(args.topicArns) as [Severity, pulumi.Input<string>][];
         const role = new aws.iam.Role(`${name}-role`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
+            assumeRolePolicy: serviceTrustPolicy("scheduler.amazonaws.com"),
         }, parent);
         new aws.iam.RolePolicy(`${name}-role`, {
             role: role.id,

@@ -7,6 +7,7 @@ import { ALERT_TAG } from "../policies/rules/alerting";
 import { StatefulLifecycle } from "./lifecycle";
 import { PORTS } from "./security-groups";
 import { severityTags } from "./severity";
+import { serviceTrustPolicy } from "./iam";
 
 /**
  * How the site's database comes to exist:
@@ -187,10 +188,7 @@ export class Database extends pulumi.ComponentResource {
         const logGroups = logGroupsOf(identifier, name);
 
         const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
+            assumeRolePolicy: serviceTrustPolicy("monitoring.rds.amazonaws.com"),
             managedPolicyArns: ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
         }, parent);
 

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PrebuiltRole } from "./backup-plan";
+import { serviceTrustPolicy } from "./iam";
 
 export interface DrillsArgs {
     /** The site's primary database (Multi-AZ): the failover drill reboots it with failover. */
@@ -130,8 +131,6 @@ export class Drills extends pulumi.ComponentResource {
     }
 }
 
-const assume = (service: string) =>
-    JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
 
 /** The tag `Name` of a drill's experiment template: `<name>-<drill>` (the DR site's scheduler role is scoped by it). */
 export function drillTemplateName(name: string, drill: DrillName): string {
@@ -152,7 +151,7 @@ export interface DrillsFisRoleArgs {
  * identifier, which a promotion or a restore keeps).
  */
 export function drillsFisRole(name: string, args: DrillsFisRoleArgs, opts: pulumi.CustomResourceOptions): PrebuiltRole {
-    const role = new aws.iam.Role(`${name}-fis`, { assumeRolePolicy: assume("fis.amazonaws.com") }, opts);
+    const role = new aws.iam.Role(`${name}-fis`, { assumeRolePolicy: serviceTrustPolicy("fis.amazonaws.com") }, opts);
     const policy = new aws.iam.RolePolicy(`${name}-fis`, {
         role: role.id,
         policy: pulumi.jsonStringify({
@@ -213,7 +212,7 @@ export function drillsSchedulerRole(
             { Sid: "StartTheExperiments", Effect: "Allow", Action: ["fis:StartExperiment"], Resource: [experiments] },
         ]
         : [{ Effect: "Allow", Action: ["fis:StartExperiment"], Resource: [...args.templates, experiments] }];
-    const role = new aws.iam.Role(`${name}-scheduler`, { assumeRolePolicy: assume("scheduler.amazonaws.com") }, opts);
+    const role = new aws.iam.Role(`${name}-scheduler`, { assumeRolePolicy: serviceTrustPolicy("scheduler.amazonaws.com") }, opts);
     const policy = new aws.iam.RolePolicy(`${name}-scheduler`, {
         role: role.id,
         policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }),

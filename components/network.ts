@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { serviceTrustPolicy } from "./iam";
 
 export interface NetworkArgs {
     /** The VPC's IPv4 block, /16 to /20. Each tier gets a /(prefix+5) per zone. */
@@ -124,10 +125,7 @@ export class Network extends pulumi.ComponentResource {
         }, parent);
         this.flowLogGroupName = flowLogGroup.name;
         const flowLogRole = new aws.iam.Role(`${name}-flow-logs`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
+            assumeRolePolicy: serviceTrustPolicy("vpc-flow-logs.amazonaws.com"),
         }, parent);
         new aws.iam.RolePolicy(`${name}-flow-logs`, {
             role: flowLogRole.id,

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SNS_PUBLISHING_SERVICES } from "./keys";
+import { serviceTrustPolicy } from "./iam";
 
 /** The service principal of AWS Backup's vault notifications. */
 const BACKUP_SERVICE = "backup.amazonaws.com";
@@ -157,10 +158,7 @@ export class SlackChannel extends pulumi.ComponentResource {
         const parent = { parent: this };
         const readOnly = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess";
         const role = new aws.iam.Role(`${name}-role`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "chatbot.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
+            assumeRolePolicy: serviceTrustPolicy("chatbot.amazonaws.com"),
             managedPolicyArns: [readOnly],
         }, parent);
         const configuration = new aws.chatbot.SlackChannelConfiguration(name, {

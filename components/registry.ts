@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { StatefulLifecycle } from "./lifecycle";
+import { serviceTrustPolicy } from "./iam";
 
 /** The app image's repository name: the same in every region (replication keeps the name). */
 export const APP_REPOSITORY_NAME = "genie-ai-server";
@@ -97,10 +98,7 @@ export class AppRegistry extends pulumi.ComponentResource {
             const drOpts = { parent: this, provider: replica.provider };
             // ECR creates the replicated repository; this template (applied to replication) decides its settings.
             const templateRole = new aws.iam.Role(`${name}-dr-template-role`, {
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ecr.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("ecr.amazonaws.com"),
             }, drOpts);
             new aws.iam.RolePolicy(`${name}-dr-template-role`, {
                 role: templateRole.id,

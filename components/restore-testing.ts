@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PrebuiltRole } from "./backup-plan";
+import { serviceTrustPolicy } from "./iam";
 
 /** Weekly restore test (plan: "Weekly Validation: Restore test"): Mondays 06:00 UTC, newest recovery point. */
 export const WEEKLY_RESTORE_TEST_SCHEDULE = "cron(0 6 ? * MON *)";
@@ -44,10 +45,7 @@ export interface RestoreTestingArgs {
  */
 export function restoreTestingRole(name: string, opts: pulumi.CustomResourceOptions): PrebuiltRole {
     const role = new aws.iam.Role(`${name}-role`, {
-        assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: serviceTrustPolicy("backup.amazonaws.com"),
     }, opts);
     const attachment = new aws.iam.RolePolicyAttachment(`${name}-restores`, {
         role: role.name,

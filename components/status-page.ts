@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { StatefulLifecycle } from "./lifecycle";
 import { STATUS_COMPONENTS, statusFunctionClassification } from "./severity";
+import { serviceTrustPolicy } from "./iam";
 
 /** Where the function's code lives (its tests: test/status-page.test.ts, test/status-page-browser.test.ts). */
 export const STATUS_FUNCTION_DIR = path.resolve(__dirname, "..", "functions", "status-page");
@@ -202,10 +203,7 @@ export class StatusPage extends pulumi.ComponentResource {
             kmsKeyId: args.kmsKeyArn,
         }, parent);
         const role = new aws.iam.Role(`${name}-role`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
+            assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
         }, parent);
         new aws.iam.RolePolicy(`${name}-role`, {
             role: role.id,
@@ -288,10 +286,7 @@ export class AlarmEventForwarder extends pulumi.ComponentResource {
         const parent = { parent: this };
         const busArn = pulumi.interpolate`arn:aws:events:${args.targetRegion}:${args.accountId}:event-bus/default`;
         const role = new aws.iam.Role(`${name}-role`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
+            assumeRolePolicy: serviceTrustPolicy("events.amazonaws.com"),
         }, parent);
         new aws.iam.RolePolicy(`${name}-role`, {
             role: role.id,

@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppClusterArgs } from "./args";
 import { AGENT_NAMESPACE } from "./user-data";
+import { serviceTrustPolicy } from "../iam";
 
 /** Key prefixes of the backups bucket the app instances may write (the plan's dumps and RDB exports). */
 export const BACKUP_WRITE_PREFIXES = ["db/daily/", "db/weekly/", "redis/"] as const;
@@ -53,10 +54,7 @@ export function instanceRole(
     const bucketArns: pulumi.Input<string>[] = args.backupsBucketArn === undefined ? [] : Array.isArray(args.backupsBucketArn) ? args.backupsBucketArn : [args.backupsBucketArn];
     const role = new aws.iam.Role(`${name}-instance`, {
         description: "Genie AI Server app instances",
-        assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
     }, parent);
     new aws.iam.RolePolicy(`${name}-instance`, {
         role: role.id,
