@@ -15,7 +15,7 @@
  */
 import * as fs from "fs";
 import { RecordedResource, StackEvaluation } from "./mock-runtime";
-import { AWS_TYPES } from "../policies/aws-types";
+import { AWS_TYPES, ofType } from "../policies/aws-types";
 
 type Tier = "edge" | "app" | "data" | "backups" | "alerts";
 const TIERS: Tier[] = ["edge", "app", "data", "backups", "alerts"];
@@ -84,7 +84,7 @@ function bucketPurpose(r: RecordedResource): string | undefined {
 
 export function renderDiagram(ev: StackEvaluation): string {
     const resources = [...ev.resources].filter((r) => r.custom).sort((a, b) => a.urn.localeCompare(b.urn));
-    const of = (type: string) => resources.filter((r) => r.type === type);
+    const of = (type: string) => ofType(resources, type);
     const nodes = new Map<string, Node>();
     const nodeOf = new Map<string, string>(); // resource urn -> node id
     const edges: Edge[] = [];

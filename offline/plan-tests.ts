@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
 import type { StackEvaluation } from "./mock-runtime";
-import { AWS_TYPES } from "../policies/aws-types";
+import { AWS_TYPES, ofType } from "../policies/aws-types";
 
 export interface PlanTest {
     plan: string;
@@ -29,7 +29,7 @@ function workflowCrons(file: string): string[] {
 
 export function planTests(evaluation: StackEvaluation): PlanTest[] {
     const tests: PlanTest[] = [];
-    const byType = (t: string) => evaluation.resources.filter((r) => r.type === t);
+    const byType = (t: string) => ofType(evaluation.resources, t);
     for (const p of byType(AWS_TYPES.restoreTestingPlan)) {
         tests.push({ plan: /weekly/.test(p.name) ? "Weekly Validation: Restore test" : "Monthly Tests: Database restore test", mechanism: `AWS Backup restore testing plan ${p.name}`, schedule: String(p.props.scheduleExpression) });
     }

@@ -11,7 +11,7 @@
  */
 import { REPLICATION_TIME_MINUTES } from "../components/backup-storage";
 import { DR_PLAN } from "../infra/dr-plan";
-import { AWS_TYPES, isOneOf, RULE_TYPES } from "../policies/aws-types";
+import { AWS_TYPES, isOneOf, ofType, RULE_TYPES } from "../policies/aws-types";
 import { ruleWorstGap } from "../policies/rules/backup";
 import { jobGapHours, scheduleIntervalHours } from "../policies/schedule";
 import { RecordedResource, StackEvaluation } from "./mock-runtime";
@@ -378,7 +378,7 @@ export function computePosture(ev: StackEvaluation): Posture {
     const siteRole = ev.config[`${project}:siteRole`] ?? "primary";
     const state = siteState(ev);
     const siteRegion = siteRole === "primary" ? ev.config[`${project}:primaryRegion`] : ev.config[`${project}:drRegion`];
-    const of = (type: string) => ev.resources.filter((r) => r.type === type);
+    const of = (type: string) => ofType(ev.resources, type);
     const inSite = (r: RecordedResource) => r.region === siteRegion;
     const elsewhere = (region: string | undefined) => region !== undefined && region !== siteRegion;
 

@@ -4,6 +4,7 @@
  * copied for each caller.
  */
 import { evaluateStack, EvaluateOptions, RecordedResource, StackEvaluation } from "../../offline/mock-runtime";
+import { ofType as resourcesOfType } from "../../policies/aws-types";
 
 const cache = new Map<string, Promise<StackEvaluation>>();
 
@@ -40,7 +41,7 @@ export async function stackWith(name: "production" | "dr", options: EvaluateOpti
 
 /** Cloud resources of a type (the full token, e.g. "aws:ec2/subnet:Subnet"). */
 export function ofType(ev: StackEvaluation, type: string): RecordedResource[] {
-    return ev.resources.filter((r) => r.type === type);
+    return resourcesOfType(ev.resources, type);
 }
 
 /** The one resource of a type whose name matches; fails when there is not exactly one. */
