@@ -89,42 +89,43 @@ export function recoveryPointAlarms(site: SiteAlarms, args: MonitoringArgs): voi
             evaluationPeriods: 1,
         });
     }
+    // An alert on an EventBridge event pattern: the rule, and the topic of the alert's severity as its
+    // target, with the alert's preamble before the event.
+    const eventAlert = (key: string, description: string, eventPattern: unknown, summary: string) => {
+        const rule = new aws.cloudwatch.EventRule(`${name}-${key}`, {
+            name: `${name}-${key}`,
+            description,
+            eventPattern: JSON.stringify(eventPattern),
+            tags: severityTags(key),
+        }, { parent: site.parent });
+        new aws.cloudwatch.EventTarget(`${name}-${key}`, {
+            rule: rule.name,
+            arn: topicOf(key),
+            inputTransformer: eventInputTransformer(key, dashboardLink, summary),
+        }, { parent: site.parent });
+    };
     if (args.backupJobFailures) {
         // EventBridge, not the AWS/Backup metrics: each failed job is one event naming the job, the
         // resource and the reason, delivered as it happens, with no metric dimensions to get wrong
         // and no "OK" that would only mean "no failure in the last period". Copy jobs to the DR
         // vault run (and fail) in this, the source, region.
-        const rule = new aws.cloudwatch.EventRule(`${name}-backup-job-failed`, {
-            name: `${name}-backup-job-failed`,
-            description: `Plan: database backups "every ${DR_PLAN.dbBackupIntervalHours} hours", copied to the DR region: a backup or copy job of this region failed, was aborted or expired.`,
-            eventPattern: JSON.stringify({
-                source: ["aws.backup"],
-                "detail-type": ["Backup Job State Change", "Copy Job State Change"],
-                detail: { state: ["FAILED", "ABORTED", "EXPIRED"] },
-            }),
-            tags: severityTags("backup-job-failed"),
-        }, { parent: site.parent });
-        new aws.cloudwatch.EventTarget(`${name}-backup-job-failed`, {
-            rule: rule.name,
-            arn: topicOf("backup-job-failed"),
-            inputTransformer: eventInputTransformer("backup-job-failed", dashboardLink, "a backup or copy job failed"),
-        }, { parent: site.parent });
+        eventAlert(
+            "backup-job-failed",
+            `Plan: database backups "every ${DR_PLAN.dbBackupIntervalHours} hours", copied to the DR region: a backup or copy job of this region failed, was aborted or expired.`,
+            { source: ["aws.backup"], "detail-type": ["Backup Job State Change", "Copy Job State Change"], detail: { state: ["FAILED", "ABORTED", "EXPIRED"] } },
+            "a backup or copy job failed",
+        );
     }
     if (args.restoreJobFailures) {
         // Restore jobs report `status` (not `state`): "if your restore job is part of a restore
         // testing plan, the parameter restoreTestingPlanArn is included" (AWS Backup developer guide,
         // "Monitoring AWS Backup events using Amazon EventBridge", Restore Job events). Statuses:
         // PENDING | RUNNING | COMPLETED | ABORTED | FAILED (DescribeRestoreJob).
-        const rule = new aws.cloudwatch.EventRule(`${name}-restore-job-failed`, {
-            name: `${name}-restore-job-failed`,
-            description: 'Plan: "Database restore test: Restore from backup and verify data" (monthly), "Restore test: Test restoring from recent backup" (weekly): a restore job of this region (a restore test or an operator\'s restore) failed or was aborted.',
-            eventPattern: JSON.stringify(RESTORE_JOB_FAILED_PATTERN),
-            tags: severityTags("restore-job-failed"),
-        }, { parent: site.parent });
-        new aws.cloudwatch.EventTarget(`${name}-restore-job-failed`, {
-            rule: rule.name,
-            arn: topicOf("restore-job-failed"),
-            inputTransformer: eventInputTransformer("restore-job-failed", dashboardLink, "a restore job failed"),
-        }, { parent: site.parent });
+        eventAlert(
+            "restore-job-failed",
+            'Plan: "Database restore test: Restore from backup and verify data" (monthly), "Restore test: Test restoring from recent backup" (weekly): a restore job of this region (a restore test or an operator\'s restore) failed or was aborted.',
+            RESTORE_JOB_FAILED_PATTERN,
+            "a restore job failed",
+        );
     }
 }
