@@ -17,8 +17,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { writeSection } from "./measure";
-import { BACKUP_SH, Postgres, RECOVERY_SH, REPO, baseEnv, run, startMoto, startPostgres, tmpDir, which } from "../test/runbooks/support/fixtures";
+import { median, writeSection } from "./measure";
+import { settle } from "./postgres";
+import { BACKUP_SH, RECOVERY_SH, REPO, baseEnv, run, startMoto, startPostgres, tmpDir, which } from "../test/runbooks/support/fixtures";
 
 function flag(name: string, fallback: string): string {
   const args = process.argv.slice(2);
@@ -40,15 +41,7 @@ const BUCKET = "genie-bench-restore";
 const DB = "bench";
 
 const secs = (ms: number) => (ms / 1000).toFixed(1);
-function median(xs: number[]): number {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-}
 
-async function settle(pg: Postgres): Promise<void> {
-  await pg.psql("postgres", "CHECKPOINT");
-  await run("sync", [], { PATH: process.env.PATH });
-}
 
 async function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stderr: string }> {
   process.stderr.write(`bench: ${label} ...\n`);

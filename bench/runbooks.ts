@@ -12,6 +12,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { median } from "./measure";
+import { settle } from "./postgres";
 import { BACKUP_SH, Postgres, RECOVERY_SH, REPO, baseEnv, run, startPostgres, tmpDir, which } from "../test/runbooks/support/fixtures";
 
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
@@ -32,16 +34,7 @@ function dirBytes(p: string): number {
   return fs.readdirSync(p).reduce((n, f) => n + dirBytes(path.join(p, f)), 0);
 }
 
-function median(xs: number[]): number {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-}
 
-/** Same starting point for every timed step: dirty buffers flushed to disk. */
-async function settle(pg: Postgres): Promise<void> {
-  await pg.psql("postgres", "CHECKPOINT");
-  await run("sync", [], { PATH: process.env.PATH });
-}
 
 async function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   process.stderr.write(`bench: ${label} ...\n`);

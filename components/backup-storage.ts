@@ -97,6 +97,17 @@ export interface SecureBucketArgs {
     lifecycle: StatefulLifecycle;
 }
 
+/** All four kinds of public access blocked on a bucket (`<name>-public-access-block`). */
+export function blockPublicAccess(name: string, bucket: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): aws.s3.BucketPublicAccessBlock {
+    return new aws.s3.BucketPublicAccessBlock(`${name}-public-access-block`, {
+        bucket,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+    }, opts);
+}
+
 /**
  * An S3 bucket as this program keeps data: versioned, encrypted, ACLs disabled (bucket owner
  * enforced), every kind of public access blocked, a policy that denies any request not made over
@@ -149,13 +160,7 @@ export class SecureBucket extends pulumi.ComponentResource {
             bucket: bucket.id,
             rule: { objectOwnership: "BucketOwnerEnforced" },
         }, parent);
-        const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(`${name}-public-access-block`, {
-            bucket: bucket.id,
-            blockPublicAcls: true,
-            blockPublicPolicy: true,
-            ignorePublicAcls: true,
-            restrictPublicBuckets: true,
-        }, parent);
+        const publicAccessBlock = blockPublicAccess(name, bucket.id, parent);
         this.policy = new aws.s3.BucketPolicy(`${name}-policy`, {
             bucket: bucket.id,
             policy: pulumi.jsonStringify({

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { blockPublicAccess } from "./backup-storage";
 import { StatefulLifecycle } from "./lifecycle";
 import { STATUS_COMPONENTS, statusFunctionClassification } from "./severity";
 import { serviceTrustPolicy } from "./iam";
@@ -92,13 +93,7 @@ export class StatusPage extends pulumi.ComponentResource {
 
         const bucket = new aws.s3.Bucket(`${name}-bucket`, { tags: { purpose: "status-page" }, forceDestroy: args.lifecycle.forceDestroy }, { parent: this, protect: args.lifecycle.protect });
         new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-        const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(`${name}-public-access-block`, {
-            bucket: bucket.id,
-            blockPublicAcls: true,
-            blockPublicPolicy: true,
-            ignorePublicAcls: true,
-            restrictPublicBuckets: true,
-        }, parent);
+        const publicAccessBlock = blockPublicAccess(name, bucket.id, parent);
         new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
         // The page's history is in status.json; old versions of it are kept a week.
         new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
