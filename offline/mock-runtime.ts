@@ -11,7 +11,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import YAML from "yaml";
+// js-yaml (YAML 1.2 core schema, as `yaml`): @pulumi/pulumi loads it anyway, and it parses the project file
+// in a third of the time (issue 17); test/config.test.ts checks both parsers read every file alike.
+import * as jsYaml from "js-yaml";
 import { answerInvoke, computedOutputs, MOCK_ACCOUNT_ID } from "./mock-cloud";
 import { AwsRuleViolation, checkAwsRules, formatViolation } from "./aws-rules";
 import { checkRegionOutage, OutageCall, RegionOutage } from "./region-outage";
@@ -22,6 +24,8 @@ import { AWS_TYPES, isOneOf } from "../policies/aws-types";
 const rpc = require("@pulumi/pulumi/runtime/rpc");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const settings = require("@pulumi/pulumi/runtime/settings");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const debuggable = require("@pulumi/pulumi/runtime/debuggable");
 
 export { MOCK_ACCOUNT_ID };
 
@@ -142,12 +146,12 @@ export function listStacks(projectDir = PROJECT_DIR): string[] {
  * overlaid with the stack file's values, every key namespaced, every value a string.
  */
 export function loadEngineConfig(stack: string, projectDir = PROJECT_DIR, given?: Record<string, string>): { project: string; config: Record<string, string> } {
-    const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+    const project = projectFile(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
     const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
     if (!given && !fs.existsSync(stackFile)) {
         throw new Error(`unknown stack ${JSON.stringify(stack)}: ${stackFile} does not exist; stacks: ${listStacks(projectDir).join(", ")}`);
     }
-    const stackConfig = given ?? YAML.parse(fs.readFileSync(stackFile, "utf8"))?.config ?? {};
+    const stackConfig = given ?? (jsYaml.load(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
     const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
     const config: Record<string, string> = {};
     for (const [key, spec] of Object.entries<any>(project.config ?? {})) {
@@ -161,6 +165,18 @@ export function loadEngineConfig(stack: string, projectDir = PROJECT_DIR, given?
         config[qualify(key)] = engineString(value);
     }
     return { project: project.name, config };
+}
+
+interface ProjectFile {
+    name: string;
+    config?: Record<string, unknown>;
+}
+/** Pulumi.yaml parsed once per content (the tests evaluate hundreds of times; nothing mutates it). */
+const projectFiles = new Map<string, ProjectFile>();
+function projectFile(text: string): ProjectFile {
+    let parsed = projectFiles.get(text);
+    if (!parsed) projectFiles.set(text, (parsed = jsYaml.load(text) as ProjectFile));
+    return parsed;
 }
 
 function engineString(value: unknown): string {
@@ -379,15 +395,38 @@ export function mockId(type: string, name: string, inputs: Record<string, any> =
  */
 function cheapSdkStackTraces(): () => void {
     const previous = Error.prepareStackTrace;
-    // The SDK captures `new Error().stack` for every promise it makes (debuggable.js, for its leak report):
-    // those message-less stacks are rendered as their top call site only, without source maps (a few
-    // hundred milliseconds per evaluation otherwise); every other error keeps its full, mapped trace.
+    // The SDK captures `new Error().stack` for every promise it makes (debuggable.js), only for the
+    // report of promises still pending at exit. Offline that capture is skipped (stack trace limit 0
+    // around the call: the leak report itself still runs, naming each promise's context): it was the
+    // largest single cost of an evaluation after loading the SDK (issue 17). GENIE_PROMISE_STACKS=1
+    // keeps the SDK's behaviour, to find where a leaked promise was made.
+    const restoreDebuggable = process.env.GENIE_PROMISE_STACKS === "1" ? () => undefined : stacklessDebuggablePromises();
+    // Any other message-less stack the SDK renders is shown as its top call site only, without source
+    // maps; every other error keeps its full, mapped trace.
     Error.prepareStackTrace = (error, callSites) =>
         error.message === "" || previous === undefined
             ? `${error.name}${error.message ? `: ${error.message}` : ""}${callSites.length > 0 ? `\n    at ${callSites[0]}` : ""}`
             : previous(error, callSites);
     return () => {
         Error.prepareStackTrace = previous;
+        restoreDebuggable();
+    };
+}
+
+/** Wraps the SDK's debuggablePromise (its modules call it through the module object) to capture no stack. */
+function stacklessDebuggablePromises(): () => void {
+    const original = debuggable.debuggablePromise;
+    debuggable.debuggablePromise = function stacklessDebuggablePromise(this: unknown, ...args: unknown[]) {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return original.apply(this, args);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    return () => {
+        debuggable.debuggablePromise = original;
     };
 }
 

@@ -14,7 +14,9 @@ const crypto = require("crypto");
 const fs = require("fs");
 const Module = require("module");
 const path = require("path");
-const esbuild = require("esbuild");
+// esbuild is loaded on the first cache miss only (a warm start transpiles nothing).
+let esbuild;
+const loadEsbuild = () => (esbuild ??= require("esbuild"));
 
 const ROOT = path.join(__dirname, "..");
 
@@ -56,7 +58,8 @@ const TRANSFORM = {
 const CACHE_DIR = path.join(ROOT, "node_modules", ".cache", "genie-ts");
 
 // What else decides the output: the esbuild version, the options above and this file itself.
-const COMPILER = crypto.createHash("sha256").update(`${esbuild.version}\0${JSON.stringify(TRANSFORM)}\0${fs.readFileSync(__filename, "utf8")}`).digest("hex");
+const ESBUILD_VERSION = require("esbuild/package.json").version;
+const COMPILER = crypto.createHash("sha256").update(`${ESBUILD_VERSION}\0${JSON.stringify(TRANSFORM)}\0${fs.readFileSync(__filename, "utf8")}`).digest("hex");
 
 function transpile(source, filename) {
     const key = crypto.createHash("sha256").update(`${COMPILER}\0${filename}\0${source}`).digest("hex");
@@ -66,7 +69,7 @@ function transpile(source, filename) {
     } catch {
         // not cached yet
     }
-    const { code } = esbuild.transformSync(source, { ...TRANSFORM, sourcefile: filename });
+    const { code } = loadEsbuild().transformSync(source, { ...TRANSFORM, sourcefile: filename });
     try {
         fs.mkdirSync(CACHE_DIR, { recursive: true });
         const partial = `${cached}.${process.pid}.tmp`;

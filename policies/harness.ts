@@ -28,7 +28,7 @@ import type {
     ResourceValidationArgs,
     StackValidationArgs,
 } from "@pulumi/policy";
-import type { Rule } from "./rules/common";
+import { onlyTypesReason, type Rule } from "./rules/common";
 
 /**
  * The package's own unknown-value machinery (proxy.js). Its members are `@internal`, left out of the
@@ -124,6 +124,22 @@ const throwNotApplicable = (reason?: string): never => {
     throw new NotApplicableError(reason);
 };
 
+/**
+ * Calls a validation with no stack captured by what it throws. A run keeps only the message of an
+ * error (result.errors), and rules throw as control flow (notApplicable, and the proxy's
+ * UnknownValueError on every unknown a preview reads): capturing those stacks was most of a pack run's
+ * time (issue 17). The synchronous part runs stackless; an async rest, if any, runs as usual.
+ */
+function stackless<T>(validate: () => T): T {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return validate();
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
+}
+
 const isResourceRule = (p: Rule): p is Rule & { validateResource: NonNullable<any> } => "validateResource" in p && p.validateResource !== undefined;
 const isStackRule = (p: Rule): p is Rule & { validateStack: any } => "validateStack" in p && typeof (p as any).validateStack === "function";
 
@@ -213,6 +229,12 @@ export async function runResourceRule(rule: Rule, resource: HarnessResource, run
         result.notApplicable.push({ policy: rule.name, urn: urnOf(resource), reason: `Policy only applies to resources of type '${fastType}'` });
         return result;
     }
+    // A rule of several types (forTypes) says the same without being called: the outcome its own check would give.
+    const fastTypes: readonly string[] | undefined = !Array.isArray(rule.validateResource) ? (rule.validateResource as any).__pulumiTypes : undefined;
+    if (fastTypes && !fastTypes.includes(resource.type)) {
+        result.notApplicable.push({ policy: rule.name, urn: urnOf(resource), reason: onlyTypesReason(fastTypes) });
+        return result;
+    }
     for (const validation of validations) {
         try {
             // As server.js: the props of each validation are deserialized and wrapped anew.
@@ -231,7 +253,7 @@ export async function runResourceRule(rule: Rule, resource: HarnessResource, run
                 getConfig: <T extends object>() => configOf(rule, run.config) as T,
                 notApplicable: throwNotApplicable,
             };
-            await Promise.resolve(validation(args, reporter(rule, level, result.violations, resource) as any));
+            await Promise.resolve(stackless(() => validation(args, reporter(rule, level, result.violations, resource) as any)));
         } catch (e) {
             if (e instanceof UnknownValueError) cannotRunDuringPreview(rule, e as Error, result.violations, resource);
             else if (e instanceof NotApplicableError) result.notApplicable.push({ policy: rule.name, urn: urnOf(resource), reason: e.reason });
@@ -288,7 +310,7 @@ export async function runStackRule(rule: Rule, resources: HarnessResource[], run
             getConfig: <T extends object>() => configOf(rule, run.config) as T,
             notApplicable: throwNotApplicable,
         };
-        await Promise.resolve(rule.validateStack(args, reporter(rule, level, result.violations, undefined, byUrn)));
+        await Promise.resolve(stackless(() => rule.validateStack(args, reporter(rule, level, result.violations, undefined, byUrn))));
     } catch (e) {
         if (e instanceof UnknownValueError) cannotRunDuringPreview(rule, e as Error, result.violations);
         else if (e instanceof NotApplicableError) result.notApplicable.push({ policy: rule.name, reason: e.reason });

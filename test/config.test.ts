@@ -3,6 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as jsYaml from "js-yaml";
 import YAML from "yaml";
 import { CONFIG_SCHEMA } from "../infra/config-schema";
 import { postgresClientProblem } from "../components/scheduled-dump";
@@ -70,6 +71,20 @@ describe("stack config", () => {
         expect(declared.logRetentionDays.default).to.equal(DR_PLAN.logRetentionDays);
         expect(declared.imageVersionsKept.default).to.equal(DR_PLAN.imageVersionsKept);
         expect(declared.appMinSize.default).to.equal(DR_PLAN.appMinInstances);
+    });
+
+    it("the offline runtime's YAML parser (js-yaml) reads the project, stack and workflow files exactly as the `yaml` package does", () => {
+        const files = [
+            ...fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi(\..+)?\.yaml$/.test(f)),
+            ...fs.readdirSync(path.join(PROJECT_DIR, ".github", "workflows")).map((f) => path.join(".github", "workflows", f)),
+        ];
+        expect(files.filter((f) => f.startsWith("Pulumi"))).to.include.members(["Pulumi.yaml", "Pulumi.production.yaml", "Pulumi.dr.yaml"]);
+        for (const f of files) {
+            const text = fs.readFileSync(path.join(PROJECT_DIR, f), "utf8");
+            expect(jsYaml.load(text), f).to.deep.equal(YAML.parse(text));
+        }
+        // Where the two could differ, the one the runtime uses reads what YAML 1.2 (and Pulumi) means.
+        expect(jsYaml.load("a: on\nb: yes\nc: 010\nd: 0o10\ne: ~\nf: 1_000")).to.deep.equal({ a: "on", b: "yes", c: 10, d: 8, e: null, f: "1_000" });
     });
 
     it("declares in Pulumi.yaml exactly the keys the program reads, with their types, defaults and descriptions", () => {

@@ -37,6 +37,9 @@ export function settingsOf<T extends object>(schema: PolicyConfigSchema, args: {
     return mergeSettings<T>(schema, args.getConfig<Record<string, unknown>>());
 }
 
+/** What a validation of some types says of a resource of another type. */
+export const onlyTypesReason = (types: readonly string[]) => `Policy only applies to resources of type ${types.map((t) => `'${t}'`).join(" or ")}`;
+
 /**
  * A resource validation for some types, marked not applicable (as the engine's
  * `validateResourceOfType` does) for every other type. With one type it carries `__pulumiType`, so
@@ -47,11 +50,13 @@ export function forTypes(
     validate: (props: Record<string, any>, args: ResourceValidationArgs, report: ReportViolation) => void | Promise<void>,
 ): ResourceValidation {
     const list = typeof types === "string" ? [types] : types;
-    const fn: ResourceValidation & { __pulumiType?: string } = (args, report) => {
-        if (!list.includes(args.type)) args.notApplicable(`Policy only applies to resources of type ${list.map((t) => `'${t}'`).join(" or ")}`);
+    const fn: ResourceValidation & { __pulumiType?: string; __pulumiTypes?: readonly string[] } = (args, report) => {
+        if (!list.includes(args.type)) args.notApplicable(onlyTypesReason(list));
         return validate(args.props, args, report);
     };
     if (list.length === 1) fn.__pulumiType = list[0];
+    // The offline harness skips other types from this list without the call (the engine calls it).
+    else fn.__pulumiTypes = list;
     return fn;
 }
 

@@ -46,7 +46,10 @@ describe("runbooks 2: faster recovery, same checks (zstd streaming, S3 fast path
     original = await pg.psql(DB, FINGERPRINT);
     const root = tmpDir("speed");
     dirs.push(root);
-    env = baseEnv({ ...pg.env, ...moto.env, PGDATABASE: DB, BACKUP_DIR: root, BACKUP_BUCKET: BUCKET, BACKUP_JOBS: "2", RESTORE_JOBS: "2" });
+    // A temp directory of the suite's own: the leftover checks below read it while other suites run in parallel.
+    const scratch = tmpDir("speed-tmp");
+    dirs.push(scratch);
+    env = baseEnv({ ...pg.env, ...moto.env, PGDATABASE: DB, BACKUP_DIR: root, BACKUP_BUCKET: BUCKET, BACKUP_JOBS: "2", RESTORE_JOBS: "2", TMPDIR: scratch });
   });
 
   after(async () => {
@@ -75,7 +78,7 @@ describe("runbooks 2: faster recovery, same checks (zstd streaming, S3 fast path
     // ANALYZE ran (beside the counts): the planner has statistics for the restored table.
     expect(await pg!.psql(DB, "SELECT count(*) FROM pg_stats WHERE tablename = 'big'")).to.not.equal("0");
     expect(fs.readdirSync(path.join(env.BACKUP_DIR!, "restore"))).to.deep.equal([]);
-    expect(fs.readdirSync(process.env.TMPDIR ?? "/tmp").filter((n) => n.startsWith("genie-stage."))).to.deep.equal([]);
+    expect(fs.readdirSync(env.TMPDIR!).filter((n) => n.startsWith("genie-stage."))).to.deep.equal([]);
     await dropPre();
 
     r = await run(BACKUP_SH, ["db-dump", "--local-only", "--compression", "gzip"], env);
