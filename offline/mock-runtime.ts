@@ -11,8 +11,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-// js-yaml (YAML 1.2 core schema, as `yaml`): @pulumi/pulumi loads it anyway, and it parses the project file
-// in a third of the time (issue 17); test/config.test.ts checks both parsers read every file alike.
 import * as jsYaml from "js-yaml";
 import { answerInvoke, computedOutputs, MOCK_ACCOUNT_ID } from "./mock-cloud";
 import { AwsRuleViolation, checkAwsRules, formatViolation } from "./aws-rules";
@@ -151,7 +149,7 @@ export function loadEngineConfig(stack: string, projectDir = PROJECT_DIR, given?
     if (!given && !fs.existsSync(stackFile)) {
         throw new Error(`unknown stack ${JSON.stringify(stack)}: ${stackFile} does not exist; stacks: ${listStacks(projectDir).join(", ")}`);
     }
-    const stackConfig = given ?? (jsYaml.load(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
+    const stackConfig = given ?? (parseYaml(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
     const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
     const config: Record<string, string> = {};
     for (const [key, spec] of Object.entries<any>(project.config ?? {})) {
@@ -167,6 +165,17 @@ export function loadEngineConfig(stack: string, projectDir = PROJECT_DIR, given?
     return { project: project.name, config };
 }
 
+/**
+ * YAML as Pulumi reads its project and stack files: the YAML 1.2 core schema (a date or time stays the
+ * text it is, `<<` is a plain key), which the `yaml` package reads by default. js-yaml with that schema,
+ * because @pulumi/pulumi loads it anyway and it parses the project file in a fraction of the time
+ * (issue 17); test/config.test.ts checks that both read every file, and the cases where the two
+ * packages' defaults differ, alike.
+ */
+export function parseYaml(text: string): unknown {
+    return jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA });
+}
+
 interface ProjectFile {
     name: string;
     config?: Record<string, unknown>;
@@ -175,7 +184,7 @@ interface ProjectFile {
 const projectFiles = new Map<string, ProjectFile>();
 function projectFile(text: string): ProjectFile {
     let parsed = projectFiles.get(text);
-    if (!parsed) projectFiles.set(text, (parsed = jsYaml.load(text) as ProjectFile));
+    if (!parsed) projectFiles.set(text, (parsed = parseYaml(text) as ProjectFile));
     return parsed;
 }
 
@@ -338,6 +347,11 @@ async function evaluate(stack: string, options: EvaluateOptions, deployed: reado
         await new Promise((resolve) => setImmediate(resolve));
     } catch (err) {
         errors.unshift(err instanceof Error ? err : new Error(String(err)));
+        // A failed program may still have work in flight (other components' registrations, outputs
+        // nobody awaits): let it end here, so its late rejections are this evaluation's errors, not the
+        // next evaluation's (which would then fail with this one's message).
+        await settings.waitForRPCs().catch((e: unknown) => errors.push(e instanceof Error ? e : new Error(String(e))));
+        await new Promise((resolve) => setImmediate(resolve));
     } finally {
         process.off("unhandledRejection", onRejection);
         restoreTraces();
@@ -394,13 +408,15 @@ export function mockId(type: string, name: string, inputs: Record<string, any> =
  * full, source-mapped trace. Returns the function that puts the previous formatter back.
  */
 function cheapSdkStackTraces(): () => void {
+    // Where a leaked promise was made is wanted: the SDK's own behaviour, with full stacks (give node a
+    // higher --stack-trace-limit than the plan's 3 to reach the program's frames).
+    if (process.env.GENIE_PROMISE_STACKS === "1" || debuggable.debugPromiseLeaks) return () => undefined;
     const previous = Error.prepareStackTrace;
     // The SDK captures `new Error().stack` for every promise it makes (debuggable.js), only for the
     // report of promises still pending at exit. Offline that capture is skipped (stack trace limit 0
     // around the call: the leak report itself still runs, naming each promise's context): it was the
-    // largest single cost of an evaluation after loading the SDK (issue 17). GENIE_PROMISE_STACKS=1
-    // keeps the SDK's behaviour, to find where a leaked promise was made.
-    const restoreDebuggable = process.env.GENIE_PROMISE_STACKS === "1" ? () => undefined : stacklessDebuggablePromises();
+    // largest single cost of an evaluation after loading the SDK (issue 17).
+    const restoreDebuggable = stacklessDebuggablePromises();
     // Any other message-less stack the SDK renders is shown as its top call site only, without source
     // maps; every other error keeps its full, mapped trace.
     Error.prepareStackTrace = (error, callSites) =>

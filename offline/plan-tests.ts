@@ -5,10 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-// js-yaml (YAML 1.2 core schema, as `yaml`): @pulumi/pulumi loads it anyway, and it parses the project file
-// in a third of the time (issue 17); test/config.test.ts checks both parsers read every file alike.
-import * as jsYaml from "js-yaml";
-import type { StackEvaluation } from "./mock-runtime";
+import { parseYaml, type StackEvaluation } from "./mock-runtime";
 import { AWS_TYPES, ofType } from "../policies/aws-types";
 
 export interface PlanTest {
@@ -22,7 +19,7 @@ const WORKFLOWS_DIR = path.resolve(__dirname, "..", ".github", "workflows");
 /** The schedules of a workflow (`on.schedule[].cron`), or none. */
 function workflowCrons(file: string): string[] {
     try {
-        const w = jsYaml.load(fs.readFileSync(path.join(WORKFLOWS_DIR, file), "utf8")) as { on?: { schedule?: { cron: string }[] } } | null;
+        const w = parseYaml(fs.readFileSync(path.join(WORKFLOWS_DIR, file), "utf8")) as { on?: { schedule?: { cron: string }[] } } | null;
         return (w?.on?.schedule ?? []).map((s: { cron: string }) => s.cron);
     } catch {
         return [];

@@ -5,7 +5,8 @@
  * Runs the pack's rules without the Pulumi engine, with the engine's semantics (@pulumi/policy 1.21,
  * server.js): per rule, its enforcement level from the pack config, else its own, else the pack's;
  * "disabled" skips it; a resource rule whose validation carries `__pulumiType` is not applicable to
- * other types; each validation runs in its own try/catch where `notApplicable()` means "not
+ * other types (one of `forTypes`' `__pulumiTypes`, offline only, gives the reason its own check would
+ * give without being called: test/policies.test.ts compares the two); each validation runs in its own try/catch where `notApplicable()` means "not
  * applicable" and any other throw is an error (the engine fails the whole preview on it); a violation
  * reported with an object may carry its own enforcement level.
  *

@@ -3,13 +3,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as jsYaml from "js-yaml";
 import YAML from "yaml";
 import { CONFIG_SCHEMA } from "../infra/config-schema";
 import { postgresClientProblem } from "../components/scheduled-dump";
 import { ConfigError, editDistance, parseStackConfig, RawConfig } from "../infra/config";
 import { DR_PLAN } from "../infra/dr-plan";
-import { evaluateStack, EvaluationError, loadEngineConfig, PROJECT_DIR } from "../offline/mock-runtime";
+import { evaluateStack, EvaluationError, loadEngineConfig, parseYaml, PROJECT_DIR } from "../offline/mock-runtime";
 import { projectConfigBlock } from "../offline/project-config-block";
 
 /** Config as the engine passes it for a stack, without the project prefix. */
@@ -73,7 +72,7 @@ describe("stack config", () => {
         expect(declared.appMinSize.default).to.equal(DR_PLAN.appMinInstances);
     });
 
-    it("the offline runtime's YAML parser (js-yaml) reads the project, stack and workflow files exactly as the `yaml` package does", () => {
+    it("the offline runtime's YAML parser (js-yaml, core schema) reads the project, stack and workflow files exactly as the `yaml` package does", () => {
         const files = [
             ...fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi(\..+)?\.yaml$/.test(f)),
             ...fs.readdirSync(path.join(PROJECT_DIR, ".github", "workflows")).map((f) => path.join(".github", "workflows", f)),
@@ -81,10 +80,14 @@ describe("stack config", () => {
         expect(files.filter((f) => f.startsWith("Pulumi"))).to.include.members(["Pulumi.yaml", "Pulumi.production.yaml", "Pulumi.dr.yaml"]);
         for (const f of files) {
             const text = fs.readFileSync(path.join(PROJECT_DIR, f), "utf8");
-            expect(jsYaml.load(text), f).to.deep.equal(YAML.parse(text));
+            expect(parseYaml(text), f).to.deep.equal(YAML.parse(text));
         }
         // Where the two could differ, the one the runtime uses reads what YAML 1.2 (and Pulumi) means.
-        expect(jsYaml.load("a: on\nb: yes\nc: 010\nd: 0o10\ne: ~\nf: 1_000")).to.deep.equal({ a: "on", b: "yes", c: 10, d: 8, e: null, f: "1_000" });
+        // js-yaml's default schema would make g a Date (and the config a JSON date string the program
+        // refuses) and merge h into i; Pulumi reads both as written.
+        const edge = "a: on\nb: yes\nc: 010\nd: 0o10\ne: ~\nf: 1_000\ng: 2026-11-30T01:15:00Z\nh: &h {x: 1}\ni: {<<: *h, y: 2}\nj: 2026-11-30";
+        expect(parseYaml(edge)).to.deep.equal(YAML.parse(edge));
+        expect(parseYaml(edge)).to.deep.equal({ a: "on", b: "yes", c: 10, d: 8, e: null, f: "1_000", g: "2026-11-30T01:15:00Z", h: { x: 1 }, i: { "<<": { x: 1 }, y: 2 }, j: "2026-11-30" });
     });
 
     it("declares in Pulumi.yaml exactly the keys the program reads, with their types, defaults and descriptions", () => {

@@ -93,6 +93,39 @@ describe("mock runtime", () => {
         expect(err.message).to.include("cannot be read");
     });
 
+    it("skips the SDK's per-promise debug stack offline, and keeps it (naming the program's frame) with GENIE_PROMISE_STACKS=1", async () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const debuggable = require("@pulumi/pulumi/runtime/debuggable");
+        const original = debuggable.debuggablePromise;
+        const stackOfAPromiseMadeHere = async () => {
+            let trace = "";
+            await evaluateStack("production", {
+                program: async () => {
+                    const made: any = Promise.resolve(1);
+                    await debuggable.debuggablePromise(made, "made by the test program");
+                    trace = made._debugStackTrace;
+                },
+            });
+            return trace;
+        };
+        expect(await stackOfAPromiseMadeHere()).to.equal("Error");
+        process.env.GENIE_PROMISE_STACKS = "1";
+        try {
+            expect(await stackOfAPromiseMadeHere()).to.include("mock-runtime.test.ts");
+        } finally {
+            delete process.env.GENIE_PROMISE_STACKS;
+        }
+        // Put back after every evaluation: the SDK outside an evaluation is untouched.
+        expect(debuggable.debuggablePromise).to.equal(original);
+    });
+
+    it("a failed evaluation's late errors stay its own: the next evaluation is not failed by them", async () => {
+        const err = await failureOf(evaluateStack("production", { config: { appMinSize: "0" } }));
+        expect(err.message).to.include("appMinSize");
+        const next = await evaluateStack("production");
+        expect(next.resources.length).to.be.greaterThan(100);
+    });
+
     it("names the stacks it knows when asked for another", async () => {
         const err = await failureOf(evaluateStack("staging"));
         expect(err.message).to.match(/unknown stack "staging".*stacks: dr, production/);

@@ -7,7 +7,7 @@ import { PROJECT_DIR } from "../offline/mock-runtime";
 import { HarnessResource, PackConfig, PolicyRunResult, runResourceRule, runRules, runStackRule } from "../policies/harness";
 import { ALL_RULES } from "../policies/rules";
 import { cronIntervalHours } from "../policies/rules/backup";
-import { Rule } from "../policies/rules/common";
+import { onlyTypesReason, Rule } from "../policies/rules/common";
 import { stack, stackWith } from "./support/stacks";
 import { AWS_TYPES } from "../policies/aws-types";
 
@@ -215,6 +215,28 @@ const MUTATIONS: Record<string, [string, (w: R[]) => R[] | void]> = {
     "cross-region-copies": ["secret without replica", (w) => void delete find(w, "db-credentials").props.replicas],
     "recovery-posture": ["automated backups not replicated", (w) => w.filter((r) => r.name !== "db-backups-dr")],
 };
+
+describe("the harness's shortcut for rules of several types", () => {
+    it("gives every resource of another type exactly what calling the rule gives (the engine calls it)", async () => {
+        const marked = ALL_RULES.filter((r) => "validateResource" in r && !Array.isArray(r.validateResource) && (r.validateResource as any)?.__pulumiTypes);
+        expect(marked.length, "rules built by forTypes with several types").to.be.greaterThan(0);
+        const resources = (await stack("production")).resources;
+        let compared = 0;
+        for (const rule of marked) {
+            const validate = (rule as any).validateResource;
+            const types: readonly string[] = validate.__pulumiTypes;
+            const unmarked = { ...rule, validateResource: (args: any, report: any) => validate(args, report) } as Rule;
+            for (const r of resources.filter((x) => !types.includes(x.type))) {
+                expect(await runResourceRule(rule, r), `${rule.name} on ${r.type} ${r.name}`).to.deep.equal(await runResourceRule(unmarked, r));
+                compared++;
+            }
+            // And a resource of its types still reaches the rule.
+            const own = resources.find((x) => types.includes(x.type));
+            if (own) expect((await runResourceRule(rule, own)).notApplicable.map((n) => n.reason), `${rule.name} on its own type`).not.to.include(onlyTypesReason(types));
+        }
+        expect(compared).to.be.greaterThan(100);
+    });
+});
 
 describe("policy pack", () => {
     it("has a rejecting mutation for every rule, and every rule has a unique name, a description and a level", () => {
