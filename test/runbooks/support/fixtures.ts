@@ -148,17 +148,22 @@ export async function startPostgres(settings: string[] = []): Promise<Postgres> 
     fs.chmodSync(dir, 0o755);
     spawnSync("chown", ["postgres:postgres", dir]);
   }
-  const port = await freePort();
   const data = path.join(dir, "data");
   const env = { ...process.env, PATH, LANG: "C.UTF-8" };
   let [c, a] = asPg([path.join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"]);
   let r = await run(c, a, env);
   if (r.code !== 0) throw new Error(`initdb failed: ${r.stderr || r.stdout}`);
-  const opts = [`-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c fsync=on", ...settings.map((s) => `-c ${s}`)].join(" ");
-  [c, a] = asPg([path.join(bin, "pg_ctl"), "-D", data, "-l", path.join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"]);
-  r = await run(c, a, env);
-  if (r.code !== 0) {
+  // The port is picked just before the start, and picked again if another process (a parallel test
+  // worker) took it in between: the server's log then says it could not bind.
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    const opts = [`-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c fsync=on", ...settings.map((s) => `-c ${s}`)].join(" ");
+    [c, a] = asPg([path.join(bin, "pg_ctl"), "-D", data, "-l", path.join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"]);
+    r = await run(c, a, env);
+    if (r.code === 0) break;
     const log = fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8") : "";
+    if (attempt < 3 && /could not bind|Address already in use/i.test(log)) continue;
     throw new Error(`pg_ctl start failed: ${r.stderr || r.stdout}\n${log}`);
   }
   const pgEnv = { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "postgres" };
