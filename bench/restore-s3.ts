@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { median, writeSection } from "./measure";
-import { settle } from "./postgres";
+import { secs, settle, timed } from "./postgres";
 import { BACKUP_SH, RECOVERY_SH, REPO, baseEnv, run, startMoto, startPostgres, tmpDir, which } from "../test/runbooks/support/fixtures";
 
 function flag(name: string, fallback: string): string {
@@ -40,18 +40,7 @@ const SERVER_SETTINGS = ["shared_buffers=1GB", "max_wal_size=2GB", ...(process.e
 const BUCKET = "genie-bench-restore";
 const DB = "bench";
 
-const secs = (ms: number) => (ms / 1000).toFixed(1);
 
-
-async function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stderr: string }> {
-  process.stderr.write(`bench: ${label} ...\n`);
-  const t0 = process.hrtime.bigint();
-  const r = await run(cmd, args, env, { timeoutMs: 3 * 3600_000 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.code !== 0) throw new Error(`${label} failed (exit ${r.code}): ${r.stderr.slice(-2000)}`);
-  process.stderr.write(`bench: ${label}: ${secs(ms)} s\n`);
-  return { ms, stderr: r.stderr };
-}
 
 /** "timings: connect 0.1s, select 1.2s, ..." from restore-dump's log, as name -> seconds. */
 function phases(stderr: string): Record<string, number> {

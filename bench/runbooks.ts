@@ -13,8 +13,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { median } from "./measure";
-import { settle } from "./postgres";
-import { BACKUP_SH, Postgres, RECOVERY_SH, REPO, baseEnv, run, startPostgres, tmpDir, which } from "../test/runbooks/support/fixtures";
+import { secs, settle, timed } from "./postgres";
+import { BACKUP_SH, Postgres, RECOVERY_SH, REPO, baseEnv, startPostgres, tmpDir, which } from "../test/runbooks/support/fixtures";
 
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const SCALE = Number(process.env.BENCH_PGBENCH_SCALE ?? 70);
@@ -22,9 +22,6 @@ const JOBS = Number(process.env.BENCH_JOBS ?? os.cpus().length);
 const SERVER_SETTINGS = ["shared_buffers=1GB", "max_wal_size=2GB", ...(process.env.BENCH_PG_SETTINGS ?? "").split(",").filter(Boolean)];
 const PARTITIONS = (process.env.BENCH_PGBENCH_PARTITIONS ?? "0,8").split(",").map((x) => Number(x.trim()));
 
-function secs(ms: number): string {
-  return (ms / 1000).toFixed(1);
-}
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 }
@@ -32,18 +29,6 @@ function dirBytes(p: string): number {
   const st = fs.statSync(p);
   if (!st.isDirectory()) return st.size;
   return fs.readdirSync(p).reduce((n, f) => n + dirBytes(path.join(p, f)), 0);
-}
-
-
-
-async function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  process.stderr.write(`bench: ${label} ...\n`);
-  const t0 = process.hrtime.bigint();
-  const r = await run(cmd, args, env, { timeoutMs: 3 * 3600_000 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.code !== 0) throw new Error(`${label} failed (exit ${r.code}): ${r.stderr.slice(-2000)}`);
-  process.stderr.write(`bench: ${label}: ${secs(ms)} s\n`);
-  return ms;
 }
 
 interface Row {
@@ -84,19 +69,19 @@ async function dataset(pg: Postgres, work: string, partitions: number): Promise<
   for (let round = 0; round < REPEAT; round++) {
     fs.rmSync(root, { recursive: true, force: true });
     const dumps: Array<() => Promise<void>> = [
-      async () => { await settle(pg); t.planDump.push(await timed(`[${round + 1}] plan: pg_dump | gzip`, "bash", planDumpCmd, env)); },
-      async () => { await settle(pg); t.ourDump.push(await timed(`[${round + 1}] ours: backup.sh db-dump --local-only`, BACKUP_SH, ["db-dump", "--local-only"], env)); },
+      async () => { await settle(pg); t.planDump.push((await timed(`[${round + 1}] plan: pg_dump | gzip`, "bash", planDumpCmd, env)).ms); },
+      async () => { await settle(pg); t.ourDump.push((await timed(`[${round + 1}] ours: backup.sh db-dump --local-only`, BACKUP_SH, ["db-dump", "--local-only"], env)).ms); },
     ];
     const restores: Array<() => Promise<void>> = [
       async () => {
         await settle(pg);
-        t.planRestore.push(await timed(`[${round + 1}] plan: DROP SCHEMA; gunzip | psql; count`, "bash", planRestoreCmd, env));
+        t.planRestore.push((await timed(`[${round + 1}] plan: DROP SCHEMA; gunzip | psql; count`, "bash", planRestoreCmd, env)).ms);
         const got = await pg.psql(db, fingerprint);
         if (got !== expected) throw new Error(`plan's restore gave different data: ${got} != ${expected}`);
       },
       async () => {
         await settle(pg);
-        t.ourRestore.push(await timed(`[${round + 1}] ours: recovery.sh restore-dump`, RECOVERY_SH, ["restore-dump", "--source", "local", "--yes"], env));
+        t.ourRestore.push((await timed(`[${round + 1}] ours: recovery.sh restore-dump`, RECOVERY_SH, ["restore-dump", "--source", "local", "--yes"], env)).ms);
         const got = await pg.psql(db, fingerprint);
         if (got !== expected) throw new Error(`restore-dump gave different data: ${got} != ${expected}`);
         const old = await pg.psql("postgres", `SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE '${db}\\_pre\\_restore\\_%'`);

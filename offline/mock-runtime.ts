@@ -16,6 +16,7 @@ import { answerInvoke, computedOutputs, MOCK_ACCOUNT_ID } from "./mock-cloud";
 import { AwsRuleViolation, checkAwsRules, formatViolation } from "./aws-rules";
 import { checkRegionOutage, OutageCall, RegionOutage } from "./region-outage";
 import { AWS_TYPES, isOneOf } from "../policies/aws-types";
+import { stackless } from "../policies/stackless";
 
 // Internal SDK modules: the registration request carries the resource options the mocks API hides.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -433,13 +434,7 @@ function cheapSdkStackTraces(): () => void {
 function stacklessDebuggablePromises(): () => void {
     const original = debuggable.debuggablePromise;
     debuggable.debuggablePromise = function stacklessDebuggablePromise(this: unknown, ...args: unknown[]) {
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        try {
-            return original.apply(this, args);
-        } finally {
-            Error.stackTraceLimit = limit;
-        }
+        return stackless(() => original.apply(this, args));
     };
     return () => {
         debuggable.debuggablePromise = original;

@@ -6,9 +6,10 @@
  * server.js): per rule, its enforcement level from the pack config, else its own, else the pack's;
  * "disabled" skips it; a resource rule whose validation carries `__pulumiType` is not applicable to
  * other types (one of `forTypes`' `__pulumiTypes`, offline only, gives the reason its own check would
- * give without being called: test/policies.test.ts compares the two); each validation runs in its own try/catch where `notApplicable()` means "not
- * applicable" and any other throw is an error (the engine fails the whole preview on it); a violation
- * reported with an object may carry its own enforcement level.
+ * give without being called: test/policies.test.ts compares the two); each validation runs in its own
+ * try/catch where `notApplicable()` means "not applicable" and any other throw is an error (the engine
+ * fails the whole preview on it); a violation reported with an object may carry its own enforcement
+ * level.
  *
  * Resource rules see a resource's inputs, stack rules its outputs, with parents, dependencies and
  * property dependencies linked, as in the engine. Props reach the rules through the package's own
@@ -30,6 +31,10 @@ import type {
     StackValidationArgs,
 } from "@pulumi/policy";
 import { onlyTypesReason, type Rule } from "./rules/common";
+// A run keeps only the message of an error (result.errors), and rules throw as control flow
+// (notApplicable, and the proxy's UnknownValueError on every unknown a preview reads): validations run
+// stackless.
+import { stackless } from "./stackless";
 
 /**
  * The package's own unknown-value machinery (proxy.js). Its members are `@internal`, left out of the
@@ -124,22 +129,6 @@ class NotApplicableError extends Error {
 const throwNotApplicable = (reason?: string): never => {
     throw new NotApplicableError(reason);
 };
-
-/**
- * Calls a validation with no stack captured by what it throws. A run keeps only the message of an
- * error (result.errors), and rules throw as control flow (notApplicable, and the proxy's
- * UnknownValueError on every unknown a preview reads): capturing those stacks was most of a pack run's
- * time (issue 17). The synchronous part runs stackless; an async rest, if any, runs as usual.
- */
-function stackless<T>(validate: () => T): T {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-        return validate();
-    } finally {
-        Error.stackTraceLimit = limit;
-    }
-}
 
 const isResourceRule = (p: Rule): p is Rule & { validateResource: NonNullable<any> } => "validateResource" in p && p.validateResource !== undefined;
 const isStackRule = (p: Rule): p is Rule & { validateStack: any } => "validateStack" in p && typeof (p as any).validateStack === "function";

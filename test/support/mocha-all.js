@@ -3,8 +3,8 @@
 //
 // Workers: one per core (at most 4: each worker that evaluates the stacks holds a few hundred MB),
 // or GENIE_TEST_JOBS. Mocha's pool starts the files in the order given, so the files measured slowest
-// (each file alone: `npx mocha <file>`) start first and the short ones fill in
-// behind them; without that, one long file started last would set the wall time alone.
+// (each file alone: `npx mocha <file>`) start first and the short ones fill in behind them; without
+// that, one long file started last would set the wall time alone.
 "use strict";
 const fs = require("fs");
 const os = require("os");
