@@ -15,7 +15,7 @@ import * as jsYaml from "js-yaml";
 import { answerInvoke, computedOutputs, MOCK_ACCOUNT_ID } from "./mock-cloud";
 import { AwsRuleViolation, checkAwsRules, formatViolation } from "./aws-rules";
 import { checkRegionOutage, OutageCall, RegionOutage } from "./region-outage";
-import { evaluationCacheEnabled, evaluationKey, readEvaluation, writeEvaluation } from "./evaluation-cache";
+import { cachedEvaluation } from "./evaluation-cache";
 import { AWS_TYPES, isOneOf } from "../policies/aws-types";
 import { stackless } from "../policies/stackless";
 
@@ -204,7 +204,8 @@ const referencedStacks = new Map<string, StackEvaluation>();
  *
  * A DR site reads the production stack through a StackReference: unless `options.stackReference`
  * says otherwise, it is answered with the outputs of this project's own stack of that name,
- * evaluated first (once per process), as the real engine would read them from its state.
+ * evaluated first (once per process, and kept between runs: offline/evaluation-cache.ts), as the real
+ * engine would read them from its state.
  */
 export function evaluateStack(stack: string, options: EvaluateOptions = {}): Promise<StackEvaluation> {
     const run = queue.then(async () => {
@@ -212,7 +213,7 @@ export function evaluateStack(stack: string, options: EvaluateOptions = {}): Pro
         const referenced = config[`${project}:productionStack`]?.split("/").pop();
         const role = config[`${project}:siteRole`];
         if (options.stackReference === undefined && role !== "primary" && referenced && referenced !== stack && listStacks().includes(referenced)) {
-            if (!referencedStacks.has(referenced)) referencedStacks.set(referenced, await referencedEvaluation(referenced));
+            if (!referencedStacks.has(referenced)) referencedStacks.set(referenced, await cachedEvaluation(PROJECT_DIR, referenced, () => evaluate(referenced, {})));
             const production = referencedStacks.get(referenced)!;
             options = { ...options, stackReference: production.outputs };
             // What the referenced stack declared exists in the account too: the AWS rules may look it up.
@@ -222,20 +223,6 @@ export function evaluateStack(stack: string, options: EvaluateOptions = {}): Pro
     });
     queue = run.catch(() => undefined);
     return run;
-}
-
-/**
- * The referenced stack's evaluation with its stack file's config: from the disk cache when none of its
- * inputs changed (offline/evaluation-cache.ts), else evaluated and kept. Always as the cache gives it
- * back (plain JSON data), so a first run and a cached run see the same thing.
- */
-async function referencedEvaluation(stack: string): Promise<StackEvaluation> {
-    const key = evaluationCacheEnabled() ? evaluationKey(PROJECT_DIR, stack) : undefined;
-    const kept = key ? readEvaluation(PROJECT_DIR, stack, key) : undefined;
-    if (kept) return kept;
-    const fresh = await evaluate(stack, {});
-    if (key) writeEvaluation(PROJECT_DIR, key, fresh);
-    return JSON.parse(JSON.stringify(fresh)) as StackEvaluation;
 }
 
 /** The stack's engine config with the evaluation's changes applied. */

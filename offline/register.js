@@ -73,17 +73,34 @@ function transpile(source, filename) {
     try {
         fs.mkdirSync(CACHE_DIR, { recursive: true });
         const partial = `${cached}.${process.pid}.tmp`;
-        fs.writeFileSync(partial, code);
-        fs.renameSync(partial, cached); // atomic: parallel processes never read half a file
+        try {
+            fs.writeFileSync(partial, code);
+            fs.renameSync(partial, cached); // atomic: parallel processes never read half a file
+        } catch (e) {
+            fs.rmSync(partial, { force: true });
+            throw e;
+        }
     } catch {
-        // a read-only tree still runs, uncached
+        // a read-only tree or a full disk still runs, uncached
     }
     return code;
 }
 
+/**
+ * The sha256 of every source this process runs, by file (this file and each .ts it compiled): what
+ * offline/evaluation-cache.ts compares with the files on disk, so that a process whose code was loaded
+ * before a file changed never keeps or reads an evaluation under the changed files' key.
+ */
+const loadedSources = new Map();
+const sha256 = (text) => crypto.createHash("sha256").update(text).digest("hex");
+loadedSources.set(__filename, sha256(fs.readFileSync(__filename, "utf8")));
+
 Module._extensions[".ts"] = (module, filename) => {
-    module._compile(transpile(fs.readFileSync(filename, "utf8"), filename), filename);
+    const source = fs.readFileSync(filename, "utf8");
+    loadedSources.set(filename, sha256(source));
+    module._compile(transpile(source, filename), filename);
 };
+module.exports = { loadedSources };
 // Stack traces name the .ts lines; the offline plan, whose errors are messages, not traces, turns
 // this off (GENIE_SOURCE_MAPS=0: Node then skips indexing every file's map as it loads, ~0.1 s).
 if (process.env.GENIE_SOURCE_MAPS !== "0") process.setSourceMapsEnabled(true);
